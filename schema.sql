@@ -1,0 +1,31 @@
+-- D1 schema: what readers see. Each task's Durable Object decides its state and writes it here
+-- (see src/task/task-object.ts); re-running this file is safe.
+
+CREATE TABLE IF NOT EXISTS tasks (
+	-- Insertion order: the list endpoint pages on it, so a task inserted while a client pages
+	-- always lands before that client's cursor and every task appears exactly once.
+	seq INTEGER PRIMARY KEY AUTOINCREMENT,
+	task_id TEXT NOT NULL UNIQUE,
+	prompt TEXT NOT NULL,
+	-- The client's own callBackUrl, if any (never sent upstream).
+	callback_url TEXT,
+	status TEXT NOT NULL,
+	-- JSON array of {text, title, status, errorMessage}.
+	items TEXT NOT NULL DEFAULT '[]',
+	error_code INTEGER,
+	error_message TEXT,
+	-- How the final result arrived: 'callback', 'poll' or 'timeout'.
+	result_source TEXT,
+	callbacks_received INTEGER NOT NULL DEFAULT 0,
+	polls INTEGER NOT NULL DEFAULT 0,
+	-- Unix ms; the cron polls a pending task once this has passed.
+	next_poll_at INTEGER NOT NULL,
+	created_at INTEGER NOT NULL,
+	updated_at INTEGER NOT NULL,
+	completed_at INTEGER,
+	-- The task object's state version; a write never replaces a newer one.
+	version INTEGER NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';

@@ -1,0 +1,142 @@
+/**
+ * Every D1 query of the gateway, as plain typed functions. Only the task object writes
+ * (`upsertTask`); routes and the cron read.
+ */
+import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../task/task-record";
+
+interface TaskRow {
+	seq: number;
+	task_id: string;
+	prompt: string;
+	callback_url: string | null;
+	status: string;
+	items: string;
+	error_code: number | null;
+	error_message: string | null;
+	result_source: string | null;
+	callbacks_received: number;
+	polls: number;
+	next_poll_at: number;
+	created_at: number;
+	updated_at: number;
+	completed_at: number | null;
+	version: number;
+}
+
+export interface StoredTask extends TaskRecord {
+	/** Insertion order in D1, the list endpoint's paging key. */
+	seq: number;
+}
+
+function fromRow(row: TaskRow): StoredTask {
+	return {
+		seq: row.seq,
+		taskId: row.task_id,
+		prompt: row.prompt,
+		callbackUrl: row.callback_url,
+		status: row.status as TaskStatus,
+		items: JSON.parse(row.items) as LyricsItem[],
+		errorCode: row.error_code,
+		errorMessage: row.error_message,
+		resultSource: row.result_source as ResultSource | null,
+		callbacksReceived: row.callbacks_received,
+		polls: row.polls,
+		nextPollAt: row.next_poll_at,
+		createdAt: row.created_at,
+		updatedAt: row.updated_at,
+		completedAt: row.completed_at,
+		version: row.version,
+	};
+}
+
+/**
+ * Writes the task object's state. The version guard makes writes commutative: a retried or
+ * delayed write of an older state never replaces a newer one.
+ */
+export async function upsertTask(db: D1Database, task: TaskRecord): Promise<void> {
+	await db
+		.prepare(
+			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
+				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+			ON CONFLICT (task_id) DO UPDATE SET
+				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
+				error_message = excluded.error_message, result_source = excluded.result_source,
+				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
+				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
+				completed_at = excluded.completed_at, version = excluded.version
+			WHERE excluded.version > tasks.version`,
+		)
+		.bind(
+			task.taskId,
+			task.prompt,
+			task.callbackUrl,
+			task.status,
+			JSON.stringify(task.items),
+			task.errorCode,
+			task.errorMessage,
+			task.resultSource,
+			task.callbacksReceived,
+			task.polls,
+			task.nextPollAt,
+			task.createdAt,
+			task.updatedAt,
+			task.completedAt,
+			task.version,
+		)
+		.run();
+}
+
+export async function getTask(db: D1Database, taskId: string): Promise<StoredTask | null> {
+	const row = await db.prepare("SELECT * FROM tasks WHERE task_id = ?1").bind(taskId).first<TaskRow>();
+	return row ? fromRow(row) : null;
+}
+
+export interface ListTasksQuery {
+	status?: TaskStatus;
+	limit: number;
+	/** Only tasks inserted before this `seq` (the previous page's last one). */
+	beforeSeq?: number;
+}
+
+/** Newest first. Fetches one extra row to tell whether another page follows. */
+export async function listTasks(
+	db: D1Database,
+	{ status, limit, beforeSeq }: ListTasksQuery,
+): Promise<{ tasks: StoredTask[]; hasMore: boolean }> {
+	const { results } = await db
+		.prepare(
+			`SELECT * FROM tasks
+			WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR seq < ?2)
+			ORDER BY seq DESC LIMIT ?3`,
+		)
+		.bind(status ?? null, beforeSeq ?? null, limit + 1)
+		.all<TaskRow>();
+	return { tasks: results.slice(0, limit).map(fromRow), hasMore: results.length > limit };
+}
+
+export interface DueForPollQuery {
+	now: number;
+	/** Tasks created after this are still within POLL_GRACE_SECONDS: their callback may yet come. */
+	createdBefore: number;
+	/** Tasks created before this have outlived their bound and are due whatever their backoff says. */
+	expiredBefore: number;
+	limit: number;
+}
+
+/** Pending tasks whose poll is due, oldest first. */
+export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): Promise<string[]> {
+	const { results } = await db
+		.prepare(
+			`SELECT task_id FROM tasks
+			WHERE status = 'PENDING' AND created_at <= ?1 AND (next_poll_at <= ?2 OR created_at <= ?3)
+			ORDER BY created_at ASC LIMIT ?4`,
+		)
+		.bind(query.createdBefore, query.now, query.expiredBefore, query.limit)
+		.all<{ task_id: string }>();
+	return results.map((row) => row.task_id);
+}
+
+export async function pingDatabase(db: D1Database): Promise<void> {
+	await db.prepare("SELECT 1").first();
+}

@@ -1,0 +1,21 @@
+// Secrets and optional variables that `wrangler types` cannot see in wrangler.toml
+// (secrets live in `.dev.vars` locally and `wrangler secret put` in production).
+interface GatewaySecrets {
+	/** Bearer key for the upstream; without it creates answer 503. */
+	KIE_API_KEY?: string;
+	/** Comma-separated bearer tokens accepted on /api/*; without it every /api/* call answers 401. */
+	API_KEYS?: string;
+	/** When set, upstream callbacks must carry a valid provider signature. */
+	KIE_WEBHOOK_HMAC_KEY?: string;
+	/** Signs deliveries to clients' own callback URLs. */
+	WEBHOOK_SIGNING_KEY?: string;
+	/** The gateway's own public origin; callback URLs sent upstream are built on it. */
+	PUBLIC_URL?: string;
+	/** Keys the per-task callback tokens; defaults to a key derived from KIE_API_KEY. */
+	CALLBACK_TOKEN_SECRET?: string;
+}
+
+interface Env extends GatewaySecrets {}
+declare namespace Cloudflare {
+	interface Env extends GatewaySecrets {}
+}

@@ -1,0 +1,28 @@
+/** Every router of the gateway: an OpenAPIHono whose validation failures answer the 400 envelope. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import type { z } from "@hono/zod-openapi";
+import { GatewayError, errorEnvelope } from "./errors";
+
+export type AppEnv = { Bindings: Env };
+
+export function createRouter() {
+	return new OpenAPIHono<AppEnv>({
+		defaultHook: (result, c) => {
+			if (!result.success) return errorEnvelope(c, 400, 400, describeIssues(result.error));
+		},
+	});
+}
+
+/** The first problem, in words a client can act on, e.g. "taskId is required". */
+export function describeIssues(error: z.ZodError): string {
+	const issue = error.issues[0];
+	if (!issue) return "The request is not valid.";
+	return issue.message.endsWith(".") ? issue.message : `${issue.message}.`;
+}
+
+/** Validates `value` with `schema`, or throws the 400 envelope naming the first problem. */
+export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown): z.output<S> {
+	const result = schema.safeParse(value);
+	if (!result.success) throw new GatewayError(400, describeIssues(result.error));
+	return result.data;
+}

@@ -1,0 +1,92 @@
+/**
+ * The URL the gateway gives the upstream as callBackUrl. Verifies the per-task token (and, when
+ * KIE_WEBHOOK_HMAC_KEY is set, the provider's signature), then hands the result to the task's
+ * object, which decides. Nothing a caller sends makes it answer 5xx.
+ */
+import { createRoute, z } from "@hono/zod-openapi";
+import { readConfig } from "../config";
+import { GatewayError } from "../http/errors";
+import { readJsonBody } from "../http/body";
+import { createRouter, parseOrThrow } from "../http/router";
+import { logEvent } from "../log";
+import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
+import { errorResponses } from "../schemas/envelope";
+import { callbackTokenSecret, verifyCallbackToken } from "../security/callback-token";
+import { verifyProviderSignature } from "../security/provider-signature";
+import type { CallbackVerdict } from "../task/task-object";
+import { taskObject } from "../task/stub";
+import { outcomeFromCallback } from "../upstream/outcome";
+
+export const callbacks = createRouter();
+
+const RESULT_WORDS: Record<Exclude<CallbackVerdict, "wrong-ref">, string> = {
+	applied: "applied",
+	duplicate: "already-final",
+	"not-final": "still-pending",
+	"held-early": "held-until-task-stored",
+};
+
+const CallbackAck = z.object({
+	code: z.literal(200),
+	msg: z.literal("success"),
+	data: z.object({
+		taskId: z.string(),
+		result: z.enum(["applied", "already-final", "still-pending", "held-until-task-stored"]),
+	}),
+});
+
+const callbackRoute = createRoute({
+	method: "post",
+	path: "/{ref}",
+	summary: "Upstream callback receiver",
+	description:
+		"The callBackUrl the gateway sends upstream (with its token in the query). Idempotent: any number of " +
+		"deliveries store one result, and the first final result never changes.",
+	request: {
+		params: z.object({ ref: z.string() }),
+		query: z.object({ token: z.string().optional() }),
+		body: { required: true, content: { "application/json": { schema: KieCallbackBody } } },
+	},
+	responses: {
+		200: { description: "Acknowledged", content: { "application/json": { schema: CallbackAck } } },
+		...errorResponses({
+			400: "Not JSON, or not the provider's callback schema",
+			401: "Token or signature does not verify, or the token was minted for another task",
+			413: "Body over 256 KiB",
+		}),
+	},
+});
+
+// Read by hand, like the create body: 413 past 256 KiB and 400 for malformed JSON whatever the
+// Content-Type, checked only after the URL token so a forged request costs almost nothing.
+callbacks.openAPIRegistry.registerPath(callbackRoute);
+callbacks.post("/:ref", async (c) => {
+	const ref = c.req.param("ref");
+	if (!(await verifyCallbackToken(callbackTokenSecret(c.env), ref, c.req.query("token")))) {
+		logEvent("warn", "callback_refused", { reason: "token" });
+		throw new GatewayError(401, "This callback URL's token does not verify.");
+	}
+	const body = parseOrThrow(KieCallbackBody, await readJsonBody(c.req.raw, MAX_CALLBACK_BODY_BYTES));
+	const taskId = callbackTaskId(body);
+	if (!/^[A-Za-z0-9_-]{1,128}$/.test(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
+
+	const hmacKey = readConfig(c.env).kieWebhookHmacKey;
+	if (hmacKey) {
+		const check = await verifyProviderSignature(
+			hmacKey,
+			taskId,
+			c.req.header("x-webhook-timestamp"),
+			c.req.header("x-webhook-signature"),
+			Math.floor(Date.now() / 1000),
+		);
+		if (!check.ok) {
+			logEvent("warn", "callback_refused", { taskId, reason: check.reason });
+			throw new GatewayError(401, `The callback signature does not verify: ${check.reason}.`);
+		}
+	}
+
+	const verdict = await taskObject(c.env, taskId).receiveCallback(ref, outcomeFromCallback(body));
+	logEvent(verdict === "wrong-ref" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
+	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
+	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId, result: RESULT_WORDS[verdict] } }, 200);
+});

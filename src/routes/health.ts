@@ -1,0 +1,32 @@
+/** GET /healthz (no auth): 200 when D1 answers. */
+import { createRoute, z } from "@hono/zod-openapi";
+import { pingDatabase } from "../db/tasks";
+import { GatewayError } from "../http/errors";
+import { createRouter } from "../http/router";
+import { logEvent } from "../log";
+import { errorResponses, successEnvelope } from "../schemas/envelope";
+
+export const health = createRouter();
+
+const healthRoute = createRoute({
+	method: "get",
+	path: "/",
+	summary: "Health check",
+	responses: {
+		200: {
+			description: "D1 answers",
+			content: { "application/json": { schema: successEnvelope(z.object({ database: z.literal("ok") })) } },
+		},
+		...errorResponses({ 503: "D1 does not answer" }),
+	},
+});
+
+health.openapi(healthRoute, async (c) => {
+	try {
+		await pingDatabase(c.env.DB);
+	} catch (error) {
+		logEvent("error", "health_db_failed", { error: error instanceof Error ? error.message : String(error) });
+		throw new GatewayError(503, "D1 is not answering. Check the DB binding and the database.");
+	}
+	return c.json({ code: 200 as const, msg: "success" as const, data: { database: "ok" as const } }, 200);
+});

@@ -1,0 +1,23 @@
+/** A stored task in the provider's record-info shape, plus the gateway's extra fields. */
+import type { z } from "@hono/zod-openapi";
+import type { TaskRecordSchema } from "../schemas/lyrics";
+import type { TaskRecord } from "../task/task-record";
+
+export function toRecordInfo(task: TaskRecord): z.infer<typeof TaskRecordSchema> {
+	const param: Record<string, string> = { prompt: task.prompt };
+	if (task.callbackUrl) param.callBackUrl = task.callbackUrl;
+	return {
+		taskId: task.taskId,
+		param: JSON.stringify(param),
+		response: { taskId: task.taskId, data: task.items },
+		status: task.status,
+		type: "LYRICS",
+		errorCode: task.errorCode,
+		errorMessage: task.errorMessage,
+		createTime: task.createdAt,
+		completeTime: task.completedAt,
+		resultSource: task.resultSource,
+		callbacksReceived: task.callbacksReceived,
+		polls: task.polls,
+	};
+}

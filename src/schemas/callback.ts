@@ -1,0 +1,49 @@
+/**
+ * The provider's callback body, accepting every variant its documents disagree on
+ * (../shared/kie/README.md, "Variations the gateway must accept"); anything else is malformed.
+ */
+import { z } from "@hono/zod-openapi";
+
+export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
+
+const optionalText = z.string().nullish();
+
+export const KieCallbackItem = z.object({
+	text: optionalText,
+	title: optionalText,
+	status: optionalText,
+	error_message: optionalText,
+	errorMessage: optionalText,
+});
+
+export const KieCallbackBody = z
+	.object({
+		code: z.number().int(),
+		msg: optionalText,
+		data: z.object({
+			callbackType: optionalText,
+			task_id: z.string().min(1).max(128).optional(),
+			taskId: z.string().min(1).max(128).optional(),
+			data: z.array(KieCallbackItem).nullish(),
+		}),
+	})
+	.refine((body) => body.data.task_id !== undefined || body.data.taskId !== undefined, {
+		message: "data.task_id is required",
+		path: ["data", "task_id"],
+	})
+	.openapi("KieCallback", {
+		example: {
+			code: 200,
+			msg: "All generated successfully.",
+			data: {
+				callbackType: "complete",
+				task_id: "3b66882fde0a5d398bd269cab6d9542b",
+				data: [{ error_message: "", status: "complete", text: "[Verse]\n…", title: "Starry Night Dreams" }],
+			},
+		},
+	});
+export type KieCallbackBody = z.infer<typeof KieCallbackBody>;
+
+export function callbackTaskId(body: KieCallbackBody): string {
+	return (body.data.task_id ?? body.data.taskId) as string;
+}

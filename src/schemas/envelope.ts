@@ -1,0 +1,28 @@
+import { z } from "@hono/zod-openapi";
+
+/** Every JSON answer is `{code, msg, data}`; `code` is the KIE code when the outcome came from upstream. */
+export const ErrorEnvelope = z
+	.object({
+		code: z.number().int().openapi({ example: 400 }),
+		msg: z.string().openapi({ example: "The prompt is empty. Send a non-empty prompt string." }),
+		data: z.null(),
+	})
+	.openapi("ErrorEnvelope");
+
+export function successEnvelope<T extends z.ZodType>(data: T) {
+	return z.object({
+		code: z.literal(200),
+		msg: z.literal("success"),
+		data,
+	});
+}
+
+/** OpenAPI response entries for the error statuses a route can answer. */
+export function errorResponses<S extends number>(statuses: Record<S, string>) {
+	return Object.fromEntries(
+		Object.entries(statuses).map(([status, description]) => [
+			status,
+			{ description: description as string, content: { "application/json": { schema: ErrorEnvelope } } },
+		]),
+	) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }>;
+}

@@ -1,0 +1,109 @@
+/**
+ * The public shapes of /api/v1/lyrics, declared once: the handlers validate with them and the
+ * OpenAPI document is generated from them.
+ */
+import { z } from "@hono/zod-openapi";
+import { TASK_STATUSES } from "../task/task-record";
+
+export const MAX_PROMPT_WORDS = 200;
+export const MAX_CREATE_BODY_BYTES = 64 * 1024;
+const MAX_URL_LENGTH = 2048;
+
+/** Words as the provider's English page counts them: runs of non-space characters. */
+export function countWords(text: string): number {
+	return text.split(/\s+/u).filter((word) => word.length > 0).length;
+}
+
+function isHttpUrl(value: string): boolean {
+	try {
+		const url = new URL(value);
+		return (url.protocol === "http:" || url.protocol === "https:") && url.hostname.length > 0;
+	} catch {
+		return false;
+	}
+}
+
+export const CreateLyricsBody = z
+	.object({
+		prompt: z
+			.string({ error: (issue) => (issue.input === undefined ? "prompt is required" : "prompt must be a string") })
+			.refine((prompt) => prompt.trim().length > 0, "prompt is empty")
+			.openapi({
+				description: `Theme, mood and style of the lyrics; at most ${MAX_PROMPT_WORDS} words (more answers 413).`,
+				example: "A nostalgic song about childhood memories and growing up in a small town",
+			}),
+		callBackUrl: z
+			.string({ error: "callBackUrl must be a string" })
+			.max(MAX_URL_LENGTH, `callBackUrl is longer than ${MAX_URL_LENGTH} characters`)
+			.refine(isHttpUrl, "callBackUrl must be an absolute http(s) URL")
+			.nullish()
+			.openapi({
+				description:
+					"Your own webhook for the final result. Optional: the gateway always gives the upstream its own callback URL.",
+				example: "https://app.example.com/lyrics-callback",
+			}),
+	})
+	.openapi("CreateLyricsRequest");
+export type CreateLyricsBody = z.infer<typeof CreateLyricsBody>;
+
+export const CreateLyricsData = z.object({
+	taskId: z.string().openapi({ example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
+});
+
+export const TaskIdQuery = z.object({
+	taskId: z
+		.string({ error: "taskId is required" })
+		.trim()
+		.min(1, "taskId is required")
+		.max(128, "taskId is longer than 128 characters")
+		.openapi({ param: { name: "taskId", in: "query" }, example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
+});
+
+export const LyricsItemSchema = z
+	.object({
+		text: z.string(),
+		title: z.string(),
+		status: z.enum(["complete", "failed"]),
+		errorMessage: z.string(),
+	})
+	.openapi("LyricsItem");
+
+/** The provider's record-info `data`, plus a few fields of the gateway's own. */
+export const TaskRecordSchema = z
+	.object({
+		taskId: z.string(),
+		param: z.string().openapi({ description: "JSON string of the create parameters", example: '{"prompt":"A song"}' }),
+		response: z.object({ taskId: z.string(), data: z.array(LyricsItemSchema) }),
+		status: z.enum(TASK_STATUSES),
+		type: z.literal("LYRICS"),
+		errorCode: z.number().int().nullable(),
+		errorMessage: z.string().nullable(),
+		createTime: z.number().int().openapi({ description: "Unix milliseconds when the task was created" }),
+		completeTime: z.number().int().nullable().openapi({ description: "Unix milliseconds when it became final" }),
+		resultSource: z
+			.enum(["callback", "poll", "timeout"])
+			.nullable()
+			.openapi({ description: "How the final result arrived" }),
+		callbacksReceived: z.number().int().openapi({ description: "Upstream callbacks received for this task" }),
+		polls: z.number().int().openapi({ description: "Times the gateway polled the upstream for this task" }),
+	})
+	.openapi("LyricsTask");
+
+export const ListTasksQuery = z.object({
+	status: z.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` }).optional(),
+	limit: z.coerce
+		.number({ error: "limit must be a whole number from 1 to 100" })
+		.int("limit must be a whole number from 1 to 100")
+		.min(1, "limit must be a whole number from 1 to 100")
+		.max(100, "limit must be a whole number from 1 to 100")
+		.default(20),
+	cursor: z
+		.string()
+		.optional()
+		.openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+});
+
+export const TaskListData = z.object({
+	items: z.array(TaskRecordSchema),
+	nextCursor: z.string().nullable(),
+});

@@ -1,0 +1,301 @@
+/**
+ * One Durable Object per upstream task: the single place where the task's state is decided.
+ *
+ * Every decision (register the task, apply a callback or poll result, give up on it) is made and
+ * recorded in one synchronous step on the object's SQLite storage, with no await in between, so
+ * any number of concurrent deliveries see each other's effects and exactly one result is stored.
+ * D1 is what readers see: after each decision the object writes its state there, and if that
+ * write fails its alarm retries until D1 agrees, so a result is never decided yet invisible.
+ */
+import { DurableObject } from "cloudflare:workers";
+import { readConfig } from "../config";
+import { upsertTask } from "../db/tasks";
+import { logEvent } from "../log";
+import { fetchRecordInfo } from "../upstream/kie-client";
+import { pollDelayMs, syncRetryDelayMs } from "./backoff";
+import type { FinalOutcome, Outcome, ResultSource, TaskRecord } from "./task-record";
+
+/** The object's own state: the public record plus what only the object needs. */
+export interface TaskState extends TaskRecord {
+	/** The callback ref this task was created with; callbacks carrying another are refused. */
+	ref: string;
+	/** A poll is under way until this time (unix ms); another poll meanwhile is skipped. */
+	pollLeaseUntil: number;
+	/** Highest version D1 has acknowledged. */
+	syncedVersion: number;
+	syncFailures: number;
+}
+
+export interface RegisterInput {
+	taskId: string;
+	ref: string;
+	prompt: string;
+	callbackUrl: string | null;
+	createdAt: number;
+}
+
+export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "not-final" | "wrong-ref";
+export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" | "still-pending" | "expired";
+
+/** Callbacks for a task the gateway never registered are dropped after this long. */
+const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
+/** At most this many early callbacks are held per task; a flood cannot grow storage. */
+const MAX_EARLY_CALLBACKS = 20;
+
+export class TaskObject extends DurableObject<Env> {
+	private readonly sql: SqlStorage;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.sql = ctx.storage.sql;
+		this.sql.exec(`
+			CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
+			CREATE TABLE IF NOT EXISTS early_callbacks (
+				seq INTEGER PRIMARY KEY AUTOINCREMENT,
+				ref TEXT NOT NULL,
+				outcome TEXT NOT NULL,
+				received_at INTEGER NOT NULL
+			);
+		`);
+	}
+
+	/** Called by the create route once the upstream has named the task. Idempotent. */
+	async register(input: RegisterInput): Promise<TaskRecord> {
+		if (!this.load()) {
+			const state: TaskState = {
+				taskId: input.taskId,
+				prompt: input.prompt,
+				callbackUrl: input.callbackUrl,
+				status: "PENDING",
+				items: [],
+				errorCode: null,
+				errorMessage: null,
+				resultSource: null,
+				callbacksReceived: 0,
+				polls: 0,
+				nextPollAt: input.createdAt,
+				createdAt: input.createdAt,
+				updatedAt: input.createdAt,
+				completedAt: null,
+				version: 1,
+				ref: input.ref,
+				pollLeaseUntil: 0,
+				syncedVersion: 0,
+				syncFailures: 0,
+			};
+			// Callbacks that came before the create finished: apply the first final one that
+			// carries this task's ref, drop the rest (they were minted for some other create).
+			for (const early of this.takeEarlyCallbacks()) {
+				if (early.ref !== input.ref) {
+					logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
+					continue;
+				}
+				state.callbacksReceived += 1;
+				if (early.outcome.final && state.status === "PENDING") {
+					finalize(state, early.outcome, "callback", early.receivedAt);
+				}
+			}
+			this.save(state);
+			logEvent("info", "task_registered", { taskId: input.taskId, status: state.status });
+		}
+		await this.syncToD1();
+		return publicRecord(this.load() as TaskState);
+	}
+
+	/** Applies one upstream callback; the first final result wins and never changes. */
+	async receiveCallback(ref: string, outcome: Outcome): Promise<CallbackVerdict> {
+		const verdict = this.decideCallback(ref, outcome);
+		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") await this.syncToD1();
+		if (verdict === "held-early") await this.scheduleAlarm(Date.now() + EARLY_CALLBACK_TTL_MS);
+		return verdict;
+	}
+
+	private decideCallback(ref: string, outcome: Outcome): CallbackVerdict {
+		const state = this.load();
+		const now = Date.now();
+		if (!state) {
+			const held = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
+			if (held < MAX_EARLY_CALLBACKS) {
+				this.sql.exec(
+					"INSERT INTO early_callbacks (ref, outcome, received_at) VALUES (?, ?, ?)",
+					ref,
+					JSON.stringify(outcome),
+					now,
+				);
+			}
+			return "held-early";
+		}
+		if (ref !== state.ref) return "wrong-ref";
+		state.callbacksReceived += 1;
+		let verdict: CallbackVerdict;
+		if (state.status !== "PENDING") verdict = "duplicate";
+		else if (!outcome.final) {
+			// Nothing usable yet: have the poller look soon instead of waiting out its backoff.
+			state.nextPollAt = Math.min(state.nextPollAt, now);
+			verdict = "not-final";
+		} else {
+			finalize(state, outcome, "callback", now);
+			verdict = "applied";
+		}
+		this.commit(state, now);
+		return verdict;
+	}
+
+	/** Called by the cron: asks the upstream about this task and applies the answer. */
+	async poll(): Promise<PollVerdict> {
+		const config = readConfig(this.env);
+		const now = Date.now();
+		const state = this.load();
+		if (!state) return "unknown";
+		const expired = now >= state.createdAt + config.taskMaxPendingSeconds * 1000;
+		if (state.status !== "PENDING" || (now < state.nextPollAt && !expired) || state.pollLeaseUntil > now) {
+			// D1 told the cron otherwise: it is behind this object, so bring it up to date.
+			await this.syncToD1();
+			return state.status !== "PENDING" ? "final" : state.pollLeaseUntil > now ? "busy" : "not-due";
+		}
+		// Lease the poll before the await: input gates do not cover fetch(), and a second cron
+		// tick arriving meanwhile must not poll the same task again.
+		state.pollLeaseUntil = now + config.upstreamTimeoutMs + 5000;
+		this.save(state);
+
+		const result = config.kieApiKey
+			? await fetchRecordInfo(config, config.kieApiKey, state.taskId)
+			: { ok: false as const, reason: "KIE_API_KEY is not set" };
+
+		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds);
+		await this.syncToD1();
+		return verdict;
+	}
+
+	private decidePoll(result: Awaited<ReturnType<typeof fetchRecordInfo>>, maxPendingSeconds: number): PollVerdict {
+		const now = Date.now();
+		const state = this.load() as TaskState;
+		state.pollLeaseUntil = 0;
+		if (state.status !== "PENDING") {
+			// A callback won the race while we were asking; its result stands.
+			this.save(state);
+			return "final";
+		}
+		state.polls += 1;
+		let verdict: PollVerdict;
+		if (result.ok && result.outcome.final) {
+			finalize(state, result.outcome, "poll", now);
+			verdict = "applied";
+		} else if (now >= state.createdAt + maxPendingSeconds * 1000) {
+			finalize(state, timedOut(maxPendingSeconds), "timeout", now);
+			verdict = "expired";
+		} else {
+			state.nextPollAt = now + pollDelayMs(state.polls);
+			verdict = "still-pending";
+		}
+		if (!result.ok) logEvent("warn", "poll_failed", { taskId: state.taskId, reason: result.reason });
+		this.commit(state, now);
+		return verdict;
+	}
+
+	/** Retries the D1 write until it lands; drops callbacks for tasks never registered. */
+	override async alarm(): Promise<void> {
+		const state = this.load();
+		if (state) {
+			await this.syncToD1();
+			return;
+		}
+		const oldest = this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
+		if (oldest === null) return;
+		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) await this.ctx.storage.deleteAll();
+		else await this.ctx.storage.setAlarm(oldest + EARLY_CALLBACK_TTL_MS);
+	}
+
+	/** The object's whole state, for tests and operators. */
+	inspect(): { state: TaskState | null; earlyCallbacks: number } {
+		const earlyCallbacks = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
+		return { state: this.load(), earlyCallbacks };
+	}
+
+	/** Writes the current state to D1; on failure leaves it to the alarm. Never throws. */
+	private async syncToD1(): Promise<boolean> {
+		const state = this.load();
+		if (!state || state.syncedVersion >= state.version) return true;
+		try {
+			await upsertTask(this.env.DB, publicRecord(state));
+		} catch (error) {
+			const failed = this.load() as TaskState;
+			failed.syncFailures += 1;
+			this.save(failed);
+			logEvent("error", "d1_write_failed", {
+				taskId: state.taskId,
+				version: state.version,
+				failures: failed.syncFailures,
+				error: error instanceof Error ? error.message : String(error),
+			});
+			await this.scheduleAlarm(Date.now() + syncRetryDelayMs(failed.syncFailures));
+			return false;
+		}
+		const synced = this.load() as TaskState;
+		synced.syncedVersion = Math.max(synced.syncedVersion, state.version);
+		synced.syncFailures = 0;
+		this.save(synced);
+		// A newer decision may have landed while we wrote; its own write covers it, and if
+		// that one failed its alarm is already set.
+		return true;
+	}
+
+	private async scheduleAlarm(at: number): Promise<void> {
+		const current = await this.ctx.storage.getAlarm();
+		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+	}
+
+	private takeEarlyCallbacks(): { ref: string; outcome: Outcome; receivedAt: number }[] {
+		const rows = this.sql
+			.exec<{ ref: string; outcome: string; received_at: number }>(
+				"SELECT ref, outcome, received_at FROM early_callbacks ORDER BY seq",
+			)
+			.toArray();
+		this.sql.exec("DELETE FROM early_callbacks");
+		return rows.map((row) => ({ ref: row.ref, outcome: JSON.parse(row.outcome) as Outcome, receivedAt: row.received_at }));
+	}
+
+	private load(): TaskState | null {
+		const row = this.sql.exec<{ state: string }>("SELECT state FROM task WHERE id = 1").toArray()[0];
+		return row ? (JSON.parse(row.state) as TaskState) : null;
+	}
+
+	private save(state: TaskState): void {
+		this.sql.exec("INSERT OR REPLACE INTO task (id, state) VALUES (1, ?)", JSON.stringify(state));
+	}
+
+	/** Saves a change readers should see: a new version for D1. */
+	private commit(state: TaskState, now: number): void {
+		state.version += 1;
+		state.updatedAt = now;
+		this.save(state);
+	}
+}
+
+function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
+	state.status = outcome.status;
+	state.items = outcome.items;
+	state.errorCode = outcome.errorCode;
+	state.errorMessage = outcome.errorMessage;
+	state.resultSource = source;
+	state.completedAt = at;
+	state.pollLeaseUntil = 0;
+	logEvent("info", "task_final", { taskId: state.taskId, status: outcome.status, source });
+}
+
+function timedOut(maxPendingSeconds: number): FinalOutcome {
+	return {
+		final: true,
+		status: "GENERATE_LYRICS_FAILED",
+		items: [],
+		errorCode: 408,
+		errorMessage:
+			`No result within ${Math.round(maxPendingSeconds / 60)} minutes: no callback arrived and the upstream ` +
+			"still reported the task unfinished. The gateway stopped waiting; create a new task.",
+	};
+}
+
+function publicRecord(state: TaskState): TaskRecord {
+	const { ref: _ref, pollLeaseUntil: _lease, syncedVersion: _synced, syncFailures: _failures, ...record } = state;
+	return record;
+}

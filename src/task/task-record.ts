@@ -1,0 +1,54 @@
+/** The statuses of the provider's record-info, which the gateway keeps verbatim. */
+export const TASK_STATUSES = [
+	"PENDING",
+	"SUCCESS",
+	"GENERATE_LYRICS_FAILED",
+	"SENSITIVE_WORD_ERROR",
+	"CREATE_TASK_FAILED",
+	"CALLBACK_EXCEPTION",
+] as const;
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type FinalStatus = Exclude<TaskStatus, "PENDING">;
+
+/** One lyrics variation, in record-info's camelCase form. */
+export interface LyricsItem {
+	text: string;
+	title: string;
+	status: "complete" | "failed";
+	errorMessage: string;
+}
+
+/** What one upstream report (a callback or a poll) says about a task. */
+export type Outcome =
+	| {
+			final: true;
+			status: FinalStatus;
+			items: LyricsItem[];
+			errorCode: number | null;
+			errorMessage: string | null;
+	  }
+	| { final: false; reason: string };
+
+export type FinalOutcome = Extract<Outcome, { final: true }>;
+
+export type ResultSource = "callback" | "poll" | "timeout";
+
+/** A task as readers see it: the row in D1, written only by the task's Durable Object. */
+export interface TaskRecord {
+	taskId: string;
+	prompt: string;
+	/** The client's own callBackUrl, if it gave one. */
+	callbackUrl: string | null;
+	status: TaskStatus;
+	items: LyricsItem[];
+	errorCode: number | null;
+	errorMessage: string | null;
+	resultSource: ResultSource | null;
+	callbacksReceived: number;
+	polls: number;
+	nextPollAt: number;
+	createdAt: number;
+	updatedAt: number;
+	completedAt: number | null;
+	version: number;
+}

@@ -1,0 +1,125 @@
+/**
+ * The contract's status table for a failed create: which HTTP status and envelope code the
+ * client gets, in plain words. Upstream text is never echoed: a hostile or buggy upstream could
+ * put anything there, our own key included.
+ */
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { Exchange } from "./http";
+import { isRecord } from "./http";
+
+export interface CreateFailure {
+	status: ContentfulStatusCode;
+	code: number;
+	msg: string;
+	/** Seconds, for 429 answers. */
+	retryAfter?: string;
+	/** What the upstream said, for logs. */
+	upstream: string;
+}
+
+const TRY_AGAIN_SOON = "Try again in a moment.";
+
+export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFailure {
+	switch (answer.kind) {
+		case "timeout":
+			return {
+				status: 504,
+				code: 504,
+				msg: `The upstream lyrics service did not answer within ${timeoutMs / 1000} s. Try again later.`,
+				upstream: "timeout",
+			};
+		case "unreachable":
+			return {
+				status: 502,
+				code: 502,
+				msg: `The upstream lyrics service could not be reached. ${TRY_AGAIN_SOON}`,
+				upstream: "unreachable",
+			};
+		case "unparseable":
+			if (answer.status === 429) return rateLimited(430, answer.headers, "HTTP 429");
+			return unintelligible(answer.status);
+		case "answered":
+			return mapAnswered(answer);
+	}
+}
+
+function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFailure {
+	// HTTP 429 means rate limited; body code 429 means insufficient credits (kie/README.md).
+	if (answer.status === 429) return rateLimited(430, answer.headers, "HTTP 429");
+	const code = isRecord(answer.json) && typeof answer.json.code === "number" ? answer.json.code : undefined;
+	const upstream = `HTTP ${answer.status} code ${code ?? "none"}`;
+	switch (code) {
+		case 429:
+			return {
+				status: 402,
+				code: 429,
+				msg: "The upstream account has insufficient credits. Top up the KIE account, then try again.",
+				upstream,
+			};
+		case 405:
+		case 430:
+			return rateLimited(code, answer.headers, upstream);
+		case 455:
+			return {
+				status: 503,
+				code: 455,
+				msg: "The upstream lyrics service is down for maintenance. Try again later.",
+				upstream,
+			};
+		case 400:
+			return {
+				status: 400,
+				code: 400,
+				msg: "The upstream refused the request as invalid. Rephrase the prompt and try again.",
+				upstream,
+			};
+		case 413:
+			return {
+				status: 413,
+				code: 413,
+				msg: "The upstream says the prompt is too long. Shorten it and try again.",
+				upstream,
+			};
+		case 401:
+			return {
+				status: 502,
+				code: 502,
+				msg: "The upstream refused the gateway's own credentials. The gateway's operator must check KIE_API_KEY.",
+				upstream,
+			};
+		case 500:
+			return internalError(upstream);
+	}
+	if (answer.status >= 500) return internalError(upstream);
+	return unintelligible(answer.status);
+}
+
+function rateLimited(code: number, headers: Headers, upstream: string): CreateFailure {
+	const retryAfter = headers.get("retry-after");
+	return {
+		status: 429,
+		code,
+		msg: "The upstream lyrics service is rate limiting requests. Wait a few seconds, then try again.",
+		retryAfter: retryAfter && /^\d{1,5}$/.test(retryAfter.trim()) ? retryAfter.trim() : "10",
+		upstream,
+	};
+}
+
+function internalError(upstream: string): CreateFailure {
+	return {
+		status: 502,
+		code: 500,
+		msg: `The upstream lyrics service had an internal error. ${TRY_AGAIN_SOON}`,
+		upstream,
+	};
+}
+
+function unintelligible(status: number): CreateFailure {
+	if (status >= 500) return internalError(`HTTP ${status} unparseable`);
+	return {
+		status: 502,
+		code: 502,
+		msg: `The upstream lyrics service sent an answer the gateway could not understand. ${TRY_AGAIN_SOON}`,
+		upstream: `HTTP ${status} unparseable`,
+	};
+}

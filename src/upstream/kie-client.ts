@@ -1,0 +1,78 @@
+/** The two upstream calls the gateway makes: create a lyrics task, and poll one. */
+import type { Config } from "../config";
+import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
+import { exchange, isRecord } from "./http";
+import { mapCreateFailure, type CreateFailure } from "./create-failure";
+import type { Outcome } from "../task/task-record";
+
+export type CreateResult = { ok: true; taskId: string } | { ok: false; failure: CreateFailure };
+
+export async function createLyricsTask(
+	config: Config,
+	apiKey: string,
+	params: { prompt: string; callBackUrl: string },
+): Promise<CreateResult> {
+	const answer = await exchange(
+		`${config.kieBaseUrl}/api/v1/lyrics`,
+		{
+			method: "POST",
+			headers: { authorization: `Bearer ${apiKey}`, "content-type": "application/json", accept: "application/json" },
+			body: JSON.stringify(params),
+		},
+		config.upstreamTimeoutMs,
+	);
+	if (answer.kind === "answered" && answer.status >= 200 && answer.status < 300 && isRecord(answer.json)) {
+		const data = answer.json.data;
+		const taskId = isRecord(data) ? data.taskId : undefined;
+		if (answer.json.code === 200 && typeof taskId === "string" && isPlausibleTaskId(taskId)) {
+			return { ok: true, taskId };
+		}
+	}
+	return { ok: false, failure: mapCreateFailure(answer, config.upstreamTimeoutMs) };
+}
+
+/** Task ids name Durable Objects and appear in URLs; refuse anything odd rather than store it. */
+function isPlausibleTaskId(taskId: string): boolean {
+	return /^[A-Za-z0-9_-]{1,128}$/.test(taskId);
+}
+
+export type PollResult = { ok: true; outcome: Outcome } | { ok: false; reason: string };
+
+export async function fetchRecordInfo(config: Config, apiKey: string, taskId: string): Promise<PollResult> {
+	const answer = await exchange(
+		`${config.kieBaseUrl}/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`,
+		{ headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" } },
+		config.upstreamTimeoutMs,
+	);
+	if (answer.kind !== "answered") return { ok: false, reason: `upstream ${answer.kind}` };
+	if (answer.status < 200 || answer.status >= 300) return { ok: false, reason: `upstream HTTP ${answer.status}` };
+	if (!isRecord(answer.json)) return { ok: false, reason: "upstream answer is not an object" };
+	if (answer.json.code !== 200) return { ok: false, reason: `upstream code ${String(answer.json.code)}` };
+	const data = answer.json.data;
+	if (!isRecord(data)) return { ok: false, reason: "upstream answer has no data" };
+	return { ok: true, outcome: outcomeFromRecordInfo(sanitizeRecordInfo(data)) };
+}
+
+/** Keeps only well-typed fields, so a hostile answer cannot smuggle non-strings into stored items. */
+function sanitizeRecordInfo(data: Record<string, unknown>): RecordInfoData {
+	const response = isRecord(data.response) ? data.response : null;
+	const items = (value: unknown) =>
+		Array.isArray(value)
+			? value.filter(isRecord).map((item) => ({
+					text: stringOrNull(item.text),
+					title: stringOrNull(item.title),
+					status: stringOrNull(item.status),
+					errorMessage: stringOrNull(item.errorMessage) ?? stringOrNull(item.error_message),
+				}))
+			: null;
+	return {
+		status: stringOrNull(data.status),
+		response: response ? { data: items(response.data), lyricsData: items(response.lyricsData) } : null,
+		errorCode: typeof data.errorCode === "number" && Number.isInteger(data.errorCode) ? data.errorCode : null,
+		errorMessage: stringOrNull(data.errorMessage),
+	};
+}
+
+function stringOrNull(value: unknown): string | null {
+	return typeof value === "string" ? value : null;
+}
