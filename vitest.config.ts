@@ -5,11 +5,13 @@ import { defineConfig } from "vitest/config";
 /** schema.sql as separate statements, applied to each test file's fresh D1 by test/worker/setup.ts. */
 const schemaStatements = readFileSync(new URL("./schema.sql", import.meta.url), "utf8")
 	.split(/;\s*$/m)
-	.map((statement) => statement.replace(/^\s*--.*$/gm, "").trim())
-	.filter((statement) => statement.length > 0);
+	.map((statement: string) => statement.replace(/^\s*--.*$/gm, "").trim())
+	.filter((statement: string) => statement.length > 0);
 
 export default defineConfig({
 	test: {
+		// The gateway logs a JSON line per event; show them only for tests that fail.
+		silent: "passed-only",
 		projects: [
 			{
 				// Unit and integration tests inside workerd, against the upstream simulator.
@@ -30,10 +32,20 @@ export default defineConfig({
 				],
 				test: {
 					name: "worker",
-					silent: "passed-only",
 					include: ["test/worker/**/*.test.ts"],
 					globalSetup: ["./test/support/simulator-setup.ts"],
 					setupFiles: ["./test/worker/setup.ts"],
+				},
+			},
+			{
+				// The same gateway from outside: `wrangler dev` + simulator over real HTTP.
+				test: {
+					name: "e2e",
+					include: ["test/e2e/**/*.test.ts"],
+					environment: "node",
+					globalSetup: ["./test/support/stack-setup.ts"],
+					testTimeout: 30_000,
+					hookTimeout: 90_000,
 				},
 			},
 		],

@@ -89,18 +89,27 @@ export const TaskRecordSchema = z
 	})
 	.openapi("LyricsTask");
 
+/** `?status=&cursor=` from a client that fills in empty values means "not given". */
+const emptyAsAbsent = (value: unknown) => (value === "" ? undefined : value);
+
 export const ListTasksQuery = z.object({
-	status: z.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` }).optional(),
-	limit: z.coerce
-		.number({ error: "limit must be a whole number from 1 to 100" })
-		.int("limit must be a whole number from 1 to 100")
-		.min(1, "limit must be a whole number from 1 to 100")
-		.max(100, "limit must be a whole number from 1 to 100")
-		.default(20),
-	cursor: z
-		.string()
-		.optional()
-		.openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+	status: z.preprocess(
+		emptyAsAbsent,
+		z.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` }).optional(),
+	),
+	limit: z.preprocess(
+		emptyAsAbsent,
+		z.coerce
+			.number({ error: "limit must be a whole number from 1 to 100" })
+			.int("limit must be a whole number from 1 to 100")
+			.min(1, "limit must be a whole number from 1 to 100")
+			.max(100, "limit must be a whole number from 1 to 100")
+			.default(20),
+	),
+	cursor: z.preprocess(
+		emptyAsAbsent,
+		z.string().optional().openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+	),
 });
 
 export const TaskListData = z.object({

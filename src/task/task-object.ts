@@ -141,10 +141,12 @@ export class TaskObject extends DurableObject<Env> {
 		return verdict;
 	}
 
-	/** Called by the cron: asks the upstream about this task and applies the answer. */
-	async poll(): Promise<PollVerdict> {
+	/**
+	 * Called by the cron: asks the upstream about this task and applies the answer. `now` is the
+	 * tick's scheduled time, so one tick judges every task by the same clock.
+	 */
+	async poll(now: number = Date.now()): Promise<PollVerdict> {
 		const config = readConfig(this.env);
-		const now = Date.now();
 		const state = this.load();
 		if (!state) return "unknown";
 		const expired = now >= state.createdAt + config.taskMaxPendingSeconds * 1000;
@@ -162,13 +164,16 @@ export class TaskObject extends DurableObject<Env> {
 			? await fetchRecordInfo(config, config.kieApiKey, state.taskId)
 			: { ok: false as const, reason: "KIE_API_KEY is not set" };
 
-		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds);
+		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, now);
 		await this.syncToD1();
 		return verdict;
 	}
 
-	private decidePoll(result: Awaited<ReturnType<typeof fetchRecordInfo>>, maxPendingSeconds: number): PollVerdict {
-		const now = Date.now();
+	private decidePoll(
+		result: Awaited<ReturnType<typeof fetchRecordInfo>>,
+		maxPendingSeconds: number,
+		now: number,
+	): PollVerdict {
 		const state = this.load() as TaskState;
 		state.pollLeaseUntil = 0;
 		if (state.status !== "PENDING") {

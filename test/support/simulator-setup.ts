@@ -1,6 +1,5 @@
 /** Starts one upstream simulator for the whole run; tests reach it over 127.0.0.1. */
 import type { TestProject } from "vitest/node";
-// @ts-expect-error: plain ESM JavaScript without type declarations
 import { startSimulator } from "../../simulator/server.mjs";
 
 declare module "vitest" {

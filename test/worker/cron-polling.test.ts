@@ -1,0 +1,149 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import {
+	createTask,
+	deliver,
+	finishUpstream,
+	recordInfo,
+	runCron,
+	simCallback,
+	simScript,
+	simTask,
+	uniquePrompt,
+} from "./helpers";
+
+const GRACE_MS = 120_000;
+
+async function createdAt(taskId: string): Promise<number> {
+	const { state } = await env.TASKS.getByName(taskId).inspect();
+	if (!state) throw new Error(`task ${taskId} has no state`);
+	return state.createdAt;
+}
+
+describe("cron fallback", () => {
+	it("recovers a task whose callback never came, once it is past the grace period", async () => {
+		const taskId = await createTask(uniquePrompt("a lost callback"));
+		await finishUpstream(taskId);
+		const t0 = await createdAt(taskId);
+
+		await runCron(t0 + GRACE_MS - 5_000);
+		expect((await simTask(taskId)).recordInfoRequests).toBe(0);
+		expect((await recordInfo(taskId)).data.status).toBe("PENDING");
+
+		await runCron(t0 + GRACE_MS + 1_000);
+		expect((await simTask(taskId)).recordInfoRequests).toBe(1);
+		const done = await recordInfo(taskId);
+		expect(done.data).toMatchObject({ status: "SUCCESS", resultSource: "poll", polls: 1 });
+		expect(done.data.response.data.length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("polls a still-pending task again only after its backoff, growing from about 30 s", async () => {
+		const taskId = await createTask(uniquePrompt("a slow upstream"));
+		const t0 = (await createdAt(taskId)) + GRACE_MS + 1_000;
+		const polls = async () => (await simTask(taskId)).recordInfoRequests;
+
+		await runCron(t0);
+		expect(await polls()).toBe(1);
+		const first = (await env.TASKS.getByName(taskId).inspect()).state!;
+		expect(first.nextPollAt - t0).toBeGreaterThanOrEqual(27_000);
+		expect(first.nextPollAt - t0).toBeLessThanOrEqual(33_000);
+
+		await runCron(t0 + 20_000);
+		expect(await polls()).toBe(1);
+		await runCron(t0 + 40_000);
+		expect(await polls()).toBe(2);
+
+		// The second wait is about twice the first.
+		const second = (await env.TASKS.getByName(taskId).inspect()).state!;
+		expect(second.nextPollAt - (t0 + 40_000)).toBeGreaterThanOrEqual(54_000);
+		expect(second.nextPollAt - (t0 + 40_000)).toBeLessThanOrEqual(66_000);
+		await runCron(t0 + 40_000 + 50_000);
+		expect(await polls()).toBe(2);
+		await runCron(t0 + 40_000 + 70_000);
+		expect(await polls()).toBe(3);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "PENDING", polls: 3 });
+	});
+
+	it("never polls a task that is already final", async () => {
+		const taskId = await createTask(uniquePrompt("a prompt callback"));
+		expect((await deliver(await simCallback(taskId))).status).toBe(200);
+		const t0 = await createdAt(taskId);
+
+		await runCron(t0 + GRACE_MS + 1_000);
+		await runCron(t0 + 24 * 3600_000);
+		expect((await simTask(taskId)).recordInfoRequests).toBe(0);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", polls: 0 });
+	});
+
+	it("applies a poll and a late callback once: the first final result stands", async () => {
+		const prompt = uniquePrompt("a race between poll and callback");
+		const taskId = await createTask(prompt);
+		await finishUpstream(taskId);
+		await runCron((await createdAt(taskId)) + GRACE_MS + 1_000);
+		const polled = await recordInfo(taskId);
+		expect(polled.data.status).toBe("SUCCESS");
+
+		const late = await deliver(await simCallback(taskId, "?fail=1"));
+		expect(late.status).toBe(200);
+		expect(await late.json()).toMatchObject({ data: { result: "already-final" } });
+		const after = await recordInfo(taskId);
+		expect(after.data.status).toBe("SUCCESS");
+		expect(after.data.response).toEqual(polled.data.response);
+		expect(after.data.callbacksReceived).toBe(1);
+	});
+
+	it("stores a failure the upstream reports on poll", async () => {
+		const marker = uniquePrompt("a refused prompt");
+		await simScript(marker, {
+			recordStatus: "SENSITIVE_WORD_ERROR",
+			recordErrorCode: 400,
+			recordErrorMessage: "Song Description flagged for moderation",
+		});
+		const taskId = await createTask(marker);
+		await runCron((await createdAt(taskId)) + GRACE_MS + 1_000);
+		expect((await recordInfo(taskId)).data).toMatchObject({
+			status: "SENSITIVE_WORD_ERROR",
+			errorCode: 400,
+			errorMessage: "Song Description flagged for moderation",
+			resultSource: "poll",
+		});
+	});
+
+	it("reads lyrics under response.lyricsData as well as response.data", async () => {
+		const marker = uniquePrompt("lyrics data variant");
+		await simScript(marker, { itemsKey: "lyricsData", recordStatus: "SUCCESS" });
+		const taskId = await createTask(marker);
+		await runCron((await createdAt(taskId)) + GRACE_MS + 1_000);
+		const done = await recordInfo(taskId);
+		expect(done.data.status).toBe("SUCCESS");
+		expect(done.data.response.data.length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("keeps a task pending and backs off when the poll itself fails", async () => {
+		const marker = uniquePrompt("a poll that errors");
+		await simScript(marker, { recordHttpStatus: 500 });
+		const taskId = await createTask(marker);
+		const t0 = (await createdAt(taskId)) + GRACE_MS + 1_000;
+		await runCron(t0);
+		const { state } = await env.TASKS.getByName(taskId).inspect();
+		expect(state).toMatchObject({ status: "PENDING", polls: 1 });
+		expect(state!.nextPollAt).toBeGreaterThan(t0);
+	});
+
+	it("ends a task pending past its bounded age as a terminal failure, then stops polling it", async () => {
+		const marker = uniquePrompt("an upstream that never finishes");
+		await simScript(marker, { recordStatus: "PENDING" });
+		const taskId = await createTask(marker);
+		const maxAgeMs = Number(env.TASK_MAX_PENDING_SECONDS) * 1000;
+		const t0 = await createdAt(taskId);
+
+		await runCron(t0 + maxAgeMs + 1_000);
+		const ended = await recordInfo(taskId);
+		expect(ended.data).toMatchObject({ status: "GENERATE_LYRICS_FAILED", errorCode: 408, resultSource: "timeout" });
+		expect(ended.data.errorMessage).toMatch(/no callback arrived/);
+		const pollsSoFar = (await simTask(taskId)).recordInfoRequests;
+
+		await runCron(t0 + maxAgeMs + 3600_000);
+		expect((await simTask(taskId)).recordInfoRequests).toBe(pollsSoFar);
+	});
+});
