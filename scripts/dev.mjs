@@ -1,0 +1,50 @@
+// `npm start`: the gateway on http://127.0.0.1:8787 against the local upstream simulator, with the
+// cron fired every minute as the deployed Cron Trigger would. Ctrl-C stops everything.
+
+import { DEV_API_KEY, startLocalStack } from './local-stack.mjs';
+
+const port = Number(process.env.PORT ?? 8787);
+const simulatorPort = Number(process.env.SIM_PORT ?? 8790);
+
+const stack = await startLocalStack({ port, simulatorPort, log: process.env.VERBOSE === '1' }).catch((error) => {
+  console.error(`Could not start the local gateway: ${error.message}`);
+  console.error(`(Is something else on port ${port} or ${simulatorPort}? Set PORT / SIM_PORT to move them.)`);
+  process.exit(1);
+});
+
+const cronTimer = setInterval(async () => {
+  try {
+    await stack.fireCron();
+  } catch (error) {
+    console.error(`cron tick failed: ${error instanceof Error ? error.message : error}`);
+  }
+}, 60_000);
+
+console.log(`
+lyrics-gateway is running at ${stack.url}
+  upstream simulator: ${stack.simulatorUrl}   (lyrics arrive by callback after ~3 s)
+  API key:            ${DEV_API_KEY}
+  cron:               fired every minute (tasks pending over POLL_GRACE_SECONDS are polled)
+
+Create a task:
+  curl -s -X POST ${stack.url}/api/v1/lyrics -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"prompt":"A song about the sea at night"}'
+
+Fetch it (put the taskId from the answer in place of TASK_ID):
+  curl -s '${stack.url}/api/v1/lyrics/record-info?taskId=TASK_ID' -H 'Authorization: Bearer ${DEV_API_KEY}'
+
+Both at once:
+  TASK_ID=$(curl -s -X POST ${stack.url}/api/v1/lyrics -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"prompt":"A song about the sea at night"}' | sed -E 's/.*"taskId":"([^"]+)".*/\\1/'); sleep 4; curl -s "${stack.url}/api/v1/lyrics/record-info?taskId=$TASK_ID" -H 'Authorization: Bearer ${DEV_API_KEY}'
+
+Press Ctrl-C to stop.
+`);
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM']) {
+  process.on(signal, async () => {
+    if (stopping) return;
+    stopping = true;
+    clearInterval(cronTimer);
+    await stack.close();
+    process.exit(0);
+  });
+}

@@ -1,0 +1,150 @@
+// The gateway running locally as deployed: the upstream simulator, local D1 with schema.sql
+// applied, and `wrangler dev` with development defaults for every variable. Used by `npm start`
+// (scripts/dev.mjs) and by the end-to-end tests (test/e2e), which drive it over real HTTP.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startSimulator } from '../simulator/server.mjs';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
+
+/** No network here or in CI: keep wrangler from phoning home. */
+const QUIET_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
+
+export const DEV_API_KEY = 'dev-key';
+
+/**
+ * @typedef {object} LocalStackOptions
+ * @property {number} [port]            Gateway port (default 8787).
+ * @property {number} [simulatorPort]   Simulator port (default 8790; 0 = any free one).
+ * @property {string} [persistTo]       Local state folder (D1, Durable Objects); default .wrangler/state.
+ * @property {Record<string, string>} [vars]  Variables over the development defaults.
+ * @property {number} [callbackDelayMs] How long the simulator takes to "write" lyrics.
+ * @property {string} [simulatorHmacKey] Sign the simulator's callbacks (set KIE_WEBHOOK_HMAC_KEY to match).
+ * @property {number} [inspectorPort]   wrangler's debugger port (default 9229); tests pick a free one.
+ * @property {boolean} [log]            Show the simulator's and wrangler's output.
+ */
+
+/**
+ * @param {LocalStackOptions} [options]
+ * @returns {Promise<{ url: string, simulatorUrl: string, vars: Record<string, string>, fireCron: () => Promise<Response>, close: () => Promise<void> }>}
+ */
+export async function startLocalStack(options = {}) {
+  const port = options.port ?? 8787;
+  const simulator = await startSimulator({
+    port: options.simulatorPort ?? 8790,
+    callbackDelayMs: options.callbackDelayMs ?? 3000,
+    hmacKey: options.simulatorHmacKey,
+    log: options.log ?? false,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const vars = {
+    KIE_BASE_URL: simulator.url,
+    KIE_API_KEY: 'dev-upstream-key',
+    PUBLIC_URL: url,
+    API_KEYS: DEV_API_KEY,
+    ALLOW_PRIVATE_CALLBACK_URLS: 'true',
+    ...devVarsFile(),
+    ...options.vars,
+  };
+  const persist = options.persistTo ? ['--persist-to', options.persistTo] : [];
+  const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
+
+  try {
+    applySchema(persist);
+  } catch (error) {
+    await simulator.close();
+    throw error;
+  }
+
+  const child = spawn(
+    process.execPath,
+    [
+      WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--test-scheduled', '--show-interactive-dev-session=false',
+      ...persist,
+      ...inspector,
+      ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+    ],
+    { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' },
+  );
+  let output = '';
+  const keep = (/** @type {Buffer} */ chunk) => {
+    output = (output + chunk.toString()).slice(-20_000);
+    if (options.log) process.stdout.write(chunk);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+
+  const close = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      try {
+        // wrangler starts workerd as its own child: end the whole group.
+        process.kill(process.platform === 'win32' ? child.pid : -child.pid, 'SIGTERM');
+      } catch {
+        child.kill('SIGTERM');
+      }
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    }
+    await simulator.close();
+  };
+
+  try {
+    await waitForHealthy(url, child, () => output);
+  } catch (error) {
+    await close();
+    throw error;
+  }
+
+  return {
+    url,
+    simulatorUrl: simulator.url,
+    vars,
+    // `wrangler dev` never fires cron triggers by itself; --test-scheduled exposes this route.
+    fireCron: () => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('* * * * *')}`),
+    close,
+  };
+}
+
+/** Variables from a developer's own `.dev.vars`, which win over the defaults (but not over `vars`). */
+function devVarsFile() {
+  const file = join(ROOT, '.dev.vars');
+  if (!existsSync(file)) return {};
+  /** @type {Record<string, string>} */
+  const vars = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (match) vars[match[1]] = match[2].replace(/^"(.*)"$/, '$1');
+  }
+  return vars;
+}
+
+/** schema.sql is idempotent, so applying it on every start is safe and keeps old local state current. */
+function applySchema(/** @type {string[]} */ persist) {
+  const result = spawnSync(
+    process.execPath,
+    [WRANGLER, 'd1', 'execute', 'DB', '--local', '--file', join(ROOT, 'schema.sql'), ...persist],
+    { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, encoding: 'utf8' },
+  );
+  if (result.status !== 0) {
+    throw new Error(`Applying schema.sql to the local D1 failed:\n${result.stdout}\n${result.stderr}`);
+  }
+}
+
+async function waitForHealthy(/** @type {string} */ url, /** @type {import('node:child_process').ChildProcess} */ child, /** @type {() => string} */ output) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output()}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`wrangler dev did not become healthy at ${url} within 60 s:\n${output()}`);
+}

@@ -1,0 +1,56 @@
+/**
+ * The end-to-end project's world: the gateway under `wrangler dev` (fresh local D1 in a temp
+ * folder) and the simulator, talking over real HTTP, with callbacks signed as the provider does.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { DEV_API_KEY, startLocalStack } from "../../scripts/local-stack.mjs";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		gatewayUrl: string;
+		simulatorUrl: string;
+		apiKey: string;
+	}
+}
+
+export const E2E_HMAC_KEY = "e2e-provider-hmac-key";
+
+function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const server = createServer();
+		server.once("error", reject);
+		server.listen(0, "127.0.0.1", () => {
+			const address = server.address();
+			server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+		});
+	});
+}
+
+export default async function setup(project: TestProject) {
+	const persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-e2e-"));
+	const stack = await startLocalStack({
+		port: await freePort(),
+		simulatorPort: 0,
+		inspectorPort: await freePort(),
+		persistTo,
+		callbackDelayMs: 300,
+		simulatorHmacKey: E2E_HMAC_KEY,
+		vars: {
+			KIE_WEBHOOK_HMAC_KEY: E2E_HMAC_KEY,
+			// Poll as soon as the cron runs, so the lost-callback path takes seconds, not minutes.
+			POLL_GRACE_SECONDS: "0",
+			UPSTREAM_TIMEOUT_MS: "2000",
+		},
+	});
+	project.provide("gatewayUrl", stack.url);
+	project.provide("simulatorUrl", stack.simulatorUrl);
+	project.provide("apiKey", DEV_API_KEY);
+	return async () => {
+		await stack.close();
+		rmSync(persistTo, { recursive: true, force: true });
+	};
+}
