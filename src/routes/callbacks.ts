@@ -7,7 +7,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { readConfig } from "../config";
 import { GatewayError } from "../http/errors";
 import { readJsonBody } from "../http/body";
-import { createRouter, parseOrThrow } from "../http/router";
+import { createRouter } from "../http/router";
 import { logEvent } from "../log";
 import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
 import { errorResponses } from "../schemas/envelope";
@@ -66,7 +66,9 @@ callbacks.post("/:ref", async (c) => {
 		logEvent("warn", "callback_refused", { reason: "token" });
 		throw new GatewayError(401, "This callback URL's token does not verify.");
 	}
-	const body = parseOrThrow(KieCallbackBody, await readJsonBody(c.req.raw, MAX_CALLBACK_BODY_BYTES));
+	const parsed = KieCallbackBody.safeParse(await readJsonBody(c.req.raw, MAX_CALLBACK_BODY_BYTES));
+	if (!parsed.success) throw new GatewayError(400, describeCallbackProblem(parsed.error));
+	const body = parsed.data;
 	const taskId = callbackTaskId(body);
 	if (!/^[A-Za-z0-9_-]{1,128}$/.test(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
 
@@ -90,3 +92,22 @@ callbacks.post("/:ref", async (c) => {
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId, result: RESULT_WORDS[verdict] } }, 200);
 });
+
+/**
+ * The first problem with a callback body, naming the field (zod's own messages do not), e.g.
+ * "data.data[0] is missing or is not an object".
+ */
+function describeCallbackProblem(error: z.ZodError): string {
+	const issue = error.issues[0];
+	const where =
+		issue && issue.path.length > 0
+			? issue.path.map((key, i) => (typeof key === "number" ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join("")
+			: "the body";
+	let problem: string;
+	if (issue?.code === "invalid_type") {
+		const expected = issue.expected === "int" ? "integer" : issue.expected;
+		problem = `${where} is missing or is not ${/^[aeiou]/.test(expected) ? "an" : "a"} ${expected}`;
+	} else if (issue?.code === "too_big") problem = `${where} is longer than a provider callback's`;
+	else problem = issue?.message.replace(/\.$/, "") ?? `${where} is not valid`;
+	return `This is not the provider's callback format: ${problem}. Send the body the provider posts (code, msg, data.task_id, data.data).`;
+}

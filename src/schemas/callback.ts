@@ -5,6 +5,11 @@
 import { z } from "@hono/zod-openapi";
 
 export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
+/**
+ * The provider sends 2-3 variations. Each item is stored with all four fields, so without a cap
+ * a 256 KiB body of `{}` items would grow past the 2 MB row limit of Durable Object storage and D1.
+ */
+export const MAX_CALLBACK_ITEMS = 100;
 
 const optionalText = z.string().nullish();
 
@@ -24,7 +29,7 @@ export const KieCallbackBody = z
 			callbackType: optionalText,
 			task_id: z.string().min(1).max(128).optional(),
 			taskId: z.string().min(1).max(128).optional(),
-			data: z.array(KieCallbackItem).nullish(),
+			data: z.array(KieCallbackItem).max(MAX_CALLBACK_ITEMS).nullish(),
 		}),
 	})
 	.refine((body) => body.data.task_id !== undefined || body.data.taskId !== undefined, {
