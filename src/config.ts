@@ -21,7 +21,7 @@ export function readConfig(env: Env): Config {
 	return {
 		kieBaseUrl: (nonEmpty(env.KIE_BASE_URL) ?? "https://api.kie.ai").replace(/\/+$/, ""),
 		kieApiKey: nonEmpty(env.KIE_API_KEY),
-		publicUrl: nonEmpty(env.PUBLIC_URL)?.replace(/\/+$/, ""),
+		publicUrl: httpOrigin(env.PUBLIC_URL),
 		apiKeys: (env.API_KEYS ?? "")
 			.split(",")
 			.map((key) => key.trim())
@@ -37,6 +37,19 @@ export function readConfig(env: Env): Config {
 function nonEmpty(value: string | undefined): string | undefined {
 	const trimmed = value?.trim();
 	return trimmed ? trimmed : undefined;
+}
+
+/** PUBLIC_URL as an origin callback URLs can be built on; undefined when unset or not http(s). */
+function httpOrigin(value: string | undefined): string | undefined {
+	const text = nonEmpty(value);
+	if (!text) return undefined;
+	try {
+		const url = new URL(text);
+		if (url.protocol !== "http:" && url.protocol !== "https:") return undefined;
+		return `${url.origin}${url.pathname}`.replace(/\/+$/, "");
+	} catch {
+		return undefined;
+	}
 }
 
 function positiveInt(value: string | undefined, fallback: number, { allowZero = false } = {}): number {

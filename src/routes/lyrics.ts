@@ -6,7 +6,6 @@ import { GatewayError } from "../http/errors";
 import { readJsonBody } from "../http/body";
 import { createRouter, parseOrThrow } from "../http/router";
 import { isRecord } from "../upstream/http";
-import { logEvent } from "../log";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import {
 	CreateLyricsBody,
@@ -19,9 +18,8 @@ import {
 	TaskRecordSchema,
 	countWords,
 } from "../schemas/lyrics";
-import { callbackTokenSecret, mintCallbackTarget } from "../security/callback-token";
-import { taskObject } from "../task/stub";
-import { createLyricsTask } from "../upstream/kie-client";
+import { callbackTokenSecret } from "../security/callback-token";
+import { createTask } from "../task/create-task";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
 
@@ -76,15 +74,23 @@ lyrics.post("/", async (c) => {
 		throw new GatewayError(503, "The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");
 	}
 	if (!config.publicUrl) {
-		throw new GatewayError(503, "The gateway has no PUBLIC_URL configured, so the upstream could not call it back.");
+		throw new GatewayError(
+			503,
+			"The gateway has no valid PUBLIC_URL (its own http(s) origin), so the upstream could not call it back.",
+		);
 	}
 
-	const target = await mintCallbackTarget(config.publicUrl, tokenSecret);
-	const started = Date.now();
-	const created = await createLyricsTask(config, config.kieApiKey, { prompt: body.prompt, callBackUrl: target.url });
-	if (!created.ok) {
-		const { failure } = created;
-		logEvent("warn", "create_failed", { upstream: failure.upstream, status: failure.status, ms: Date.now() - started });
+	const work = createTask(
+		c.env,
+		config,
+		{ kieApiKey: config.kieApiKey, publicUrl: config.publicUrl, tokenSecret },
+		{ prompt: body.prompt, callbackUrl: body.callBackUrl ?? null },
+	);
+	// Finish even if the client hangs up: once the upstream answers, a credit is spent.
+	c.executionCtx.waitUntil(work.catch(() => undefined));
+	const outcome = await work;
+	if (!outcome.ok) {
+		const { failure } = outcome;
 		throw new GatewayError(
 			failure.status,
 			failure.msg,
@@ -92,42 +98,8 @@ lyrics.post("/", async (c) => {
 			failure.retryAfter ? { "retry-after": failure.retryAfter } : {},
 		);
 	}
-
-	await registerWithRetry(c.env, {
-		taskId: created.taskId,
-		ref: target.ref,
-		prompt: body.prompt,
-		callbackUrl: body.callBackUrl ?? null,
-		createdAt: started,
-	});
-	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
-	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: created.taskId } }, 200);
+	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200);
 });
-
-/**
- * The upstream has already spent a credit on this task, so a passing failure to reach its
- * object is retried rather than reported.
- */
-async function registerWithRetry(env: Env, input: Parameters<ReturnType<typeof taskObject>["register"]>[0]) {
-	for (let attempt = 1; ; attempt++) {
-		try {
-			return await taskObject(env, input.taskId).register(input);
-		} catch (error) {
-			logEvent("error", "register_failed", {
-				taskId: input.taskId,
-				attempt,
-				error: error instanceof Error ? error.message : String(error),
-			});
-			if (attempt >= 3) {
-				throw new GatewayError(
-					503,
-					`The upstream created task ${input.taskId} but the gateway could not record it. Try again in a moment.`,
-				);
-			}
-			await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
-		}
-	}
-}
 
 const recordInfoRoute = createRoute({
 	method: "get",

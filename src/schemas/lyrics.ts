@@ -26,16 +26,18 @@ function isHttpUrl(value: string): boolean {
 export const CreateLyricsBody = z
 	.object({
 		prompt: z
-			.string({ error: (issue) => (issue.input === undefined ? "prompt is required" : "prompt must be a string") })
-			.refine((prompt) => prompt.trim().length > 0, "prompt is empty")
+			.string({ error: (issue) => (issue.input === undefined
+						? 'prompt is required: send a JSON body like {"prompt": "A song about…"}'
+						: "prompt must be a string of words describing the lyrics you want") })
+			.refine((prompt) => prompt.trim().length > 0, "prompt is empty: describe the theme, mood or style of the lyrics you want")
 			.openapi({
 				description: `Theme, mood and style of the lyrics; at most ${MAX_PROMPT_WORDS} words (more answers 413).`,
 				example: "A nostalgic song about childhood memories and growing up in a small town",
 			}),
 		callBackUrl: z
-			.string({ error: "callBackUrl must be a string" })
+			.string({ error: "callBackUrl must be a string holding an absolute http(s) URL, or be left out" })
 			.max(MAX_URL_LENGTH, `callBackUrl is longer than ${MAX_URL_LENGTH} characters`)
-			.refine(isHttpUrl, "callBackUrl must be an absolute http(s) URL")
+			.refine(isHttpUrl, "callBackUrl must be an absolute http(s) URL such as https://app.example.com/hook, or be left out")
 			.nullish()
 			.openapi({
 				description:
@@ -52,10 +54,10 @@ export const CreateLyricsData = z.object({
 
 export const TaskIdQuery = z.object({
 	taskId: z
-		.string({ error: "taskId is required" })
+		.string({ error: "taskId is required: add ?taskId=<the id the create call returned>" })
 		.trim()
-		.min(1, "taskId is required")
-		.max(128, "taskId is longer than 128 characters")
+		.min(1, "taskId is required: add ?taskId=<the id the create call returned>")
+		.max(128, "taskId is longer than 128 characters; pass the id the create call returned")
 		.openapi({ param: { name: "taskId", in: "query" }, example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
 });
 

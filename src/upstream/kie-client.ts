@@ -50,6 +50,9 @@ export async function fetchRecordInfo(config: Config, apiKey: string, taskId: st
 	if (answer.json.code !== 200) return { ok: false, reason: `upstream code ${String(answer.json.code)}` };
 	const data = answer.json.data;
 	if (!isRecord(data)) return { ok: false, reason: "upstream answer has no data" };
+	if (typeof data.taskId === "string" && data.taskId !== taskId) {
+		return { ok: false, reason: "upstream answered about another task" };
+	}
 	return { ok: true, outcome: outcomeFromRecordInfo(sanitizeRecordInfo(data)) };
 }
 

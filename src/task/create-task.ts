@@ -1,0 +1,87 @@
+/**
+ * Creating a task: mint the callback URL, ask the upstream, and register the task with its
+ * object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
+ * leave a task the upstream has already charged for unrecorded.
+ */
+import type { Config } from "../config";
+import { logEvent } from "../log";
+import { mintCallbackTarget } from "../security/callback-token";
+import type { CreateFailure } from "../upstream/create-failure";
+import { createLyricsTask } from "../upstream/kie-client";
+import type { RegisterInput } from "./task-object";
+import { taskObject } from "./stub";
+
+export type CreateOutcome = { ok: true; taskId: string } | { ok: false; failure: CreateFailure };
+
+export interface CreateRequest {
+	prompt: string;
+	/** The client's own webhook, if any; never sent upstream. */
+	callbackUrl: string | null;
+}
+
+/** Configuration a create cannot go without; the route checks it before calling. */
+export interface CreateCredentials {
+	kieApiKey: string;
+	publicUrl: string;
+	tokenSecret: string;
+}
+
+export async function createTask(
+	env: Env,
+	config: Config,
+	credentials: CreateCredentials,
+	request: CreateRequest,
+): Promise<CreateOutcome> {
+	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
+	const started = Date.now();
+	const created = await createLyricsTask(config, credentials.kieApiKey, {
+		prompt: request.prompt,
+		callBackUrl: target.url,
+	});
+	if (!created.ok) {
+		logEvent("warn", "create_failed", {
+			upstream: created.failure.upstream,
+			status: created.failure.status,
+			ms: Date.now() - started,
+		});
+		return created;
+	}
+	const registered = await registerWithRetry(env, {
+		taskId: created.taskId,
+		ref: target.ref,
+		prompt: request.prompt,
+		callbackUrl: request.callbackUrl,
+		createdAt: started,
+	});
+	if (!registered) {
+		return {
+			ok: false,
+			failure: {
+				status: 503,
+				code: 503,
+				msg: `The upstream created task ${created.taskId} but the gateway could not record it. Try again in a moment.`,
+				upstream: "register failed",
+			},
+		};
+	}
+	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
+	return { ok: true, taskId: created.taskId };
+}
+
+/** The upstream has already spent a credit on this task: a passing failure to reach its object is retried. */
+async function registerWithRetry(env: Env, input: RegisterInput): Promise<boolean> {
+	for (let attempt = 1; attempt <= 3; attempt++) {
+		try {
+			await taskObject(env, input.taskId).register(input);
+			return true;
+		} catch (error) {
+			logEvent("error", "register_failed", {
+				taskId: input.taskId,
+				attempt,
+				error: error instanceof Error ? error.message : String(error),
+			});
+			await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+		}
+	}
+	return false;
+}
