@@ -1,6 +1,7 @@
 /** What the tests share: calling the gateway, driving the simulator, delivering callbacks. */
 import { env } from "cloudflare:workers";
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { expect } from "vitest";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
@@ -123,4 +124,102 @@ export interface RecordInfo {
 	callbacksReceived: number;
 	polls: number;
 	resultSource: string | null;
+}
+
+/** Runs the Worker's scheduled handler as the Cron Trigger would at `scheduledTime`. */
+export async function runCron(scheduledTime: number, overrides: Partial<Env> = {}): Promise<void> {
+	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), { ...env, ...overrides });
+}
+
+/** Marks the task finished upstream (record-info answers SUCCESS) without sending its callback. */
+export async function finishUpstream(taskId: string): Promise<void> {
+	await sim(`/__sim/tasks/${taskId}/ready`, { method: "POST" });
+}
+
+/** Every secret the test configuration holds; no answer of the gateway may contain any of them. */
+export const CONFIGURED_SECRETS = ["test-upstream-key", "test-key-1", "test-key-2"] as const;
+
+/**
+ * Asserts `response` is the contract's error envelope `{code, msg, data: null}` with this HTTP
+ * status and body code (the HTTP status unless the outcome came from upstream), a plain-words
+ * msg, and no configured secret anywhere in the answer. Returns the envelope.
+ */
+export async function expectErrorEnvelope(response: Response, status: number, code = status): Promise<Envelope<null>> {
+	const text = await response.text();
+	expect(response.status, text).toBe(status);
+	expect(response.headers.get("content-type") ?? "").toMatch(/^application\/json/);
+	for (const secret of CONFIGURED_SECRETS) {
+		expect(text).not.toContain(secret);
+		for (const [name, value] of response.headers) expect(value, `header ${name}`).not.toContain(secret);
+	}
+	const body = JSON.parse(text) as Envelope<null>;
+	expect(Object.keys(body).sort()).toEqual(["code", "data", "msg"]);
+	expect(body.code).toBe(code);
+	expect(body.data).toBeNull();
+	expectPlainWords(body.msg);
+	return body;
+}
+
+/** A message a person can read: a few words of prose, not markup, a stack trace or a serialized value. */
+export function expectPlainWords(msg: unknown): void {
+	expect(typeof msg).toBe("string");
+	const text = msg as string;
+	expect(text.trim().length).toBeGreaterThan(0);
+	expect(text.trim().split(/\s+/).length, text).toBeGreaterThanOrEqual(3);
+	expect(text, "looks like markup or a serialized value").not.toMatch(
+		/<\/|<!doctype|<html|\[object |\bundefined\b|\bNaN\b|"(code|msg|data|error|path|expected|issues)"\s*:/i,
+	);
+	expect(text, "looks like an exception").not.toMatch(/\b\w*(Error|Exception):|\n\s+at |ZodError/);
+}
+
+/** Every stored task, newest first, following data.nextCursor to the last page. */
+export async function listAllTasks(): Promise<RecordInfo[]> {
+	const items: RecordInfo[] = [];
+	let cursor: string | null = null;
+	for (let page = 0; page < 1000; page++) {
+		const query: string = cursor ? `?limit=100&cursor=${encodeURIComponent(cursor)}` : "?limit=100";
+		const response = await api(`/api/v1/lyrics/tasks${query}`);
+		const body = await envelope<{ items: RecordInfo[]; nextCursor: string | null }>(response);
+		if (response.status !== 200) throw new Error(`list failed: ${response.status} ${body.msg}`);
+		items.push(...body.data.items);
+		cursor = body.data.nextCursor;
+		if (cursor === null) return items;
+	}
+	throw new Error("the task list never reached its last page");
+}
+
+/** Stored tasks whose prompt contains `marker`. */
+export async function storedTasksMatching(marker: string): Promise<RecordInfo[]> {
+	return (await listAllTasks()).filter((task) => (JSON.parse(task.param) as { prompt?: string }).prompt?.includes(marker));
+}
+
+export interface SimStats {
+	creates: number;
+	recordInfo: number;
+	tasks: number;
+	callbackAttempts: number;
+}
+
+/** What the simulator received for prompts containing `match` (creates counted before its own checks). */
+export function simStats(match: string): Promise<SimStats> {
+	return sim<SimStats>(`/__sim/stats?match=${encodeURIComponent(match)}`);
+}
+
+/** The task object's own state (not D1's copy): what it decided, its version, held early callbacks. */
+export function inspectTask(taskId: string) {
+	return env.TASKS.getByName(taskId).inspect();
+}
+
+/** A callback request with its body replaced (a string is sent as-is, anything else as JSON). */
+export function withBody(request: CallbackRequest, body: unknown): CallbackRequest {
+	return { ...request, body: typeof body === "string" ? body : JSON.stringify(body) };
+}
+
+/** The callback's body, parsed, to derive variants from in a test. */
+export function callbackBody(request: CallbackRequest): {
+	code: number;
+	msg: string;
+	data: { callbackType: string; task_id?: string; taskId?: string; data: Record<string, unknown>[] | null };
+} {
+	return JSON.parse(request.body);
 }
