@@ -9,6 +9,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 	prompt TEXT NOT NULL,
 	-- The client's own callBackUrl, if any (never sent upstream).
 	callback_url TEXT,
+	-- The ref of the callback URL the gateway minted for this task: a callback carrying it is
+	-- for this task only.
+	callback_ref TEXT,
 	status TEXT NOT NULL,
 	-- JSON array of {text, title, status, errorMessage}.
 	items TEXT NOT NULL DEFAULT '[]',
@@ -28,4 +31,5 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+CREATE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';

@@ -6,6 +6,7 @@ import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../task/t
 
 interface TaskRow {
 	seq: number;
+	callback_ref: string | null;
 	task_id: string;
 	prompt: string;
 	callback_url: string | null;
@@ -53,12 +54,13 @@ function fromRow(row: TaskRow): StoredTask {
  * Writes the task object's state. The version guard makes writes commutative: a retried or
  * delayed write of an older state never replaces a newer one.
  */
-export async function upsertTask(db: D1Database, task: TaskRecord): Promise<void> {
+export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<void> {
 	await db
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
-				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
+				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
+				callback_ref)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
 			ON CONFLICT (task_id) DO UPDATE SET
 				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
 				error_message = excluded.error_message, result_source = excluded.result_source,
@@ -83,8 +85,15 @@ export async function upsertTask(db: D1Database, task: TaskRecord): Promise<void
 			task.updatedAt,
 			task.completedAt,
 			task.version,
+			callbackRef,
 		)
 		.run();
+}
+
+/** Which task the callback URL with this ref was minted for, once that task is stored. */
+export async function findTaskIdByCallbackRef(db: D1Database, ref: string): Promise<string | null> {
+	const row = await db.prepare("SELECT task_id FROM tasks WHERE callback_ref = ?1").bind(ref).first<{ task_id: string }>();
+	return row?.task_id ?? null;
 }
 
 export async function getTask(db: D1Database, taskId: string): Promise<StoredTask | null> {

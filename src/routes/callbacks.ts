@@ -19,7 +19,7 @@ import { outcomeFromCallback } from "../upstream/outcome";
 
 export const callbacks = createRouter();
 
-const RESULT_WORDS: Record<Exclude<CallbackVerdict, "wrong-ref">, string> = {
+const RESULT_WORDS: Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full">, string> = {
 	applied: "applied",
 	duplicate: "already-final",
 	"not-final": "still-pending",
@@ -53,6 +53,7 @@ const callbackRoute = createRoute({
 			400: "Not JSON, or not the provider's callback schema",
 			401: "Token or signature does not verify, or the token was minted for another task",
 			413: "Body over 256 KiB",
+			429: "Too many callbacks held for a task whose create has not finished; retry shortly",
 		}),
 	},
 });
@@ -87,9 +88,14 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const verdict = await taskObject(c.env, taskId).receiveCallback(ref, outcomeFromCallback(body));
+	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body));
 	logEvent(verdict === "wrong-ref" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
+	if (verdict === "early-full") {
+		throw new GatewayError(429, "Too many callbacks for a task not stored yet. Retry in a few seconds.", 429, {
+			"retry-after": "5",
+		});
+	}
 	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId, result: RESULT_WORDS[verdict] } }, 200);
 });
 

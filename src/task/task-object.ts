@@ -9,7 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
-import { upsertTask } from "../db/tasks";
+import { findTaskIdByCallbackRef, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { fetchRecordInfo } from "../upstream/kie-client";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
@@ -34,7 +34,7 @@ export interface RegisterInput {
 	createdAt: number;
 }
 
-export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "not-final" | "wrong-ref";
+export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "early-full" | "not-final" | "wrong-ref";
 export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" | "still-pending" | "expired";
 
 /** Callbacks for a task the gateway never registered are dropped after this long. */
@@ -103,7 +103,14 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
-	async receiveCallback(ref: string, outcome: Outcome): Promise<CallbackVerdict> {
+	async receiveCallback(taskId: string, ref: string, outcome: Outcome): Promise<CallbackVerdict> {
+		if (!this.load()) {
+			// Not registered here (yet). If the ref already belongs to another stored task, this is
+			// a known callback URL reused for a made-up taskId: refuse it rather than hold it.
+			const owner = await findTaskIdByCallbackRef(this.env.DB, ref).catch(() => null);
+			if (owner !== null && owner !== taskId) return "wrong-ref";
+		}
+		// Decided on the state as it is now: the task may have been registered during the lookup.
 		const verdict = this.decideCallback(ref, outcome);
 		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") await this.syncToD1();
 		if (verdict === "held-early") await this.scheduleAlarm(Date.now() + EARLY_CALLBACK_TTL_MS);
@@ -115,14 +122,14 @@ export class TaskObject extends DurableObject<Env> {
 		const now = Date.now();
 		if (!state) {
 			const held = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
-			if (held < MAX_EARLY_CALLBACKS) {
-				this.sql.exec(
-					"INSERT INTO early_callbacks (ref, outcome, received_at) VALUES (?, ?, ?)",
-					ref,
-					JSON.stringify(outcome),
-					now,
-				);
-			}
+			// Refused, not silently dropped: the sender retries, by when the task is stored.
+			if (held >= MAX_EARLY_CALLBACKS) return "early-full";
+			this.sql.exec(
+				"INSERT INTO early_callbacks (ref, outcome, received_at) VALUES (?, ?, ?)",
+				ref,
+				JSON.stringify(outcome),
+				now,
+			);
 			return "held-early";
 		}
 		if (ref !== state.ref) return "wrong-ref";
@@ -222,7 +229,7 @@ export class TaskObject extends DurableObject<Env> {
 		const state = this.load();
 		if (!state || state.syncedVersion >= state.version) return true;
 		try {
-			await upsertTask(this.env.DB, publicRecord(state));
+			await upsertTask(this.env.DB, publicRecord(state), state.ref);
 		} catch (error) {
 			const failed = this.load() as TaskState;
 			failed.syncFailures += 1;

@@ -165,4 +165,20 @@ describe("early callbacks", () => {
 		expect(stored.data.status).toBe("PENDING");
 		expect(stored.data.callbacksReceived).toBe(0);
 	});
+
+	it("refuses early callbacks past the holding cap with 429, so the sender retries instead of losing one", async () => {
+		const { creating, taskId } = await slowCreate("a crowd at the door", 1000);
+		const callback = await simCallback(taskId);
+		const answers = [];
+		for (let i = 0; i < 21; i++) answers.push((await deliver(callback)).status);
+		expect(answers.slice(0, 20).every((status) => status === 200)).toBe(true);
+		expect(answers[20]).toBe(429);
+		expect((await inspectTask(taskId)).earlyCallbacks).toBe(20);
+
+		expect(await creating).toBe(taskId);
+		// The retried delivery, once the task is stored, is acknowledged and counted.
+		const retried = await deliver(callback);
+		expect(retried.status).toBe(200);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 21 });
+	});
 });
