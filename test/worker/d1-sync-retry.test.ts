@@ -1,0 +1,79 @@
+/**
+ * The task object decides and D1 is what readers see: when the D1 write after a decision fails,
+ * the object's alarm retries it until D1 agrees, so a result is never decided yet invisible.
+ */
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { TaskObject } from "../../src/task/task-object";
+import { createTask, deliver, recordInfo, simCallback, uniquePrompt } from "./helpers";
+
+/** A D1 binding whose every statement fails, as during an outage. */
+const failingDb = {
+	prepare: () => ({
+		bind: () => ({
+			run: () => Promise.reject(new Error("D1_ERROR: simulated outage")),
+			first: () => Promise.reject(new Error("D1_ERROR: simulated outage")),
+		}),
+	}),
+} as unknown as D1Database;
+
+/** Swaps the DB binding the object sees (its env), leaving the rest of the Worker untouched. */
+async function setObjectDb(taskId: string, db: D1Database) {
+	await runInDurableObject(env.TASKS.getByName(taskId), (instance: TaskObject) => {
+		const objectEnv = (instance as unknown as { env: Env }).env;
+		(instance as unknown as { env: Env }).env = { ...objectEnv, DB: db };
+	});
+}
+
+describe("D1 write retries", () => {
+	it("keeps a decided result and writes it to D1 from the alarm once D1 is back", async () => {
+		const taskId = await createTask(uniquePrompt("a result decided during an outage"));
+		const stub = env.TASKS.getByName(taskId);
+		await setObjectDb(taskId, failingDb);
+
+		// The callback is decided and acknowledged even though D1 is down...
+		const ack = await deliver(await simCallback(taskId));
+		expect(ack.status).toBe(200);
+		const { state } = await stub.inspect();
+		expect(state).toMatchObject({ status: "SUCCESS", syncFailures: 1 });
+		expect(state!.syncedVersion).toBeLessThan(state!.version);
+		// ...readers still see the old state, and a retry is scheduled.
+		expect((await recordInfo(taskId)).data.status).toBe("PENDING");
+		expect(await runInDurableObject(stub, (_instance, objectState) => objectState.storage.getAlarm())).not.toBeNull();
+
+		// A retry during the outage fails again and schedules another.
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect((await stub.inspect()).state).toMatchObject({ syncFailures: 2 });
+
+		await setObjectDb(taskId, env.DB);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		const healed = (await stub.inspect()).state!;
+		expect(healed.syncedVersion).toBe(healed.version);
+		expect(healed.syncFailures).toBe(0);
+		const visible = await recordInfo(taskId);
+		expect(visible.data).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
+		expect(visible.data.response.data.length).toBeGreaterThanOrEqual(2);
+
+		// Running the alarm again changes nothing: it is safe to run twice.
+		await runDurableObjectAlarm(stub);
+		expect((await recordInfo(taskId)).data).toEqual(visible.data);
+	});
+
+	it("never lets an older state replace a newer one in D1", async () => {
+		const taskId = await createTask(uniquePrompt("a stale write arriving late"));
+		expect((await deliver(await simCallback(taskId))).status).toBe(200);
+		const final = await recordInfo(taskId);
+		expect(final.data.status).toBe("SUCCESS");
+
+		// Replay the registration-time state (version 1) straight into D1, as a delayed write would.
+		const { upsertTask } = await import("../../src/db/tasks");
+		const { state } = await env.TASKS.getByName(taskId).inspect();
+		await upsertTask(
+			env.DB,
+			{ ...state!, status: "PENDING", items: [], resultSource: null, completedAt: null, version: 1 },
+			state!.ref,
+		);
+		expect((await recordInfo(taskId)).data).toEqual(final.data);
+	});
+});
