@@ -8,7 +8,7 @@ import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
 import type { CreateFailure } from "../upstream/create-failure";
 import { createLyricsTask } from "../upstream/kie-client";
-import type { RegisterInput } from "./task-object";
+import type { NewTask } from "./task-state";
 import { taskObject } from "./stub";
 
 export type CreateOutcome = { ok: true; taskId: string } | { ok: false; failure: CreateFailure };
@@ -69,7 +69,7 @@ export async function createTask(
 }
 
 /** The upstream has already spent a credit on this task: a passing failure to reach its object is retried. */
-async function registerWithRetry(env: Env, input: RegisterInput): Promise<boolean> {
+async function registerWithRetry(env: Env, input: NewTask): Promise<boolean> {
 	for (let attempt = 1; attempt <= 3; attempt++) {
 		try {
 			await taskObject(env, input.taskId).register(input);

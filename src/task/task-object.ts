@@ -13,26 +13,8 @@ import { findTaskIdByCallbackRef, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { fetchRecordInfo } from "../upstream/kie-client";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
-import type { FinalOutcome, Outcome, ResultSource, TaskRecord } from "./task-record";
-
-/** The object's own state: the public record plus what only the object needs. */
-export interface TaskState extends TaskRecord {
-	/** The callback ref this task was created with; callbacks carrying another are refused. */
-	ref: string;
-	/** A poll is under way until this time (unix ms); another poll meanwhile is skipped. */
-	pollLeaseUntil: number;
-	/** Highest version D1 has acknowledged. */
-	syncedVersion: number;
-	syncFailures: number;
-}
-
-export interface RegisterInput {
-	taskId: string;
-	ref: string;
-	prompt: string;
-	callbackUrl: string | null;
-	createdAt: number;
-}
+import type { Outcome, TaskRecord } from "./task-record";
+import { type NewTask, type TaskState, finalize, newTaskState, publicRecord, timedOut } from "./task-state";
 
 export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "early-full" | "not-final" | "wrong-ref";
 export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" | "still-pending" | "expired";
@@ -60,29 +42,9 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** Called by the create route once the upstream has named the task. Idempotent. */
-	async register(input: RegisterInput): Promise<TaskRecord> {
+	async register(input: NewTask): Promise<TaskRecord> {
 		if (!this.load()) {
-			const state: TaskState = {
-				taskId: input.taskId,
-				prompt: input.prompt,
-				callbackUrl: input.callbackUrl,
-				status: "PENDING",
-				items: [],
-				errorCode: null,
-				errorMessage: null,
-				resultSource: null,
-				callbacksReceived: 0,
-				polls: 0,
-				nextPollAt: input.createdAt,
-				createdAt: input.createdAt,
-				updatedAt: input.createdAt,
-				completedAt: null,
-				version: 1,
-				ref: input.ref,
-				pollLeaseUntil: 0,
-				syncedVersion: 0,
-				syncFailures: 0,
-			};
+			const state = newTaskState(input);
 			// Callbacks that came before the create finished: apply the first final one that
 			// carries this task's ref, drop the rest (they were minted for some other create).
 			for (const early of this.takeEarlyCallbacks()) {
@@ -282,32 +244,4 @@ export class TaskObject extends DurableObject<Env> {
 		state.updatedAt = now;
 		this.save(state);
 	}
-}
-
-function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
-	state.status = outcome.status;
-	state.items = outcome.items;
-	state.errorCode = outcome.errorCode;
-	state.errorMessage = outcome.errorMessage;
-	state.resultSource = source;
-	state.completedAt = at;
-	state.pollLeaseUntil = 0;
-	logEvent("info", "task_final", { taskId: state.taskId, status: outcome.status, source });
-}
-
-function timedOut(maxPendingSeconds: number): FinalOutcome {
-	return {
-		final: true,
-		status: "GENERATE_LYRICS_FAILED",
-		items: [],
-		errorCode: 408,
-		errorMessage:
-			`No result within ${Math.round(maxPendingSeconds / 60)} minutes: no callback arrived and the upstream ` +
-			"still reported the task unfinished. The gateway stopped waiting; create a new task.",
-	};
-}
-
-function publicRecord(state: TaskState): TaskRecord {
-	const { ref: _ref, pollLeaseUntil: _lease, syncedVersion: _synced, syncFailures: _failures, ...record } = state;
-	return record;
 }

@@ -1,0 +1,76 @@
+/** A task object's state, and the pure steps that change it. */
+import { logEvent } from "../log";
+import type { FinalOutcome, ResultSource, TaskRecord } from "./task-record";
+
+/** The object's own state: the public record plus what only the object needs. */
+export interface TaskState extends TaskRecord {
+	/** The callback ref this task was created with; callbacks carrying another are refused. */
+	ref: string;
+	/** A poll is under way until this time (unix ms); another poll meanwhile is skipped. */
+	pollLeaseUntil: number;
+	/** Highest version D1 has acknowledged. */
+	syncedVersion: number;
+	syncFailures: number;
+}
+
+/** What the create route tells the object when the upstream has named a task. */
+export interface NewTask {
+	taskId: string;
+	ref: string;
+	prompt: string;
+	callbackUrl: string | null;
+	createdAt: number;
+}
+
+export function newTaskState(input: NewTask): TaskState {
+	return {
+		taskId: input.taskId,
+		prompt: input.prompt,
+		callbackUrl: input.callbackUrl,
+		status: "PENDING",
+		items: [],
+		errorCode: null,
+		errorMessage: null,
+		resultSource: null,
+		callbacksReceived: 0,
+		polls: 0,
+		// Due as soon as POLL_GRACE_SECONDS have passed (the cron checks the age).
+		nextPollAt: input.createdAt,
+		createdAt: input.createdAt,
+		updatedAt: input.createdAt,
+		completedAt: null,
+		version: 1,
+		ref: input.ref,
+		pollLeaseUntil: 0,
+		syncedVersion: 0,
+		syncFailures: 0,
+	};
+}
+
+export function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
+	state.status = outcome.status;
+	state.items = outcome.items;
+	state.errorCode = outcome.errorCode;
+	state.errorMessage = outcome.errorMessage;
+	state.resultSource = source;
+	state.completedAt = at;
+	state.pollLeaseUntil = 0;
+	logEvent("info", "task_final", { taskId: state.taskId, status: outcome.status, source });
+}
+
+export function timedOut(maxPendingSeconds: number): FinalOutcome {
+	return {
+		final: true,
+		status: "GENERATE_LYRICS_FAILED",
+		items: [],
+		errorCode: 408,
+		errorMessage:
+			`No result within ${Math.round(maxPendingSeconds / 60)} minutes: no callback arrived and the upstream ` +
+			"still reported the task unfinished. The gateway stopped waiting; create a new task.",
+	};
+}
+
+export function publicRecord(state: TaskState): TaskRecord {
+	const { ref: _ref, pollLeaseUntil: _lease, syncedVersion: _synced, syncFailures: _failures, ...record } = state;
+	return record;
+}
