@@ -1,0 +1,27 @@
+/**
+ * The route schemas are declared once, in a form an OpenAPI 3.1 document is generated from
+ * (a later change serves it at /openapi.json). This checks every public route is in it.
+ */
+import { describe, expect, it } from "vitest";
+import { app } from "../../src/app";
+
+describe("OpenAPI 3.1 generation from the route schemas", () => {
+	const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "lyrics-gateway", version: "test" } });
+
+	it("covers every public route with its methods", () => {
+		expect(Object.keys(document.paths ?? {}).sort()).toEqual(
+			["/api/v1/lyrics", "/api/v1/lyrics/record-info", "/api/v1/lyrics/tasks", "/callbacks/kie/{ref}", "/healthz"].sort(),
+		);
+		expect(document.paths?.["/api/v1/lyrics"]?.post?.requestBody).toBeDefined();
+		expect(document.paths?.["/callbacks/kie/{ref}"]?.post?.requestBody).toBeDefined();
+	});
+
+	it("documents the bearer scheme and the error envelope", () => {
+		expect(document.components?.securitySchemes?.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+		expect(document.components?.schemas?.ErrorEnvelope).toBeDefined();
+		const create = document.paths?.["/api/v1/lyrics"]?.post;
+		expect(Object.keys(create?.responses ?? {})).toEqual(
+			expect.arrayContaining(["200", "400", "401", "402", "413", "429", "502", "503", "504"]),
+		);
+	});
+});
