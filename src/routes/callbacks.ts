@@ -15,6 +15,8 @@ import { callbackTokenSecret, verifyCallbackToken } from "../security/callback-t
 import { verifyProviderSignature } from "../security/provider-signature";
 import type { CallbackVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
+import { isValidTaskId } from "../task/task-id";
+import { configuredSecrets, redactOutcome } from "../security/redact";
 import { outcomeFromCallback } from "../upstream/outcome";
 
 export const callbacks = createRouter();
@@ -71,7 +73,7 @@ callbacks.post("/:ref", async (c) => {
 	if (!parsed.success) throw new GatewayError(400, describeCallbackProblem(parsed.error));
 	const body = parsed.data;
 	const taskId = callbackTaskId(body);
-	if (!/^[A-Za-z0-9_-]{1,128}$/.test(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
+	if (!isValidTaskId(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
 
 	const hmacKey = readConfig(c.env).kieWebhookHmacKey;
 	if (hmacKey) {
@@ -88,7 +90,8 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body));
+	const outcome = redactOutcome(outcomeFromCallback(body), configuredSecrets(c.env));
+	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcome);
 	logEvent(verdict === "wrong-ref" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	if (verdict === "early-full") {

@@ -3,13 +3,15 @@
  * (../shared/kie/README.md, "Variations the gateway must accept"); anything else is malformed.
  */
 import { z } from "@hono/zod-openapi";
+import { MAX_TASK_ID_LENGTH } from "../task/task-id";
 
 export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
 /**
  * The provider sends 2-3 variations. Each item is stored with all four fields, so without a cap
- * a 256 KiB body of `{}` items would grow past the 2 MB row limit of Durable Object storage and D1.
+ * a 256 KiB body of `{}` items would grow past the 2 MB row limit of Durable Object storage and D1;
+ * 1000 keeps the worst case far below it while no real callback comes near.
  */
-export const MAX_CALLBACK_ITEMS = 100;
+export const MAX_CALLBACK_ITEMS = 1000;
 
 const optionalText = z.string().nullish();
 
@@ -27,8 +29,8 @@ export const KieCallbackBody = z
 		msg: optionalText,
 		data: z.object({
 			callbackType: optionalText,
-			task_id: z.string().min(1).max(128).optional(),
-			taskId: z.string().min(1).max(128).optional(),
+			task_id: z.string().min(1).max(MAX_TASK_ID_LENGTH).optional(),
+			taskId: z.string().min(1).max(MAX_TASK_ID_LENGTH).optional(),
 			data: z.array(KieCallbackItem).max(MAX_CALLBACK_ITEMS).nullish(),
 		}),
 	})

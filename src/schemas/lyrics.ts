@@ -57,7 +57,6 @@ export const TaskIdQuery = z.object({
 		.string({ error: "taskId is required: add ?taskId=<the id the create call returned>" })
 		.trim()
 		.min(1, "taskId is required: add ?taskId=<the id the create call returned>")
-		.max(128, "taskId is longer than 128 characters; pass the id the create call returned")
 		.openapi({ param: { name: "taskId", in: "query" }, example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
 });
 

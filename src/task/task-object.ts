@@ -11,6 +11,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { findTaskIdByCallbackRef, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
+import { configuredSecrets, redactOutcome } from "../security/redact";
 import { fetchRecordInfo } from "../upstream/kie-client";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
 import type { Outcome, TaskRecord } from "./task-record";
@@ -129,9 +130,10 @@ export class TaskObject extends DurableObject<Env> {
 		state.pollLeaseUntil = now + config.upstreamTimeoutMs + 5000;
 		this.save(state);
 
-		const result = config.kieApiKey
+		const answer = config.kieApiKey
 			? await fetchRecordInfo(config, config.kieApiKey, state.taskId)
 			: { ok: false as const, reason: "KIE_API_KEY is not set" };
+		const result = answer.ok ? { ...answer, outcome: redactOutcome(answer.outcome, configuredSecrets(this.env)) } : answer;
 
 		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, now);
 		await this.syncToD1();

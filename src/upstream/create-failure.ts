@@ -36,7 +36,7 @@ export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFai
 				upstream: "unreachable",
 			};
 		case "unparseable":
-			if (answer.status === 429) return rateLimited(430, answer.headers, "HTTP 429");
+			if (answer.status === 429) return rateLimited(429, answer.headers, "HTTP 429");
 			return unintelligible(answer.status);
 		case "answered":
 			return mapAnswered(answer);
@@ -44,10 +44,11 @@ export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFai
 }
 
 function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFailure {
-	// HTTP 429 means rate limited; body code 429 means insufficient credits (kie/README.md).
-	if (answer.status === 429) return rateLimited(430, answer.headers, "HTTP 429");
 	const code = isRecord(answer.json) && typeof answer.json.code === "number" ? answer.json.code : undefined;
 	const upstream = `HTTP ${answer.status} code ${code ?? "none"}`;
+	// HTTP 429 means rate limited, whatever the body says; body code 429 alone means insufficient
+	// credits (kie/README.md). The envelope keeps a rate-limit code the body gave, else the status.
+	if (answer.status === 429) return rateLimited(code === 405 || code === 430 ? code : 429, answer.headers, upstream);
 	switch (code) {
 		case 429:
 			return {

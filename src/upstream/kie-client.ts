@@ -4,6 +4,7 @@ import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
 import { exchange, isRecord } from "./http";
 import { mapCreateFailure, type CreateFailure } from "./create-failure";
 import type { Outcome } from "../task/task-record";
+import { isValidTaskId } from "../task/task-id";
 
 export type CreateResult = { ok: true; taskId: string } | { ok: false; failure: CreateFailure };
 
@@ -24,16 +25,11 @@ export async function createLyricsTask(
 	if (answer.kind === "answered" && answer.status >= 200 && answer.status < 300 && isRecord(answer.json)) {
 		const data = answer.json.data;
 		const taskId = isRecord(data) ? data.taskId : undefined;
-		if (answer.json.code === 200 && typeof taskId === "string" && isPlausibleTaskId(taskId)) {
+		if (answer.json.code === 200 && typeof taskId === "string" && isValidTaskId(taskId)) {
 			return { ok: true, taskId };
 		}
 	}
 	return { ok: false, failure: mapCreateFailure(answer, config.upstreamTimeoutMs) };
-}
-
-/** Task ids name Durable Objects and appear in URLs; refuse anything odd rather than store it. */
-function isPlausibleTaskId(taskId: string): boolean {
-	return /^[A-Za-z0-9_-]{1,128}$/.test(taskId);
 }
 
 export type PollResult = { ok: true; outcome: Outcome } | { ok: false; reason: string };

@@ -84,7 +84,7 @@ describe("malformed callback bodies", () => {
 			["items null", { ...body, data: { ...data, data: [null] } }],
 			["items numbers", { ...body, data: { ...data, data: [1, 2] } }],
 			["items arrays", { ...body, data: { ...data, data: [[item]] } }],
-			["a thousand items (the provider sends 2-3)", { ...body, data: { ...data, data: Array(1000).fill({}) } }],
+			["over a thousand items (the provider sends 2-3)", { ...body, data: { ...data, data: Array(1001).fill({}) } }],
 			["one good item, one bad", { ...body, data: { ...data, data: [item, "x"] } }],
 			["item text a number", { ...body, data: { ...data, data: [{ ...item, text: 42 }] } }],
 			["item title an object", { ...body, data: { ...data, data: [{ ...item, title: { a: 1 } }] } }],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createTask, deliver, recordInfo, simCallback, simTask, uniquePrompt } from "./helpers";
+import { api, createTask, deliver, envelope, recordInfo, simCallback, simTask, uniquePrompt } from "./helpers";
 
 describe("create → callback → record-info", () => {
 	it("stores the task as PENDING, then serves the lyrics the callback brings", async () => {
@@ -40,5 +40,18 @@ describe("create → callback → record-info", () => {
 		// The stored lyrics are exactly what the upstream sent.
 		const sent = JSON.parse(callback.body) as { data: { data: { text: string; title: string }[] } };
 		expect(done.data.response.data.map((item) => item.text)).toEqual(sent.data.data.map((item) => item.text));
+	});
+
+	it("answers 404 for any taskId it does not store, however long, and 400 when none is given", async () => {
+		for (const taskId of ["0123456789abcdef0123456789abcdef", "x".repeat(5000), "../../etc"]) {
+			const response = await api(`/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`);
+			expect(response.status).toBe(404);
+			expect(await envelope(response)).toMatchObject({ code: 404, data: null });
+		}
+		for (const query of ["", "?taskId=", "?taskId=%20"]) {
+			const response = await api(`/api/v1/lyrics/record-info${query}`);
+			expect(response.status).toBe(400);
+			expect((await envelope(response)).msg).toMatch(/taskId is required/);
+		}
 	});
 });

@@ -1,0 +1,45 @@
+/**
+ * Text that comes from the upstream (callback messages, poll answers, even lyrics) is stored and
+ * served to clients. A buggy or hostile upstream could echo the gateway's own key in it, so every
+ * configured secret is cut out before anything is stored.
+ */
+import type { Outcome } from "../task/task-record";
+
+/** Shorter values are too likely to occur in ordinary words to be cut out safely. */
+const MIN_SECRET_LENGTH = 6;
+const REDACTED = "[redacted]";
+
+export function configuredSecrets(env: Env): string[] {
+	const values = [
+		env.KIE_API_KEY,
+		env.KIE_WEBHOOK_HMAC_KEY,
+		env.WEBHOOK_SIGNING_KEY,
+		env.CALLBACK_TOKEN_SECRET,
+		...(env.API_KEYS ?? "").split(","),
+	];
+	return [...new Set(values.map((value) => value?.trim() ?? ""))]
+		.filter((value) => value.length >= MIN_SECRET_LENGTH)
+		.sort((a, b) => b.length - a.length); // longest first, so a key inside another goes whole
+}
+
+export function redactText(text: string, secrets: readonly string[]): string {
+	let result = text;
+	for (const secret of secrets) {
+		if (result.includes(secret)) result = result.split(secret).join(REDACTED);
+	}
+	return result;
+}
+
+export function redactOutcome(outcome: Outcome, secrets: readonly string[]): Outcome {
+	if (!outcome.final || secrets.length === 0) return outcome;
+	return {
+		...outcome,
+		errorMessage: outcome.errorMessage === null ? null : redactText(outcome.errorMessage, secrets),
+		items: outcome.items.map((item) => ({
+			...item,
+			text: redactText(item.text, secrets),
+			title: redactText(item.title, secrets),
+			errorMessage: redactText(item.errorMessage, secrets),
+		})),
+	};
+}
