@@ -8,6 +8,7 @@ import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
 import type { CreateFailure } from "../upstream/create-failure";
 import { createLyricsTask } from "../upstream/kie-client";
+import type { RegisterVerdict } from "./task-object";
 import type { NewTask } from "./task-state";
 import { taskObject } from "./stub";
 
@@ -53,7 +54,18 @@ export async function createTask(
 		callbackUrl: request.callbackUrl,
 		createdAt: started,
 	});
-	if (!registered) {
+	if (registered === "taken") {
+		return {
+			ok: false,
+			failure: {
+				status: 502,
+				code: 502,
+				msg: `The upstream answered with task id ${created.taskId}, which an earlier task already has, so this task cannot be tracked. Try again.`,
+				upstream: "task id reused",
+			},
+		};
+	}
+	if (registered === "failed") {
 		return {
 			ok: false,
 			failure: {
@@ -69,11 +81,10 @@ export async function createTask(
 }
 
 /** The upstream has already spent a credit on this task: a passing failure to reach its object is retried. */
-async function registerWithRetry(env: Env, input: NewTask): Promise<boolean> {
+async function registerWithRetry(env: Env, input: NewTask): Promise<RegisterVerdict | "failed"> {
 	for (let attempt = 1; attempt <= 3; attempt++) {
 		try {
-			await taskObject(env, input.taskId).register(input);
-			return true;
+			return await taskObject(env, input.taskId).register(input);
 		} catch (error) {
 			logEvent("error", "register_failed", {
 				taskId: input.taskId,
@@ -83,5 +94,5 @@ async function registerWithRetry(env: Env, input: NewTask): Promise<boolean> {
 			await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
 		}
 	}
-	return false;
+	return "failed";
 }

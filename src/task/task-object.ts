@@ -14,16 +14,21 @@ import { logEvent } from "../log";
 import { configuredSecrets, redactOutcome } from "../security/redact";
 import { fetchRecordInfo } from "../upstream/kie-client";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
-import type { Outcome, TaskRecord } from "./task-record";
+import type { Outcome } from "./task-record";
 import { type NewTask, type TaskState, finalize, newTaskState, publicRecord, timedOut } from "./task-state";
 
+export type RegisterVerdict = "registered" | "taken";
 export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "early-full" | "not-final" | "wrong-ref";
 export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" | "still-pending" | "expired";
 
 /** Callbacks for a task the gateway never registered are dropped after this long. */
 const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
-/** At most this many early callbacks are held per task; a flood cannot grow storage. */
-const MAX_EARLY_CALLBACKS = 20;
+/**
+ * Early callbacks are held one row per callback URL (ref), with a count of deliveries: only the
+ * first final outcome per ref can ever apply, so duplicates cost nothing. Distinct refs for one
+ * task can only come from misdirected URLs; past this many, more are refused with a retry hint.
+ */
+const MAX_EARLY_REFS = 20;
 
 export class TaskObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
@@ -34,16 +39,25 @@ export class TaskObject extends DurableObject<Env> {
 		this.sql.exec(`
 			CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
 			CREATE TABLE IF NOT EXISTS early_callbacks (
-				seq INTEGER PRIMARY KEY AUTOINCREMENT,
-				ref TEXT NOT NULL,
+				ref TEXT PRIMARY KEY,
 				outcome TEXT NOT NULL,
+				final INTEGER NOT NULL,
+				deliveries INTEGER NOT NULL,
 				received_at INTEGER NOT NULL
 			);
 		`);
 	}
 
-	/** Called by the create route once the upstream has named the task. Idempotent. */
-	async register(input: NewTask): Promise<TaskRecord> {
+	/**
+	 * Called by the create route once the upstream has named the task. Idempotent for the same
+	 * create (same ref); "taken" when the upstream handed out an id an earlier task already has.
+	 */
+	async register(input: NewTask): Promise<RegisterVerdict> {
+		const existing = this.load();
+		if (existing && existing.ref !== input.ref) {
+			logEvent("error", "task_id_reused_by_upstream", { taskId: input.taskId });
+			return "taken";
+		}
 		if (!this.load()) {
 			const state = newTaskState(input);
 			// Callbacks that came before the create finished: apply the first final one that
@@ -53,7 +67,7 @@ export class TaskObject extends DurableObject<Env> {
 					logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
 					continue;
 				}
-				state.callbacksReceived += 1;
+				state.callbacksReceived += early.deliveries;
 				if (early.outcome.final && state.status === "PENDING") {
 					finalize(state, early.outcome, "callback", early.receivedAt);
 				}
@@ -62,7 +76,7 @@ export class TaskObject extends DurableObject<Env> {
 			logEvent("info", "task_registered", { taskId: input.taskId, status: state.status });
 		}
 		await this.syncToD1();
-		return publicRecord(this.load() as TaskState);
+		return "registered";
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
@@ -83,18 +97,7 @@ export class TaskObject extends DurableObject<Env> {
 	private decideCallback(ref: string, outcome: Outcome): CallbackVerdict {
 		const state = this.load();
 		const now = Date.now();
-		if (!state) {
-			const held = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
-			// Refused, not silently dropped: the sender retries, by when the task is stored.
-			if (held >= MAX_EARLY_CALLBACKS) return "early-full";
-			this.sql.exec(
-				"INSERT INTO early_callbacks (ref, outcome, received_at) VALUES (?, ?, ?)",
-				ref,
-				JSON.stringify(outcome),
-				now,
-			);
-			return "held-early";
-		}
+		if (!state) return this.holdEarlyCallback(ref, outcome, now);
 		if (ref !== state.ref) return "wrong-ref";
 		state.callbacksReceived += 1;
 		let verdict: CallbackVerdict;
@@ -184,7 +187,7 @@ export class TaskObject extends DurableObject<Env> {
 
 	/** The object's whole state, for tests and operators. */
 	inspect(): { state: TaskState | null; earlyCallbacks: number } {
-		const earlyCallbacks = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
+		const earlyCallbacks = this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
 		return { state: this.load(), earlyCallbacks };
 	}
 
@@ -221,14 +224,50 @@ export class TaskObject extends DurableObject<Env> {
 		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
 	}
 
-	private takeEarlyCallbacks(): { ref: string; outcome: Outcome; receivedAt: number }[] {
+	/** Holds a callback for a task not registered yet: the first final outcome per ref, counted. */
+	private holdEarlyCallback(ref: string, outcome: Outcome, now: number): CallbackVerdict {
+		const held = this.sql
+			.exec<{ final: number }>("SELECT final FROM early_callbacks WHERE ref = ?", ref)
+			.toArray()[0];
+		if (held) {
+			if (!held.final && outcome.final) {
+				this.sql.exec(
+					"UPDATE early_callbacks SET outcome = ?, final = 1, received_at = ?, deliveries = deliveries + 1 WHERE ref = ?",
+					JSON.stringify(outcome),
+					now,
+					ref,
+				);
+			} else {
+				this.sql.exec("UPDATE early_callbacks SET deliveries = deliveries + 1 WHERE ref = ?", ref);
+			}
+			return "held-early";
+		}
+		const refs = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
+		// Refused, not silently dropped: the sender retries, by when the task is stored.
+		if (refs >= MAX_EARLY_REFS) return "early-full";
+		this.sql.exec(
+			"INSERT INTO early_callbacks (ref, outcome, final, deliveries, received_at) VALUES (?, ?, ?, 1, ?)",
+			ref,
+			JSON.stringify(outcome),
+			outcome.final ? 1 : 0,
+			now,
+		);
+		return "held-early";
+	}
+
+	private takeEarlyCallbacks(): { ref: string; outcome: Outcome; deliveries: number; receivedAt: number }[] {
 		const rows = this.sql
-			.exec<{ ref: string; outcome: string; received_at: number }>(
-				"SELECT ref, outcome, received_at FROM early_callbacks ORDER BY seq",
+			.exec<{ ref: string; outcome: string; deliveries: number; received_at: number }>(
+				"SELECT ref, outcome, deliveries, received_at FROM early_callbacks ORDER BY received_at",
 			)
 			.toArray();
 		this.sql.exec("DELETE FROM early_callbacks");
-		return rows.map((row) => ({ ref: row.ref, outcome: JSON.parse(row.outcome) as Outcome, receivedAt: row.received_at }));
+		return rows.map((row) => ({
+			ref: row.ref,
+			outcome: JSON.parse(row.outcome) as Outcome,
+			deliveries: row.deliveries,
+			receivedAt: row.received_at,
+		}));
 	}
 
 	private load(): TaskState | null {

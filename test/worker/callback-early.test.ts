@@ -6,6 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	api,
 	callbackBody,
@@ -166,19 +167,38 @@ describe("early callbacks", () => {
 		expect(stored.data.callbacksReceived).toBe(0);
 	});
 
-	it("refuses early callbacks past the holding cap with 429, so the sender retries instead of losing one", async () => {
+	it("acknowledges and counts 60 concurrent early deliveries, holding one copy", async () => {
 		const { creating, taskId } = await slowCreate("a crowd at the door", 1000);
 		const callback = await simCallback(taskId);
-		const answers = [];
-		for (let i = 0; i < 21; i++) answers.push((await deliver(callback)).status);
-		expect(answers.slice(0, 20).every((status) => status === 200)).toBe(true);
-		expect(answers[20]).toBe(429);
-		expect((await inspectTask(taskId)).earlyCallbacks).toBe(20);
+		const answers = await Promise.all(Array.from({ length: 60 }, async () => (await deliver(callback)).status));
+		expect(answers.every((status) => status === 200)).toBe(true);
+		const held = await runInDurableObject(env.TASKS.getByName(taskId), (_instance, state) =>
+			state.storage.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n,
+		);
+		expect(held).toBe(1);
+		expect((await inspectTask(taskId)).earlyCallbacks).toBe(60);
 
 		expect(await creating).toBe(taskId);
-		// The retried delivery, once the task is stored, is acknowledged and counted.
-		const retried = await deliver(callback);
-		expect(retried.status).toBe(200);
-		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 21 });
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 60 });
+	});
+
+	it("refuses early callbacks from more than 20 different callback URLs with 429 and a retry hint", async () => {
+		const { creating, taskId } = await slowCreate("twenty-one strangers at the door", 1000);
+		const callback = await simCallback(taskId);
+		const secret = callbackTokenSecret(env) as string;
+		// Valid URLs minted for creates the gateway never stored: misdirected, but genuine tokens.
+		const strangers = await Promise.all(
+			Array.from({ length: 21 }, () => mintCallbackTarget("https://gateway.test", secret)),
+		);
+		const answers = [];
+		for (const stranger of strangers) answers.push(await deliver({ ...callback, url: stranger.url }));
+		expect(answers.slice(0, 20).map((answer) => answer.status)).toEqual(Array(20).fill(200));
+		expect(answers[20]!.status).toBe(429);
+		expect(answers[20]!.headers.get("retry-after")).toMatch(/^\d+$/);
+
+		// The task's own callback, retried once the task is stored, still applies.
+		expect(await creating).toBe(taskId);
+		expect((await deliver(callback)).status).toBe(200);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
 	});
 });

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+	createTask,
 	envelope,
 	expectErrorEnvelope,
 	postJson,
@@ -172,5 +173,23 @@ describe("upstream failures of a create", () => {
 		const body = await envelope<{ taskId: string }>(response);
 		expect(response.status, body.msg).toBe(200);
 		expect((await storedTasksMatching(marker)).map((task) => task.taskId)).toEqual([body.data.taskId]);
+	});
+});
+
+describe("an upstream that hands out a task id twice", () => {
+	it("answers 502 for the second create and leaves the first task as it was", async () => {
+		const first = await createTask(uniquePrompt("the first owner of an id"));
+		const marker = uniquePrompt("a second create given the same id");
+		await simScript(marker, { createBody: { code: 200, msg: "success", data: { taskId: first } } });
+
+		const response = await postJson("/api/v1/lyrics", { prompt: marker });
+		expect(response.status).toBe(502);
+		const body = await envelope(response);
+		expect(body).toMatchObject({ code: 502, data: null });
+		expect(body.msg).toContain(first);
+
+		const info = await recordInfo(first);
+		expect(JSON.parse(info.data.param).prompt).not.toContain(marker);
+		expect(info.data.status).toBe("PENDING");
 	});
 });
