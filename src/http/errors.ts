@@ -35,4 +35,4 @@ export const onError: ErrorHandler = (error, c) => {
 };
 
 export const onNotFound: NotFoundHandler = (c) =>
-	errorEnvelope(c, 404, 404, `No route for ${c.req.method} ${new URL(c.req.url).pathname}. See /openapi.json.`);
+	errorEnvelope(c, 404, 404, `No route for ${c.req.method} ${new URL(c.req.url).pathname}. The routes are under /api/v1/lyrics and /healthz.`);
