@@ -32,6 +32,9 @@ const MAX_EARLY_REFS = 20;
 
 export class TaskObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
+	/** The D1 write under way, if any, and whether another round is wanted after it. */
+	private syncing: Promise<boolean> | null = null;
+	private syncRequested = false;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -191,8 +194,33 @@ export class TaskObject extends DurableObject<Env> {
 		return { state: this.load(), earlyCallbacks };
 	}
 
-	/** Writes the current state to D1; on failure leaves it to the alarm. Never throws. */
-	private async syncToD1(): Promise<boolean> {
+	/**
+	 * Brings D1 up to the current state; resolves once a write covering every change made before
+	 * the call has landed (true) or failed and been left to the alarm (false). Never throws.
+	 *
+	 * Writes are single-flight: callers arriving while one is under way share the next round, so
+	 * N concurrent duplicate callbacks cost a couple of D1 writes rather than N.
+	 */
+	private syncToD1(): Promise<boolean> {
+		this.syncRequested = true;
+		this.syncing ??= this.runSyncRounds();
+		return this.syncing;
+	}
+
+	private async runSyncRounds(): Promise<boolean> {
+		try {
+			while (this.syncRequested) {
+				this.syncRequested = false;
+				if (!(await this.writeToD1())) return false;
+			}
+			return true;
+		} finally {
+			// Cleared in the same step as the last check, so a caller arriving now starts a new round.
+			this.syncing = null;
+		}
+	}
+
+	private async writeToD1(): Promise<boolean> {
 		const state = this.load();
 		if (!state || state.syncedVersion >= state.version) return true;
 		try {
@@ -214,8 +242,6 @@ export class TaskObject extends DurableObject<Env> {
 		synced.syncedVersion = Math.max(synced.syncedVersion, state.version);
 		synced.syncFailures = 0;
 		this.save(synced);
-		// A newer decision may have landed while we wrote; its own write covers it, and if
-		// that one failed its alarm is already set.
 		return true;
 	}
 
