@@ -31,5 +31,5 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
-CREATE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';

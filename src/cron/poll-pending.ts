@@ -32,7 +32,7 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 			const taskId = due[next++] as string;
 			let verdict: PollVerdict | "error";
 			try {
-				verdict = await taskObject(env, taskId).poll(now);
+				verdict = await taskObject(env, taskId).poll(taskId, now);
 			} catch (error) {
 				verdict = "error";
 				logEvent("error", "poll_error", { taskId, error: error instanceof Error ? error.message : String(error) });

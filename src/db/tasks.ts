@@ -27,11 +27,14 @@ interface TaskRow {
 export interface StoredTask extends TaskRecord {
 	/** Insertion order in D1, the list endpoint's paging key. */
 	seq: number;
+	/** The ref of the callback URL minted for the task. */
+	callbackRef: string | null;
 }
 
 function fromRow(row: TaskRow): StoredTask {
 	return {
 		seq: row.seq,
+		callbackRef: row.callback_ref,
 		taskId: row.task_id,
 		prompt: row.prompt,
 		callbackUrl: row.callback_url,
@@ -52,10 +55,11 @@ function fromRow(row: TaskRow): StoredTask {
 
 /**
  * Writes the task object's state. The version guard makes writes commutative: a retried or
- * delayed write of an older state never replaces a newer one.
+ * delayed write of an older state never replaces a newer one. Returns false when the guard kept
+ * the row as it was (D1 already holds this version or a later one).
  */
-export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<void> {
-	await db
+export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<boolean> {
+	const { meta } = await db
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
 				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
@@ -88,6 +92,13 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 			callbackRef,
 		)
 		.run();
+	return meta.changes > 0;
+}
+
+/** The version D1 holds for a task, or null when it has no row. */
+export async function getTaskVersion(db: D1Database, taskId: string): Promise<number | null> {
+	const row = await db.prepare("SELECT version FROM tasks WHERE task_id = ?1").bind(taskId).first<{ version: number }>();
+	return row?.version ?? null;
 }
 
 /** Which task the callback URL with this ref was minted for, once that task is stored. */
@@ -113,14 +124,14 @@ export async function listTasks(
 	db: D1Database,
 	{ status, limit, beforeSeq }: ListTasksQuery,
 ): Promise<{ tasks: StoredTask[]; hasMore: boolean }> {
-	const { results } = await db
-		.prepare(
-			`SELECT * FROM tasks
-			WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR seq < ?2)
-			ORDER BY seq DESC LIMIT ?3`,
-		)
-		.bind(status ?? null, beforeSeq ?? null, limit + 1)
-		.all<TaskRow>();
+	// Two plain statements rather than one with `?1 IS NULL OR …`, so each can use its index.
+	const before = beforeSeq ?? Number.MAX_SAFE_INTEGER;
+	const statement = status
+		? db
+				.prepare("SELECT * FROM tasks WHERE status = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3")
+				.bind(status, before, limit + 1)
+		: db.prepare("SELECT * FROM tasks WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2").bind(before, limit + 1);
+	const { results } = await statement.all<TaskRow>();
 	return { tasks: results.slice(0, limit).map(fromRow), hasMore: results.length > limit };
 }
 

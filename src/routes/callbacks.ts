@@ -16,7 +16,6 @@ import { verifyProviderSignature } from "../security/provider-signature";
 import type { CallbackVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
 import { isValidTaskId } from "../task/task-id";
-import { configuredSecrets, redactOutcome } from "../security/redact";
 import { outcomeFromCallback } from "../upstream/outcome";
 
 export const callbacks = createRouter();
@@ -90,8 +89,7 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const outcome = redactOutcome(outcomeFromCallback(body), configuredSecrets(c.env));
-	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcome);
+	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body));
 	logEvent(verdict === "wrong-ref" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	if (verdict === "early-full") {

@@ -9,13 +9,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
-import { findTaskIdByCallbackRef, upsertTask } from "../db/tasks";
+import { findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { configuredSecrets, redactOutcome } from "../security/redact";
-import { fetchRecordInfo } from "../upstream/kie-client";
+import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
+import { EarlyCallbacks } from "./early-callbacks";
 import type { Outcome } from "./task-record";
-import { type NewTask, type TaskState, finalize, newTaskState, publicRecord, timedOut } from "./task-state";
+import { type NewTask, type TaskState, adoptStoredTask, finalize, newTaskState, publicRecord, timedOut } from "./task-state";
 
 export type RegisterVerdict = "registered" | "taken";
 export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "early-full" | "not-final" | "wrong-ref";
@@ -24,31 +25,23 @@ export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" |
 /** Callbacks for a task the gateway never registered are dropped after this long. */
 const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
 /**
- * Early callbacks are held one row per callback URL (ref), with a count of deliveries: only the
- * first final outcome per ref can ever apply, so duplicates cost nothing. Distinct refs for one
- * task can only come from misdirected URLs; past this many, more are refused with a retry hint.
+ * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
+ * this the decision (already recorded here) reaches D1 in the background, with the alarm behind it.
  */
-const MAX_EARLY_REFS = 20;
+const CALLBACK_D1_BUDGET_MS = 400;
 
 export class TaskObject extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
+	private readonly early: EarlyCallbacks;
 	/** The D1 write under way, if any, and whether another round is wanted after it. */
-	private syncing: Promise<boolean> | null = null;
+	private syncing: Promise<void> | null = null;
 	private syncRequested = false;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
-		this.sql.exec(`
-			CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL);
-			CREATE TABLE IF NOT EXISTS early_callbacks (
-				ref TEXT PRIMARY KEY,
-				outcome TEXT NOT NULL,
-				final INTEGER NOT NULL,
-				deliveries INTEGER NOT NULL,
-				received_at INTEGER NOT NULL
-			);
-		`);
+		this.sql.exec("CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+		this.early = new EarlyCallbacks(this.sql);
 	}
 
 	/**
@@ -61,18 +54,18 @@ export class TaskObject extends DurableObject<Env> {
 			logEvent("error", "task_id_reused_by_upstream", { taskId: input.taskId });
 			return "taken";
 		}
-		if (!this.load()) {
+		if (!existing) {
 			const state = newTaskState(input);
 			// Callbacks that came before the create finished: apply the first final one that
 			// carries this task's ref, drop the rest (they were minted for some other create).
-			for (const early of this.takeEarlyCallbacks()) {
-				if (early.ref !== input.ref) {
+			for (const held of this.early.takeAll()) {
+				if (held.ref !== input.ref) {
 					logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
 					continue;
 				}
-				state.callbacksReceived += early.deliveries;
-				if (early.outcome.final && state.status === "PENDING") {
-					finalize(state, early.outcome, "callback", early.receivedAt);
+				state.callbacksReceived += held.deliveries;
+				if (held.outcome.final && state.status === "PENDING") {
+					finalize(state, held.outcome, "callback", held.receivedAt);
 				}
 			}
 			this.save(state);
@@ -83,24 +76,29 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
-	async receiveCallback(taskId: string, ref: string, outcome: Outcome): Promise<CallbackVerdict> {
+	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
+		const outcome = this.redact(upstreamOutcome);
 		if (!this.load()) {
 			// Not registered here (yet). If the ref already belongs to another stored task, this is
 			// a known callback URL reused for a made-up taskId: refuse it rather than hold it.
-			const owner = await findTaskIdByCallbackRef(this.env.DB, ref).catch(() => null);
+			const owner = await withinBudget(findTaskIdByCallbackRef(this.env.DB, ref), null);
 			if (owner !== null && owner !== taskId) return "wrong-ref";
 		}
 		// Decided on the state as it is now: the task may have been registered during the lookup.
 		const verdict = this.decideCallback(ref, outcome);
-		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") await this.syncToD1();
 		if (verdict === "held-early") await this.scheduleAlarm(Date.now() + EARLY_CALLBACK_TTL_MS);
+		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
+			const landed = await withinBudget(this.syncToD1().then(() => true), false);
+			// Still under way: if that write is lost, the alarm makes D1 agree.
+			if (!landed) await this.scheduleAlarm(Date.now() + syncRetryDelayMs(1));
+		}
 		return verdict;
 	}
 
 	private decideCallback(ref: string, outcome: Outcome): CallbackVerdict {
 		const state = this.load();
 		const now = Date.now();
-		if (!state) return this.holdEarlyCallback(ref, outcome, now);
+		if (!state) return this.early.hold(ref, outcome, now) === "held" ? "held-early" : "early-full";
 		if (ref !== state.ref) return "wrong-ref";
 		state.callbacksReceived += 1;
 		let verdict: CallbackVerdict;
@@ -118,49 +116,47 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/**
-	 * Called by the cron: asks the upstream about this task and applies the answer. `now` is the
-	 * tick's scheduled time, so one tick judges every task by the same clock.
+	 * Called by the cron for a task D1 lists as pending and due: asks the upstream about it and
+	 * applies the answer. `tickTime` is the tick's scheduled time, so one tick judges every task's
+	 * due time and age by the same clock; the lease uses the real clock, as it guards real time.
 	 */
-	async poll(now: number = Date.now()): Promise<PollVerdict> {
+	async poll(taskId: string, tickTime: number = Date.now()): Promise<PollVerdict> {
 		const config = readConfig(this.env);
-		const state = this.load();
+		const state = this.load() ?? (await this.adoptFromD1(taskId));
 		if (!state) return "unknown";
-		const expired = now >= state.createdAt + config.taskMaxPendingSeconds * 1000;
-		if (state.status !== "PENDING" || (now < state.nextPollAt && !expired) || state.pollLeaseUntil > now) {
-			// D1 told the cron otherwise: it is behind this object, so bring it up to date.
-			await this.syncToD1();
-			return state.status !== "PENDING" ? "final" : state.pollLeaseUntil > now ? "busy" : "not-due";
+		const expired = tickTime >= state.createdAt + config.taskMaxPendingSeconds * 1000;
+		if (state.status !== "PENDING" || (tickTime < state.nextPollAt && !expired)) {
+			// D1 listed this task as due, so D1 is behind this object: write it again.
+			await this.resyncD1();
+			return state.status !== "PENDING" ? "final" : "not-due";
 		}
+		const wallClock = Date.now();
+		if (state.pollLeaseUntil > wallClock) return "busy";
 		// Lease the poll before the await: input gates do not cover fetch(), and a second cron
 		// tick arriving meanwhile must not poll the same task again.
-		state.pollLeaseUntil = now + config.upstreamTimeoutMs + 5000;
+		state.pollLeaseUntil = wallClock + config.upstreamTimeoutMs + 5000;
 		this.save(state);
 
-		const answer = config.kieApiKey
+		const answer: PollResult = config.kieApiKey
 			? await fetchRecordInfo(config, config.kieApiKey, state.taskId)
-			: { ok: false as const, reason: "KIE_API_KEY is not set" };
-		const result = answer.ok ? { ...answer, outcome: redactOutcome(answer.outcome, configuredSecrets(this.env)) } : answer;
+			: { ok: false, reason: "KIE_API_KEY is not set" };
+		const result = answer.ok ? { ...answer, outcome: this.redact(answer.outcome) } : answer;
 
-		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, now);
+		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, tickTime);
 		await this.syncToD1();
 		return verdict;
 	}
 
-	private decidePoll(
-		result: Awaited<ReturnType<typeof fetchRecordInfo>>,
-		maxPendingSeconds: number,
-		now: number,
-	): PollVerdict {
+	private decidePoll(result: PollResult, maxPendingSeconds: number, now: number): PollVerdict {
 		const state = this.load() as TaskState;
 		state.pollLeaseUntil = 0;
-		if (state.status !== "PENDING") {
-			// A callback won the race while we were asking; its result stands.
-			this.save(state);
-			return "final";
-		}
 		state.polls += 1;
+		if (!result.ok) logEvent("warn", "poll_failed", { taskId: state.taskId, reason: result.reason });
 		let verdict: PollVerdict;
-		if (result.ok && result.outcome.final) {
+		if (state.status !== "PENDING") {
+			// A callback won the race while we were asking; its result stands, the poll is counted.
+			verdict = "final";
+		} else if (result.ok && result.outcome.final) {
 			finalize(state, result.outcome, "poll", now);
 			verdict = "applied";
 		} else if (now >= state.createdAt + maxPendingSeconds * 1000) {
@@ -170,61 +166,89 @@ export class TaskObject extends DurableObject<Env> {
 			state.nextPollAt = now + pollDelayMs(state.polls);
 			verdict = "still-pending";
 		}
-		if (!result.ok) logEvent("warn", "poll_failed", { taskId: state.taskId, reason: result.reason });
 		this.commit(state, now);
 		return verdict;
 	}
 
-	/** Retries the D1 write until it lands; drops callbacks for tasks never registered. */
+	/**
+	 * Retries the D1 write until it lands, and forgets callbacks held for a task that was never
+	 * registered. Safe to run any number of times.
+	 */
 	override async alarm(): Promise<void> {
-		const state = this.load();
-		if (state) {
+		if (this.load()) {
 			await this.syncToD1();
 			return;
 		}
-		const oldest = this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
+		const oldest = this.early.oldestReceivedAt();
 		if (oldest === null) return;
-		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) await this.ctx.storage.deleteAll();
+		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) this.early.clear();
 		else await this.ctx.storage.setAlarm(oldest + EARLY_CALLBACK_TTL_MS);
 	}
 
 	/** The object's whole state, for tests and operators. */
 	inspect(): { state: TaskState | null; earlyCallbacks: number } {
-		const earlyCallbacks = this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
-		return { state: this.load(), earlyCallbacks };
+		return { state: this.load(), earlyCallbacks: this.early.deliveries() };
+	}
+
+	/**
+	 * This object lost its storage but D1 still has the task (restored from a backup, say): take
+	 * D1's row as the state, so the task can still finish instead of being listed as due forever.
+	 */
+	private async adoptFromD1(taskId: string): Promise<TaskState | null> {
+		const stored = await getTask(this.env.DB, taskId);
+		if (!stored || this.load()) return this.load();
+		const state = adoptStoredTask(stored);
+		this.save(state);
+		logEvent("warn", "task_adopted_from_d1", { taskId });
+		return state;
+	}
+
+	private redact(outcome: Outcome): Outcome {
+		return redactOutcome(outcome, configuredSecrets(this.env));
 	}
 
 	/**
 	 * Brings D1 up to the current state; resolves once a write covering every change made before
-	 * the call has landed (true) or failed and been left to the alarm (false). Never throws.
+	 * the call has landed, or has failed and been left to the alarm. Never throws.
 	 *
 	 * Writes are single-flight: callers arriving while one is under way share the next round, so
 	 * N concurrent duplicate callbacks cost a couple of D1 writes rather than N.
 	 */
-	private syncToD1(): Promise<boolean> {
+	private syncToD1(): Promise<void> {
 		this.syncRequested = true;
 		this.syncing ??= this.runSyncRounds();
 		return this.syncing;
 	}
 
-	private async runSyncRounds(): Promise<boolean> {
+	/** Writes even if this object believes D1 is current: it has just seen that it is not. */
+	private resyncD1(): Promise<void> {
+		const state = this.load() as TaskState;
+		state.syncedVersion = 0;
+		this.save(state);
+		return this.syncToD1();
+	}
+
+	private async runSyncRounds(): Promise<void> {
 		try {
 			while (this.syncRequested) {
 				this.syncRequested = false;
-				if (!(await this.writeToD1())) return false;
+				if (!(await this.writeToD1())) return;
 			}
-			return true;
 		} finally {
 			// Cleared in the same step as the last check, so a caller arriving now starts a new round.
 			this.syncing = null;
 		}
 	}
 
+	/** One D1 write of the current state; false when it failed (and the alarm will retry). */
 	private async writeToD1(): Promise<boolean> {
 		const state = this.load();
 		if (!state || state.syncedVersion >= state.version) return true;
 		try {
-			await upsertTask(this.env.DB, publicRecord(state), state.ref);
+			if (!(await upsertTask(this.env.DB, publicRecord(state), state.ref))) {
+				await this.overtakeD1Version(state.taskId);
+				return true;
+			}
 		} catch (error) {
 			const failed = this.load() as TaskState;
 			failed.syncFailures += 1;
@@ -245,55 +269,24 @@ export class TaskObject extends DurableObject<Env> {
 		return true;
 	}
 
+	/**
+	 * The version guard kept D1's row: D1 holds a version this object never wrote (restored
+	 * storage, a manual edit). This object decides, so it moves past that version and writes again.
+	 */
+	private async overtakeD1Version(taskId: string): Promise<void> {
+		const stored = await getTaskVersion(this.env.DB, taskId);
+		const state = this.load() as TaskState;
+		if (stored === null || stored < state.version) return; // a newer write of ours landed meanwhile
+		logEvent("warn", "d1_version_overtaken", { taskId, d1Version: stored, version: state.version });
+		state.version = stored + 1;
+		this.save(state);
+		this.syncRequested = true;
+	}
+
+	/** Sets the alarm to `at` unless one is due sooner. Storage calls hold other events back meanwhile. */
 	private async scheduleAlarm(at: number): Promise<void> {
 		const current = await this.ctx.storage.getAlarm();
 		if (current === null || current > at) await this.ctx.storage.setAlarm(at);
-	}
-
-	/** Holds a callback for a task not registered yet: the first final outcome per ref, counted. */
-	private holdEarlyCallback(ref: string, outcome: Outcome, now: number): CallbackVerdict {
-		const held = this.sql
-			.exec<{ final: number }>("SELECT final FROM early_callbacks WHERE ref = ?", ref)
-			.toArray()[0];
-		if (held) {
-			if (!held.final && outcome.final) {
-				this.sql.exec(
-					"UPDATE early_callbacks SET outcome = ?, final = 1, received_at = ?, deliveries = deliveries + 1 WHERE ref = ?",
-					JSON.stringify(outcome),
-					now,
-					ref,
-				);
-			} else {
-				this.sql.exec("UPDATE early_callbacks SET deliveries = deliveries + 1 WHERE ref = ?", ref);
-			}
-			return "held-early";
-		}
-		const refs = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
-		// Refused, not silently dropped: the sender retries, by when the task is stored.
-		if (refs >= MAX_EARLY_REFS) return "early-full";
-		this.sql.exec(
-			"INSERT INTO early_callbacks (ref, outcome, final, deliveries, received_at) VALUES (?, ?, ?, 1, ?)",
-			ref,
-			JSON.stringify(outcome),
-			outcome.final ? 1 : 0,
-			now,
-		);
-		return "held-early";
-	}
-
-	private takeEarlyCallbacks(): { ref: string; outcome: Outcome; deliveries: number; receivedAt: number }[] {
-		const rows = this.sql
-			.exec<{ ref: string; outcome: string; deliveries: number; received_at: number }>(
-				"SELECT ref, outcome, deliveries, received_at FROM early_callbacks ORDER BY received_at",
-			)
-			.toArray();
-		this.sql.exec("DELETE FROM early_callbacks");
-		return rows.map((row) => ({
-			ref: row.ref,
-			outcome: JSON.parse(row.outcome) as Outcome,
-			deliveries: row.deliveries,
-			receivedAt: row.received_at,
-		}));
 	}
 
 	private load(): TaskState | null {
@@ -310,5 +303,18 @@ export class TaskObject extends DurableObject<Env> {
 		state.version += 1;
 		state.updatedAt = now;
 		this.save(state);
+	}
+}
+
+/** `work`'s result if it settles within CALLBACK_D1_BUDGET_MS, else (or on failure) `fallback`. */
+async function withinBudget<T>(work: Promise<T>, fallback: T): Promise<T> {
+	let timer: ReturnType<typeof setTimeout> | null = null;
+	const late = new Promise<T>((resolve) => {
+		timer = setTimeout(() => resolve(fallback), CALLBACK_D1_BUDGET_MS);
+	});
+	try {
+		return await Promise.race([work.catch(() => fallback), late]);
+	} finally {
+		clearTimeout(timer);
 	}
 }

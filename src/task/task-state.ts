@@ -1,4 +1,5 @@
-/** A task object's state, and the pure steps that change it. */
+/** A task object's state, and the steps that build and change it (no storage, no I/O). */
+import type { StoredTask } from "../db/tasks";
 import { logEvent } from "../log";
 import type { FinalOutcome, ResultSource, TaskRecord } from "./task-record";
 
@@ -54,19 +55,34 @@ export function finalize(state: TaskState, outcome: FinalOutcome, source: Result
 	state.errorMessage = outcome.errorMessage;
 	state.resultSource = source;
 	state.completedAt = at;
+	state.updatedAt = at;
 	state.pollLeaseUntil = 0;
 	logEvent("info", "task_final", { taskId: state.taskId, status: outcome.status, source });
 }
 
 export function timedOut(maxPendingSeconds: number): FinalOutcome {
+	const bound = maxPendingSeconds >= 120 ? `${Math.round(maxPendingSeconds / 60)} minutes` : `${maxPendingSeconds} seconds`;
 	return {
 		final: true,
 		status: "GENERATE_LYRICS_FAILED",
 		items: [],
 		errorCode: 408,
 		errorMessage:
-			`No result within ${Math.round(maxPendingSeconds / 60)} minutes: no callback arrived and the upstream ` +
+			`No result within ${bound}: no callback arrived and the upstream ` +
 			"still reported the task unfinished. The gateway stopped waiting; create a new task.",
+	};
+}
+
+/** A state rebuilt from D1's row, for an object that lost its own storage. */
+export function adoptStoredTask(stored: StoredTask): TaskState {
+	const { seq: _seq, callbackRef, ...record } = stored;
+	return {
+		...record,
+		// Without its ref no callback can prove itself; the poller still finishes the task.
+		ref: callbackRef ?? "",
+		pollLeaseUntil: 0,
+		syncedVersion: stored.version,
+		syncFailures: 0,
 	};
 }
 

@@ -1,0 +1,85 @@
+/**
+ * Callbacks that reach a task's object before the create has registered the task (the upstream
+ * may answer the create after it has already called back). Held one row per callback URL (ref)
+ * with a count of deliveries: only the first final outcome per ref can ever apply, so duplicates
+ * cost nothing. Lives in the object's own SQLite storage, used only from its synchronous steps.
+ */
+import type { Outcome } from "./task-record";
+
+/** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
+const MAX_REFS = 20;
+
+export interface HeldCallback {
+	ref: string;
+	outcome: Outcome;
+	deliveries: number;
+	receivedAt: number;
+}
+
+export class EarlyCallbacks {
+	constructor(private readonly sql: SqlStorage) {
+		sql.exec(`CREATE TABLE IF NOT EXISTS early_callbacks (
+			ref TEXT PRIMARY KEY,
+			outcome TEXT NOT NULL,
+			final INTEGER NOT NULL,
+			deliveries INTEGER NOT NULL,
+			received_at INTEGER NOT NULL
+		)`);
+	}
+
+	/** Counts the delivery and keeps its outcome if it is the ref's first final one; "full" refuses it. */
+	hold(ref: string, outcome: Outcome, now: number): "held" | "full" {
+		const held = this.sql.exec<{ final: number }>("SELECT final FROM early_callbacks WHERE ref = ?", ref).toArray()[0];
+		if (held) {
+			if (!held.final && outcome.final) {
+				this.sql.exec(
+					"UPDATE early_callbacks SET outcome = ?, final = 1, received_at = ?, deliveries = deliveries + 1 WHERE ref = ?",
+					JSON.stringify(outcome),
+					now,
+					ref,
+				);
+			} else {
+				this.sql.exec("UPDATE early_callbacks SET deliveries = deliveries + 1 WHERE ref = ?", ref);
+			}
+			return "held";
+		}
+		const refs = this.sql.exec("SELECT COUNT(*) AS n FROM early_callbacks").one().n as number;
+		if (refs >= MAX_REFS) return "full";
+		this.sql.exec(
+			"INSERT INTO early_callbacks (ref, outcome, final, deliveries, received_at) VALUES (?, ?, ?, 1, ?)",
+			ref,
+			JSON.stringify(outcome),
+			outcome.final ? 1 : 0,
+			now,
+		);
+		return "held";
+	}
+
+	/** Everything held, oldest first, and forgets it. */
+	takeAll(): HeldCallback[] {
+		const rows = this.sql
+			.exec<{ ref: string; outcome: string; deliveries: number; received_at: number }>(
+				"SELECT ref, outcome, deliveries, received_at FROM early_callbacks ORDER BY received_at",
+			)
+			.toArray();
+		this.clear();
+		return rows.map((row) => ({
+			ref: row.ref,
+			outcome: JSON.parse(row.outcome) as Outcome,
+			deliveries: row.deliveries,
+			receivedAt: row.received_at,
+		}));
+	}
+
+	deliveries(): number {
+		return this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
+	}
+
+	oldestReceivedAt(): number | null {
+		return this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
+	}
+
+	clear(): void {
+		this.sql.exec("DELETE FROM early_callbacks");
+	}
+}
