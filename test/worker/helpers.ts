@@ -124,6 +124,8 @@ export interface RecordInfo {
 	callbacksReceived: number;
 	polls: number;
 	resultSource: string | null;
+	createTime: number;
+	completeTime: number | null;
 }
 
 /** Runs the Worker's scheduled handler as the Cron Trigger would at `scheduledTime`. */
