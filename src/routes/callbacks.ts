@@ -20,20 +20,18 @@ import { outcomeFromCallback } from "../upstream/outcome";
 
 export const callbacks = createRouter();
 
-const RESULT_WORDS: Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full">, string> = {
+/** What the acknowledgement tells the sender about each accepted delivery. */
+const RESULT_WORDS = {
 	applied: "applied",
 	duplicate: "already-final",
 	"not-final": "still-pending",
 	"held-early": "held-until-task-stored",
-};
+} as const satisfies Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full">, string>;
 
 const CallbackAck = z.object({
 	code: z.literal(200),
 	msg: z.literal("success"),
-	data: z.object({
-		taskId: z.string(),
-		result: z.enum(["applied", "already-final", "still-pending", "held-until-task-stored"]),
-	}),
+	data: z.object({ taskId: z.string(), result: z.enum(Object.values(RESULT_WORDS)) }),
 });
 
 const callbackRoute = createRoute({

@@ -5,7 +5,7 @@ import { getTask, listTasks } from "../db/tasks";
 import { GatewayError } from "../http/errors";
 import { readJsonBody } from "../http/body";
 import { createRouter, parseOrThrow } from "../http/router";
-import { isRecord } from "../upstream/http";
+import { isRecord } from "../json";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import {
 	CreateLyricsBody,
@@ -27,7 +27,7 @@ export const lyrics = createRouter();
 
 const security = [{ bearerAuth: [] }];
 
-export const createLyricsRoute = createRoute({
+const createLyricsRoute = createRoute({
 	method: "post",
 	path: "/",
 	summary: "Create a lyrics task",

@@ -15,7 +15,7 @@ export const MAX_CALLBACK_ITEMS = 1000;
 
 const optionalText = z.string().nullish();
 
-export const KieCallbackItem = z.object({
+const KieCallbackItem = z.object({
 	text: optionalText,
 	title: optionalText,
 	status: optionalText,

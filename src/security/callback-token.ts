@@ -7,7 +7,8 @@
  * its task was created with and refuses callbacks carrying another, so a client who learns one
  * task's URL cannot write any other task.
  */
-import { fromBase64, hmacSign, hmacVerify, toBase64Url } from "./hmac";
+import { fromBase64, toBase64Url } from "./base64";
+import { hmacSign, hmacVerify } from "./hmac";
 
 export const CALLBACK_PATH_PREFIX = "/callbacks/kie/";
 const TOKEN_CONTEXT = "lyrics-gateway/callback-token/v1:";

@@ -2,9 +2,10 @@
  * The provider's optional callback signature (kie/README.md, "Callback signature"):
  * `X-Webhook-Signature = base64(HMAC-SHA256(key, taskId + "." + X-Webhook-Timestamp))`.
  */
-import { fromBase64, hmacVerify } from "./hmac";
+import { fromBase64 } from "./base64";
+import { hmacVerify } from "./hmac";
 
-export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
+const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
 
 export type SignatureCheck = { ok: true } | { ok: false; reason: string };
 

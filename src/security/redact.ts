@@ -22,7 +22,7 @@ export function configuredSecrets(env: Env): string[] {
 		.sort((a, b) => b.length - a.length); // longest first, so a key inside another goes whole
 }
 
-export function redactText(text: string, secrets: readonly string[]): string {
+function redactText(text: string, secrets: readonly string[]): string {
 	let result = text;
 	for (const secret of secrets) {
 		if (result.includes(secret)) result = result.split(secret).join(REDACTED);

@@ -4,8 +4,8 @@ const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 
 /** First re-poll near the provider's recommended 30 s, doubling up to 15 minutes. */
-export const FIRST_POLL_DELAY_MS = 30 * SECOND;
-export const MAX_POLL_DELAY_MS = 15 * MINUTE;
+const FIRST_POLL_DELAY_MS = 30 * SECOND;
+const MAX_POLL_DELAY_MS = 15 * MINUTE;
 
 /** Delay after the `polls`-th poll found the task unfinished, with ±10% jitter so tasks spread out. */
 export function pollDelayMs(polls: number, random: () => number = Math.random): number {

@@ -6,13 +6,10 @@
 import type { Config } from "../config";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
-import type { CreateFailure } from "../upstream/create-failure";
-import { createLyricsTask } from "../upstream/kie-client";
+import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
 import type { RegisterVerdict } from "./task-object";
 import type { NewTask } from "./task-state";
 import { taskObject } from "./stub";
-
-export type CreateOutcome = { ok: true; taskId: string } | { ok: false; failure: CreateFailure };
 
 export interface CreateRequest {
 	prompt: string;
@@ -32,7 +29,7 @@ export async function createTask(
 	config: Config,
 	credentials: CreateCredentials,
 	request: CreateRequest,
-): Promise<CreateOutcome> {
+): Promise<CreateResult> {
 	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
 	const started = Date.now();
 	const created = await createLyricsTask(config, credentials.kieApiKey, {
@@ -91,7 +88,7 @@ async function registerWithRetry(env: Env, input: NewTask): Promise<RegisterVerd
 				attempt,
 				error: error instanceof Error ? error.message : String(error),
 			});
-			await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+			if (attempt < 3) await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
 		}
 	}
 	return "failed";

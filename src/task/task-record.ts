@@ -1,3 +1,6 @@
+import type { z } from "@hono/zod-openapi";
+import type { LyricsItemSchema } from "../schemas/lyrics";
+
 /** The statuses of the provider's record-info, which the gateway keeps verbatim. */
 export const TASK_STATUSES = [
 	"PENDING",
@@ -10,13 +13,8 @@ export const TASK_STATUSES = [
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type FinalStatus = Exclude<TaskStatus, "PENDING">;
 
-/** One lyrics variation, in record-info's camelCase form. */
-export interface LyricsItem {
-	text: string;
-	title: string;
-	status: "complete" | "failed";
-	errorMessage: string;
-}
+/** One lyrics variation, in record-info's camelCase form (its schema is the public one). */
+export type LyricsItem = z.infer<typeof LyricsItemSchema>;
 
 /** What one upstream report (a callback or a poll) says about a task. */
 export type Outcome =

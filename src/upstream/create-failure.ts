@@ -5,7 +5,7 @@
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Exchange } from "./http";
-import { isRecord } from "./http";
+import { isRecord } from "../json";
 
 export interface CreateFailure {
 	status: ContentfulStatusCode;
@@ -33,7 +33,7 @@ export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFai
 				status: 502,
 				code: 502,
 				msg: `The upstream lyrics service could not be reached. ${TRY_AGAIN_SOON}`,
-				upstream: "unreachable",
+				upstream: `unreachable: ${answer.detail}`,
 			};
 		case "unparseable":
 			if (answer.status === 429) return rateLimited(429, answer.headers, "HTTP 429");

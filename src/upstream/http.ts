@@ -32,7 +32,3 @@ export async function exchange(url: string, init: RequestInit, timeoutMs: number
 		clearTimeout(timer);
 	}
 }
-
-export function isRecord(value: unknown): value is Record<string, unknown> {
-	return typeof value === "object" && value !== null && !Array.isArray(value);
-}

@@ -1,7 +1,8 @@
 /** The two upstream calls the gateway makes: create a lyrics task, and poll one. */
 import type { Config } from "../config";
 import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
-import { exchange, isRecord } from "./http";
+import { isRecord } from "../json";
+import { exchange } from "./http";
 import { mapCreateFailure, type CreateFailure } from "./create-failure";
 import type { Outcome } from "../task/task-record";
 import { isValidTaskId } from "../task/task-id";

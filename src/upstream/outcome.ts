@@ -13,7 +13,7 @@ interface RawItem {
 	errorMessage?: string | null;
 }
 
-export function normalizeItems(raw: readonly RawItem[] | null | undefined): LyricsItem[] {
+function normalizeItems(raw: readonly RawItem[] | null | undefined): LyricsItem[] {
 	return (raw ?? []).map((item) => {
 		const errorMessage = item.errorMessage ?? item.error_message ?? "";
 		const failed = item.status === "failed" || (item.status !== "complete" && !item.text);
