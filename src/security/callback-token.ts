@@ -6,6 +6,11 @@
  * gateway can compute: a URL nobody was given does not verify. The task object records which ref
  * its task was created with and refuses callbacks carrying another, so a client who learns one
  * task's URL cannot write any other task.
+ *
+ * The ref also carries the time it was minted (8 hex digits of unix seconds, then 24 random
+ * ones). A callback can only be held for a task not yet stored while its URL is fresh: after
+ * that its create has either stored the task (binding the ref) or failed, so an unbound old URL
+ * is refused instead of holding callbacks for made-up task ids.
  */
 import { fromBase64, toBase64Url } from "./base64";
 import { hmacSign, hmacVerify } from "./hmac";
@@ -24,10 +29,25 @@ export function callbackTokenSecret(env: { CALLBACK_TOKEN_SECRET?: string; KIE_A
 	return secret ? `${TOKEN_CONTEXT}${secret}` : null;
 }
 
-export async function mintCallbackTarget(publicUrl: string, secret: string): Promise<CallbackTarget> {
-	const ref = crypto.randomUUID().replace(/-/g, "");
+/** How long after minting a URL a callback for a task not yet stored is still believable. */
+export const EARLY_CALLBACK_WINDOW_MS = 2 * 60 * 1000;
+
+export async function mintCallbackTarget(
+	publicUrl: string,
+	secret: string,
+	now: number = Date.now(),
+): Promise<CallbackTarget> {
+	const mintedAt = Math.floor(now / 1000).toString(16).padStart(8, "0").slice(-8);
+	const random = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
+	const ref = `${mintedAt}${random}`;
 	const token = toBase64Url(await hmacSign(secret, ref));
 	return { ref, url: `${publicUrl}${CALLBACK_PATH_PREFIX}${ref}?token=${token}` };
+}
+
+/** Whether a (verified) ref was minted recently enough to hold a callback for an unstored task. */
+export function isFreshRef(ref: string, now: number = Date.now()): boolean {
+	const mintedAtMs = Number.parseInt(ref.slice(0, 8), 16) * 1000;
+	return now - mintedAtMs <= EARLY_CALLBACK_WINDOW_MS && mintedAtMs - now <= EARLY_CALLBACK_WINDOW_MS;
 }
 
 export async function verifyCallbackToken(secret: string | null, ref: string, token: string | undefined): Promise<boolean> {

@@ -11,6 +11,7 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
+import { isFreshRef } from "../security/callback-token";
 import { configuredSecrets, redactOutcome } from "../security/redact";
 import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
@@ -79,8 +80,10 @@ export class TaskObject extends DurableObject<Env> {
 	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
 		if (!this.load()) {
-			// Not registered here (yet). If the ref already belongs to another stored task, this is
-			// a known callback URL reused for a made-up taskId: refuse it rather than hold it.
+			// Not registered here (yet). A URL whose create is long over, or whose ref already
+			// belongs to another stored task, is being reused for a made-up taskId: refuse it
+			// rather than hold it.
+			if (!isFreshRef(ref)) return "wrong-ref";
 			const owner = await withinBudget(findTaskIdByCallbackRef(this.env.DB, ref), null);
 			if (owner !== null && owner !== taskId) return "wrong-ref";
 		}

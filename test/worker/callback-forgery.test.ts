@@ -3,7 +3,9 @@
  * minted for another task, and, with KIE_WEBHOOK_HMAC_KEY set, a missing, wrong or stale
  * provider signature.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	type CallbackRequest,
 	api,
@@ -149,6 +151,27 @@ describe("a valid URL with the body of a task the gateway does not know", () => 
 		expect(lookup.status).toBe(404);
 		expect(await inspectTask(unknown)).toEqual({ state: null, earlyCallbacks: 0 });
 		await expectUntouched(a.taskId);
+	});
+});
+
+describe("a genuine URL whose create is long over and never stored a task", () => {
+	it("is refused for made-up task ids instead of holding callbacks for them", async () => {
+		const secret = callbackTokenSecret(env) as string;
+		const stale = await mintCallbackTarget("https://gateway.test", secret, Date.now() - 10 * 60_000);
+		const fresh = await mintCallbackTarget("https://gateway.test", secret);
+		const madeUp = crypto.randomUUID().replace(/-/g, "");
+		const body = JSON.stringify({
+			code: 200,
+			msg: "All generated successfully.",
+			data: { callbackType: "complete", task_id: madeUp, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
+		});
+		const headers = { "content-type": "application/json" };
+
+		await expectRefused(await deliver({ url: stale.url, headers, body }));
+		expect(await inspectTask(madeUp)).toEqual({ state: null, earlyCallbacks: 0 });
+		// The same callback through a URL minted moments ago may be one that beat its create: held.
+		expect((await deliver({ url: fresh.url, headers, body })).status).toBe(200);
+		expect((await inspectTask(madeUp)).earlyCallbacks).toBe(1);
 	});
 });
 
