@@ -14,6 +14,11 @@ import { taskObject } from "../task/stub";
 
 /** Workers allow six simultaneous outgoing connections per invocation. */
 const CONCURRENCY = 6;
+/**
+ * No new poll starts after this much of a tick has passed, so a tick of slow upstream answers
+ * ends before the next one begins; what is left is oldest first in the next tick.
+ */
+const TICK_BUDGET_MS = 45_000;
 
 export type PollTickReport = Partial<Record<PollVerdict | "error", number>> & { due: number };
 
@@ -26,9 +31,10 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 		limit: config.pollMaxPerTick,
 	});
 	const report: PollTickReport = { due: due.length };
+	const stopStartingAt = Date.now() + TICK_BUDGET_MS;
 	let next = 0;
 	const worker = async () => {
-		while (next < due.length) {
+		while (next < due.length && Date.now() < stopStartingAt) {
 			const taskId = due[next++] as string;
 			let verdict: PollVerdict | "error";
 			try {
