@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
 	createTask,
+	createdAt,
 	deliver,
 	finishUpstream,
 	recordInfo,
@@ -13,12 +14,6 @@ import {
 } from "./helpers";
 
 const GRACE_MS = 120_000;
-
-async function createdAt(taskId: string): Promise<number> {
-	const { state } = await env.TASKS.getByName(taskId).inspect();
-	if (!state) throw new Error(`task ${taskId} has no state`);
-	return state.createdAt;
-}
 
 describe("cron fallback", () => {
 	it("recovers a task whose callback never came, once it is past the grace period", async () => {

@@ -208,6 +208,13 @@ export function simStats(match: string): Promise<SimStats> {
 }
 
 /** The task object's own state (not D1's copy): what it decided, its version, held early callbacks. */
+/** When the task's object says it was created (unix ms), for stepping cron time from it. */
+export async function createdAt(taskId: string): Promise<number> {
+	const { state } = await inspectTask(taskId);
+	if (!state) throw new Error(`task ${taskId} has no state`);
+	return state.createdAt;
+}
+
 export function inspectTask(taskId: string) {
 	return env.TASKS.getByName(taskId).inspect();
 }

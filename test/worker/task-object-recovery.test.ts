@@ -10,6 +10,7 @@ import { upsertTask } from "../../src/db/tasks";
 import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	createTask,
+	createdAt,
 	deliver,
 	finishUpstream,
 	inspectTask,
@@ -20,10 +21,6 @@ import {
 	simTask,
 	uniquePrompt,
 } from "./helpers";
-
-async function createdAt(taskId: string): Promise<number> {
-	return (await inspectTask(taskId)).state!.createdAt;
-}
 
 describe("task object recovery", () => {
 	it("polls a task once when two cron ticks overlap, even when the later tick is far ahead", async () => {
