@@ -80,14 +80,16 @@ lyrics.post("/", async (c) => {
 		);
 	}
 
+	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
 	const work = createTask(
 		c.env,
 		config,
 		{ kieApiKey: config.kieApiKey, publicUrl: config.publicUrl, tokenSecret },
 		{ prompt: body.prompt, callbackUrl: body.callBackUrl ?? null },
+		background,
 	);
 	// Finish even if the client hangs up: once the upstream answers, a credit is spent.
-	c.executionCtx.waitUntil(work.catch(() => undefined));
+	background(work);
 	const outcome = await work;
 	if (!outcome.ok) {
 		const { failure } = outcome;

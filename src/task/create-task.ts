@@ -24,11 +24,16 @@ export interface CreateCredentials {
 	tokenSecret: string;
 }
 
+/**
+ * `background` keeps work alive after the answer (the route passes its waitUntil): a task whose
+ * object cannot be reached right now is still answered with its taskId, and registered there.
+ */
 export async function createTask(
 	env: Env,
 	config: Config,
 	credentials: CreateCredentials,
 	request: CreateRequest,
+	background: (work: Promise<unknown>) => void,
 ): Promise<CreateResult> {
 	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
 	const started = Date.now();
@@ -44,13 +49,14 @@ export async function createTask(
 		});
 		return created;
 	}
-	const registered = await registerWithRetry(env, {
+	const task: NewTask = {
 		taskId: created.taskId,
 		ref: target.ref,
 		prompt: request.prompt,
 		callbackUrl: request.callbackUrl,
 		createdAt: started,
-	});
+	};
+	const registered = await registerWithRetry(env, task, [100, 200]);
 	if (registered === "taken") {
 		return {
 			ok: false,
@@ -63,23 +69,21 @@ export async function createTask(
 		};
 	}
 	if (registered === "failed") {
-		return {
-			ok: false,
-			failure: {
-				status: 503,
-				code: 503,
-				msg: `The upstream created task ${created.taskId} but the gateway could not record it. Try again in a moment.`,
-				upstream: "register failed",
-			},
-		};
+		// The credit is spent: answering an error would have the client create (and pay) again.
+		// Answer the taskId and keep registering after the answer; record-info finds it once done.
+		logEvent("error", "task_register_deferred", { taskId: created.taskId });
+		background(registerWithRetry(env, task, [1000, 2000, 4000, 8000]));
 	}
 	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
 	return { ok: true, taskId: created.taskId };
 }
 
-/** The upstream has already spent a credit on this task: a passing failure to reach its object is retried. */
-async function registerWithRetry(env: Env, input: NewTask): Promise<RegisterVerdict | "failed"> {
-	for (let attempt = 1; attempt <= 3; attempt++) {
+/**
+ * The upstream has already spent a credit on this task: a passing failure to reach its object is
+ * retried, once more than there are pauses.
+ */
+async function registerWithRetry(env: Env, input: NewTask, pausesMs: number[]): Promise<RegisterVerdict | "failed"> {
+	for (let attempt = 1; attempt <= pausesMs.length + 1; attempt++) {
 		try {
 			return await taskObject(env, input.taskId).register(input);
 		} catch (error) {
@@ -88,7 +92,8 @@ async function registerWithRetry(env: Env, input: NewTask): Promise<RegisterVerd
 				attempt,
 				error: error instanceof Error ? error.message : String(error),
 			});
-			if (attempt < 3) await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+			const pause = pausesMs[attempt - 1];
+			if (pause !== undefined) await new Promise((resolve) => setTimeout(resolve, pause));
 		}
 	}
 	return "failed";
