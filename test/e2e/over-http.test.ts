@@ -87,6 +87,18 @@ describe("over HTTP against wrangler dev", () => {
 		expect(listed.text).not.toContain("waiting forever");
 	});
 
+	it("never serves a secret the upstream echoes back", async () => {
+		const prompt = unique("A song about an indiscreet upstream");
+		await sim("/__sim/scripts", { match: prompt, callback: "fail", failMsg: "refused: Authorization Bearer dev-upstream-key" });
+		const { taskId } = (await create(prompt)).body.data;
+		const info = await eventually(async () => {
+			const current = await recordInfo(taskId);
+			return current.body.data.status !== "PENDING" ? current : undefined;
+		});
+		expect(info.body.data.errorMessage).toBe("refused: Authorization Bearer [redacted]");
+		expect(info.text).not.toContain("dev-upstream-key");
+	});
+
 	it("answers /healthz without auth", async () => {
 		const health = await call("/healthz", {}, false);
 		expect(health.status).toBe(200);
