@@ -23,10 +23,12 @@ import {
 } from "./helpers";
 
 /** Starts a create the simulator answers late; resolves once the upstream has named the task. */
-async function slowCreate(label: string, delayMs = 800) {
+async function slowCreate(label: string, delayMs = 1500) {
 	const prompt = uniquePrompt(label);
 	await simScript(prompt, { createDelayMs: delayMs });
-	const creating = createTask(prompt);
+	// A generous upstream deadline for this create, so a slow machine cannot turn the late answer
+	// into a 504 while the test is still delivering its early callbacks.
+	const creating = createTask(prompt, {}, { UPSTREAM_TIMEOUT_MS: "10000" });
 	// Surfaces a failed create at the await below, not as an unhandled rejection meanwhile.
 	creating.catch(() => undefined);
 	const upstream = await waitForSimTask(prompt);
@@ -168,7 +170,7 @@ describe("early callbacks", () => {
 	});
 
 	it("acknowledges and counts 60 concurrent early deliveries, holding one copy", async () => {
-		const { creating, taskId } = await slowCreate("a crowd at the door", 1000);
+		const { creating, taskId } = await slowCreate("a crowd at the door");
 		const callback = await simCallback(taskId);
 		const answers = await Promise.all(Array.from({ length: 60 }, async () => (await deliver(callback)).status));
 		expect(answers.every((status) => status === 200)).toBe(true);
@@ -183,7 +185,7 @@ describe("early callbacks", () => {
 	});
 
 	it("refuses early callbacks from more than 20 different callback URLs with 429 and a retry hint", async () => {
-		const { creating, taskId } = await slowCreate("twenty-one strangers at the door", 1000);
+		const { creating, taskId } = await slowCreate("twenty-one strangers at the door");
 		const callback = await simCallback(taskId);
 		const secret = callbackTokenSecret(env) as string;
 		// Valid URLs minted for creates the gateway never stored: misdirected, but genuine tokens.

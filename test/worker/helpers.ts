@@ -81,8 +81,12 @@ export async function waitForSimTask(match: string): Promise<SimTask> {
 	throw new Error(`simulator never saw a create matching ${match}`);
 }
 
-export async function createTask(prompt: string, extra: Record<string, unknown> = {}): Promise<string> {
-	const response = await postJson("/api/v1/lyrics", { prompt, ...extra });
+export async function createTask(
+	prompt: string,
+	extra: Record<string, unknown> = {},
+	overrides: Partial<Env> = {},
+): Promise<string> {
+	const response = await postJson("/api/v1/lyrics", { prompt, ...extra }, overrides);
 	const body = await envelope<{ taskId: string }>(response);
 	if (response.status !== 200) throw new Error(`create failed: ${response.status} ${body.msg}`);
 	return body.data.taskId;
