@@ -15,7 +15,7 @@ export interface Config {
 }
 
 /** The contract caps the upstream timeout at 15 s; anything larger is clamped to it. */
-export const MAX_UPSTREAM_TIMEOUT_MS = 15_000;
+const MAX_UPSTREAM_TIMEOUT_MS = 15_000;
 
 export function readConfig(env: Env): Config {
 	return {

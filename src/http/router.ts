@@ -14,7 +14,7 @@ export function createRouter() {
 }
 
 /** The first problem, in words a client can act on, e.g. "taskId is required". */
-export function describeIssues(error: z.ZodError): string {
+function describeIssues(error: z.ZodError): string {
 	const issue = error.issues[0];
 	if (!issue) return "The request is not valid.";
 	return issue.message.endsWith(".") ? issue.message : `${issue.message}.`;

@@ -11,7 +11,7 @@ export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
  * a 256 KiB body of `{}` items would grow past the 2 MB row limit of Durable Object storage and D1;
  * 1000 keeps the worst case far below it while no real callback comes near.
  */
-export const MAX_CALLBACK_ITEMS = 1000;
+const MAX_CALLBACK_ITEMS = 1000;
 
 const optionalText = z.string().nullish();
 

@@ -30,7 +30,7 @@ export function callbackTokenSecret(env: { CALLBACK_TOKEN_SECRET?: string; KIE_A
 }
 
 /** How long after minting a URL a callback for a task not yet stored is still believable. */
-export const EARLY_CALLBACK_WINDOW_MS = 2 * 60 * 1000;
+const EARLY_CALLBACK_WINDOW_MS = 2 * 60 * 1000;
 
 export async function mintCallbackTarget(
 	publicUrl: string,
