@@ -2,6 +2,7 @@
 import { callbacks } from "./routes/callbacks";
 import { health } from "./routes/health";
 import { lyrics } from "./routes/lyrics";
+import { serveOpenApiDocument } from "./routes/openapi";
 import { requireApiKey } from "./http/auth";
 import { onError, onNotFound } from "./http/errors";
 import { createRouter } from "./http/router";
@@ -22,3 +23,4 @@ app.use("/api/*", requireApiKey);
 app.route("/api/v1/lyrics", lyrics);
 app.route(CALLBACK_PATH_PREFIX.replace(/\/$/, ""), callbacks);
 app.route("/healthz", health);
+serveOpenApiDocument(app);

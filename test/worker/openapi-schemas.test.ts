@@ -1,6 +1,6 @@
 /**
  * The route schemas are declared once, in a form an OpenAPI 3.1 document is generated from
- * (a later change serves it at /openapi.json). This checks every public route is in it.
+ * and served at /openapi.json. This checks every public route is in it.
  */
 import { describe, expect, it } from "vitest";
 import { app } from "../../src/app";
@@ -23,5 +23,17 @@ describe("OpenAPI 3.1 generation from the route schemas", () => {
 		expect(Object.keys(create?.responses ?? {})).toEqual(
 			expect.arrayContaining(["200", "400", "401", "402", "413", "429", "502", "503", "504"]),
 		);
+	});
+});
+
+describe("GET /openapi.json", () => {
+	it("serves the generated document without auth, naming this gateway as its server", async () => {
+		const { gateway } = await import("./helpers");
+		const response = await gateway("/openapi.json");
+		expect(response.status).toBe(200);
+		const served = (await response.json()) as { openapi: string; servers: { url: string }[]; paths: Record<string, unknown> };
+		expect(served.openapi).toBe("3.1.0");
+		expect(served.servers[0]?.url).toBe("https://gateway.test");
+		expect(Object.keys(served.paths)).toContain("/api/v1/lyrics/record-info");
 	});
 });
