@@ -25,6 +25,16 @@ export default defineConfig({
 								PUBLIC_URL: "https://gateway.test",
 								API_KEYS: "test-key-1, test-key-2",
 								UPSTREAM_TIMEOUT_MS: "1500",
+								// Tests create many tasks in seconds; the limit's own test sets its own.
+								KIE_CREATE_LIMIT: "100000",
+								WEBHOOK_SIGNING_KEY: "whsec_dGVzdC13ZWJob29rLXNpZ25pbmcta2V5LTMyYnl0ZXM=",
+								// Deliveries retry after 1 s, three times, and wait 1 s for an answer,
+								// so retries and give-ups take seconds (the defaults are unit-tested).
+								WEBHOOK_RETRY_SCHEDULE: "1,1,1",
+								WEBHOOK_TIMEOUT_MS: "1000",
+								// Client webhooks in tests are the simulator's hooks on 127.0.0.1; the
+								// SSRF tests turn this off per request.
+								ALLOW_PRIVATE_CALLBACK_URLS: "true",
 								TEST_SCHEMA: schemaStatements,
 							},
 						},

@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Lifecycle } from './lifecycle.mjs';
+import { Hooks } from './hooks.mjs';
 import { generateLyrics } from './lyrics.mjs';
 import { ScriptRegistry } from './scripts.mjs';
 
@@ -43,6 +44,8 @@ export class SimState {
     /** @type {CountedRequest[]} every provider request, for /__sim/stats */
     this.requests = [];
     this.lifecycle = new Lifecycle();
+    /** Client webhook endpoints (hooks.mjs), for the gateway's own deliveries. */
+    this.hooks = new Hooks();
   }
 
   /**
@@ -112,6 +115,7 @@ export class SimState {
     this.tasks.clear();
     this.scripts.clear();
     this.requests = [];
+    this.hooks.reset();
   }
 }
 

@@ -12,10 +12,26 @@ export interface Config {
 	upstreamTimeoutMs: number;
 	pollMaxPerTick: number;
 	taskMaxPendingSeconds: number;
+	/** Creates sent upstream in any 10 s per upstream key, across every Worker instance. */
+	kieCreateLimit: number;
+	/** Signs deliveries to clients' own callback URLs; a create naming one needs it. */
+	webhookSigningKey: string | undefined;
+	/** Lets client callback URLs point at loopback and private addresses (local development). */
+	allowPrivateCallbackUrls: boolean;
+	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
+	webhookRetryDelaysMs: number[];
+	webhookTimeoutMs: number;
 }
 
 /** The contract caps the upstream timeout at 15 s; anything larger is clamped to it. */
 const MAX_UPSTREAM_TIMEOUT_MS = 15_000;
+/** A client endpoint has 15 s to answer a delivery with a 2xx. */
+const MAX_WEBHOOK_TIMEOUT_MS = 15_000;
+/**
+ * Svix's schedule after the immediate first attempt: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h,
+ * about 27.6 hours in all, so an endpoint down for a day still gets its result.
+ */
+const DEFAULT_WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export function readConfig(env: Env): Config {
 	return {
@@ -31,6 +47,11 @@ export function readConfig(env: Env): Config {
 		upstreamTimeoutMs: Math.min(positiveInt(env.UPSTREAM_TIMEOUT_MS, 10_000), MAX_UPSTREAM_TIMEOUT_MS),
 		pollMaxPerTick: positiveInt(env.POLL_MAX_PER_TICK, 40),
 		taskMaxPendingSeconds: positiveInt(env.TASK_MAX_PENDING_SECONDS, 3600),
+		kieCreateLimit: positiveInt(env.KIE_CREATE_LIMIT, 20),
+		webhookSigningKey: nonEmpty(env.WEBHOOK_SIGNING_KEY),
+		allowPrivateCallbackUrls: env.ALLOW_PRIVATE_CALLBACK_URLS?.trim() === "true",
+		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
+		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
 	};
 }
 
@@ -56,4 +77,12 @@ function positiveInt(value: string | undefined, fallback: number, { allowZero = 
 	const parsed = Number(value);
 	if (!Number.isInteger(parsed) || parsed < 0 || (parsed === 0 && !allowZero)) return fallback;
 	return parsed;
+}
+
+/** "5, 300, 1800" as seconds; the fallback when unset or when any entry is not a whole number. */
+function secondsList(value: string | undefined, fallback: number[]): number[] {
+	const text = nonEmpty(value);
+	if (!text) return fallback;
+	const parts = text.split(",").map((part) => Number(part.trim()));
+	return parts.every((n) => Number.isInteger(n) && n >= 0) ? parts : fallback;
 }

@@ -13,6 +13,10 @@ interface GatewaySecrets {
 	PUBLIC_URL?: string;
 	/** Keys the per-task callback tokens; defaults to a key derived from KIE_API_KEY. */
 	CALLBACK_TOKEN_SECRET?: string;
+	/** Seconds before each retry of a client webhook delivery, comma-separated (README, "Configuration"). */
+	WEBHOOK_RETRY_SCHEDULE?: string;
+	/** How long a client endpoint has to answer a delivery; at most 15000. */
+	WEBHOOK_TIMEOUT_MS?: string;
 }
 
 interface Env extends GatewaySecrets {}

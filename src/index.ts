@@ -1,10 +1,13 @@
 /**
  * The Worker: HTTP routes (routes/ → task/ → db/), the cron poller (cron/ → task/), and the
- * per-task Durable Object class.
+ * Durable Object classes: one per task (task/, which also delivers to clients' webhooks via
+ * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/).
  */
 import { app } from "./app";
 import { pollPendingTasks } from "./cron/poll-pending";
 
+export { IdempotencyObject } from "./idempotency/idempotency-object";
+export { CreateRateLimiter } from "./ratelimit/create-rate-limiter";
 export { TaskObject } from "./task/task-object";
 
 export default {

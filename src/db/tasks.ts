@@ -3,6 +3,7 @@
  * (`upsertTask`); routes and the cron read.
  */
 import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../task/task-record";
+import type { Delivery } from "../webhooks/delivery";
 
 interface TaskRow {
 	seq: number;
@@ -21,6 +22,7 @@ interface TaskRow {
 	created_at: number;
 	updated_at: number;
 	completed_at: number | null;
+	delivery: string | null;
 	version: number;
 }
 
@@ -49,6 +51,7 @@ function fromRow(row: TaskRow): StoredTask {
 		createdAt: row.created_at,
 		updatedAt: row.updated_at,
 		completedAt: row.completed_at,
+		delivery: row.delivery ? (JSON.parse(row.delivery) as Delivery) : null,
 		version: row.version,
 	};
 }
@@ -63,14 +66,14 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
 				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)
+				callback_ref, delivery)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
 			ON CONFLICT (task_id) DO UPDATE SET
 				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
 				error_message = excluded.error_message, result_source = excluded.result_source,
 				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
 				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
-				completed_at = excluded.completed_at, version = excluded.version
+				completed_at = excluded.completed_at, delivery = excluded.delivery, version = excluded.version
 			WHERE excluded.version > tasks.version`,
 		)
 		.bind(
@@ -90,6 +93,7 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 			task.completedAt,
 			task.version,
 			callbackRef,
+			task.delivery ? JSON.stringify(task.delivery) : null,
 		)
 		.run();
 	return meta.changes > 0;

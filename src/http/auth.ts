@@ -3,8 +3,9 @@ import { createMiddleware } from "hono/factory";
 import { readConfig } from "../config";
 import { timingSafeEqualText } from "../security/hmac";
 import { GatewayError } from "./errors";
+import type { AppEnv } from "./router";
 
-export const requireApiKey = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
 	const header = c.req.header("authorization") ?? "";
 	const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
 	const keys = readConfig(c.env).apiKeys;
@@ -20,6 +21,8 @@ export const requireApiKey = createMiddleware<{ Bindings: Env }>(async (c, next)
 			{ "www-authenticate": 'Bearer realm="lyrics-gateway"' },
 		);
 	}
+	// Idempotency keys are scoped to the client's key (src/idempotency).
+	c.set("apiKey", match[1] as string);
 	await next();
 });
 

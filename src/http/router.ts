@@ -3,7 +3,11 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "@hono/zod-openapi";
 import { GatewayError, errorEnvelope } from "./errors";
 
-export type AppEnv = { Bindings: Env };
+export type AppEnv = {
+	Bindings: Env;
+	/** Set by requireApiKey on /api/*: the bearer key the client authenticated with. */
+	Variables: { apiKey: string };
+};
 
 export function createRouter() {
 	return new OpenAPIHono<AppEnv>({

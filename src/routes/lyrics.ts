@@ -19,7 +19,10 @@ import {
 	countWords,
 } from "../schemas/lyrics";
 import { callbackTokenSecret } from "../security/callback-token";
+import { createIdempotently } from "../idempotency/create-idempotently";
+import { idempotencyScope, readIdempotencyKey, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../task/create-task";
+import { callbackUrlProblem } from "../webhooks/target";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
 
@@ -69,6 +72,12 @@ lyrics.post("/", async (c) => {
 	if (words > MAX_PROMPT_WORDS) {
 		throw new GatewayError(413, `The prompt has ${words} words; the limit is ${MAX_PROMPT_WORDS}. Shorten it.`);
 	}
+	const callbackUrl = body.callBackUrl ?? null;
+	if (callbackUrl) {
+		const problem = callbackUrlProblem(callbackUrl, config.allowPrivateCallbackUrls);
+		if (problem) throw new GatewayError(400, `${problem}.`);
+	}
+	const idempotencyKey = readIdempotencyKey(c.req.header("idempotency-key"));
 	const tokenSecret = callbackTokenSecret(c.env);
 	if (!config.kieApiKey || !tokenSecret) {
 		throw new GatewayError(503, "The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");
@@ -79,20 +88,38 @@ lyrics.post("/", async (c) => {
 			"The gateway has no valid PUBLIC_URL (its own http(s) origin), so the upstream could not call it back.",
 		);
 	}
+	if (callbackUrl && !config.webhookSigningKey) {
+		throw new GatewayError(
+			503,
+			"The gateway has no WEBHOOK_SIGNING_KEY, so it cannot sign deliveries to a callBackUrl. " +
+				"Leave callBackUrl out and poll record-info, or ask the operator to set the key.",
+		);
+	}
 
+	const request = { prompt: body.prompt, callbackUrl };
+	const key = idempotencyKey
+		? { scope: await idempotencyScope(c.get("apiKey"), idempotencyKey), fingerprint: await requestFingerprint(request) }
+		: undefined;
 	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
-	const work = createTask(
-		c.env,
-		config,
-		{ kieApiKey: config.kieApiKey, publicUrl: config.publicUrl, tokenSecret },
-		{ prompt: body.prompt, callbackUrl: body.callBackUrl ?? null },
-		background,
+	const work = createIdempotently(c.env, key, () =>
+		createTask(
+			c.env,
+			config,
+			{ kieApiKey: config.kieApiKey as string, publicUrl: config.publicUrl as string, tokenSecret },
+			request,
+			background,
+		),
 	);
 	// Finish even if the client hangs up: once the upstream answers, a credit is spent.
 	background(work);
 	const outcome = await work;
-	if (!outcome.ok) {
-		const { failure } = outcome;
+	if (outcome.replayed) {
+		return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200, {
+			"idempotent-replayed": "true",
+		});
+	}
+	if (!outcome.result.ok) {
+		const { failure } = outcome.result;
 		throw new GatewayError(
 			failure.status,
 			failure.msg,
@@ -100,7 +127,7 @@ lyrics.post("/", async (c) => {
 			failure.retryAfter ? { "retry-after": failure.retryAfter } : {},
 		);
 	}
-	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200);
+	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.result.taskId } }, 200);
 });
 
 const recordInfoRoute = createRoute({

@@ -19,5 +19,15 @@ export function toRecordInfo(task: TaskRecord): z.infer<typeof TaskRecordSchema>
 		resultSource: task.resultSource,
 		callbacksReceived: task.callbacksReceived,
 		polls: task.polls,
+		delivery: task.delivery && {
+			webhookId: task.delivery.webhookId,
+			state: task.delivery.state,
+			attempts: task.delivery.attempts,
+			lastStatus: task.delivery.lastStatus,
+			lastError: task.delivery.lastError,
+			lastAttemptTime: task.delivery.lastAttemptAt,
+			nextAttemptTime: task.delivery.nextAttemptAt,
+			deliveredTime: task.delivery.deliveredAt,
+		},
 	};
 }

@@ -69,6 +69,21 @@ export const LyricsItemSchema = z
 	})
 	.openapi("LyricsItem");
 
+export const DeliverySchema = z
+	.object({
+		webhookId: z.string().openapi({ description: "The `webhook-id` header of every attempt, the same on retries" }),
+		state: z.enum(["pending", "delivered", "failed"]).openapi({
+			description: "pending: an attempt is due; delivered: answered 2xx; failed: the retry schedule ran out",
+		}),
+		attempts: z.number().int(),
+		lastStatus: z.number().int().nullable().openapi({ description: "HTTP status of the last attempt; null when it got no answer" }),
+		lastError: z.string().nullable().openapi({ description: "Why the last attempt did not count" }),
+		lastAttemptTime: z.number().int().nullable().openapi({ description: "Unix milliseconds" }),
+		nextAttemptTime: z.number().int().nullable().openapi({ description: "Unix milliseconds, while pending" }),
+		deliveredTime: z.number().int().nullable().openapi({ description: "Unix milliseconds of the 2xx" }),
+	})
+	.openapi("WebhookDelivery");
+
 /** The provider's record-info `data`, plus a few fields of the gateway's own. */
 export const TaskRecordSchema = z
 	.object({
@@ -87,6 +102,9 @@ export const TaskRecordSchema = z
 			.openapi({ description: "How the final result arrived" }),
 		callbacksReceived: z.number().int().openapi({ description: "Upstream callbacks received for this task" }),
 		polls: z.number().int().openapi({ description: "Times the gateway polled the upstream for this task" }),
+		delivery: DeliverySchema.nullable().openapi({
+			description: "The delivery of the final result to your callBackUrl; null until final, or without one",
+		}),
 	})
 	.openapi("LyricsTask");
 

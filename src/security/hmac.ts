@@ -3,20 +3,27 @@
 const encoder = new TextEncoder();
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
-function hmacKey(secret: string): Promise<CryptoKey> {
-	let key = keyCache.get(secret);
+/**
+ * A secret is keyed by its UTF-8 bytes, unless `keyBytes` says otherwise (a `whsec_` secret is
+ * keyed by the bytes its base64 part decodes to). Keys are imported once per secret.
+ */
+function hmacKey(secret: string, keyBytes?: (secret: string) => Uint8Array): Promise<CryptoKey> {
+	const cacheKey = `${keyBytes ? "bytes" : "text"}:${secret}`;
+	let key = keyCache.get(cacheKey);
 	if (!key) {
-		key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
-			"sign",
-			"verify",
-		]);
-		keyCache.set(secret, key);
+		const raw = keyBytes ? keyBytes(secret) : encoder.encode(secret);
+		key = crypto.subtle.importKey("raw", raw, { name: "HMAC", hash: "SHA-256" }, false, ["sign", "verify"]);
+		keyCache.set(cacheKey, key);
 	}
 	return key;
 }
 
-export async function hmacSign(secret: string, message: string): Promise<Uint8Array> {
-	return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret), encoder.encode(message)));
+export async function hmacSign(
+	secret: string,
+	message: string,
+	keyBytes?: (secret: string) => Uint8Array,
+): Promise<Uint8Array> {
+	return new Uint8Array(await crypto.subtle.sign("HMAC", await hmacKey(secret, keyBytes), encoder.encode(message)));
 }
 
 export async function hmacVerify(secret: string, message: string, signature: Uint8Array): Promise<boolean> {

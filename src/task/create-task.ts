@@ -1,11 +1,13 @@
 /**
- * Creating a task: mint the callback URL, ask the upstream, and register the task with its
- * object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
+ * Creating a task: take a slot under the upstream's rate limit, mint the callback URL, ask the
+ * upstream, and register the task with its object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
  * leave a task the upstream has already charged for unrecorded.
  */
 import type { Config } from "../config";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
+import { createRateLimiter } from "../ratelimit/create-rate-limiter";
+import type { CreateFailure } from "../upstream/create-failure";
 import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
 import type { RegisterVerdict } from "./task-object";
 import type { NewTask } from "./task-state";
@@ -35,6 +37,12 @@ export async function createTask(
 	request: CreateRequest,
 	background: (work: Promise<unknown>) => void,
 ): Promise<CreateResult> {
+	const permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+	if (!permit.granted) {
+		const seconds = Math.ceil(permit.retryAfterMs / 1000);
+		logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
+		return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
+	}
 	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
 	const started = Date.now();
 	const created = await createLyricsTask(config, credentials.kieApiKey, {
@@ -76,6 +84,19 @@ export async function createTask(
 	}
 	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
 	return { ok: true, taskId: created.taskId };
+}
+
+/** Refused before anything is sent: the upstream would refuse it too, or count it against us. */
+function rateLimited(limit: number, retryAfterSeconds: number): CreateFailure {
+	return {
+		status: 429,
+		code: 429,
+		msg:
+			`The gateway sends the upstream at most ${limit} creates in any 10 seconds, and that many were just sent. ` +
+			`Nothing was created or charged; retry in ${retryAfterSeconds} s.`,
+		upstream: "not sent: gateway rate limit",
+		retryAfter: String(retryAfterSeconds),
+	};
 }
 
 /**

@@ -8,12 +8,16 @@
  * write fails its alarm retries until D1 agrees, so a result is never decided yet invisible.
  */
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config";
+import { type Config, readConfig } from "../config";
 import { findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { isFreshRef } from "../security/callback-token";
 import { configuredSecrets, redactOutcome } from "../security/redact";
 import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
+import { type AttemptResult, type Delivery, recordAttempt } from "../webhooks/delivery";
+import { sendWebhook } from "../webhooks/send";
+import { webhookBody } from "../webhooks/webhook-body";
+import { callbackUrlProblem } from "../webhooks/target";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
 import { EarlyCallbacks } from "./early-callbacks";
 import type { Outcome } from "./task-record";
@@ -73,6 +77,7 @@ export class TaskObject extends DurableObject<Env> {
 			logEvent("info", "task_registered", { taskId: input.taskId, status: state.status });
 		}
 		await this.syncToD1();
+		await this.armDeliveryAlarm();
 		return "registered";
 	}
 
@@ -95,6 +100,7 @@ export class TaskObject extends DurableObject<Env> {
 			// Still under way: if that write is lost, the alarm makes D1 agree.
 			if (!landed) await this.scheduleAlarm(Date.now() + syncRetryDelayMs(1));
 		}
+		if (verdict === "applied") await this.armDeliveryAlarm();
 		return verdict;
 	}
 
@@ -147,6 +153,7 @@ export class TaskObject extends DurableObject<Env> {
 
 		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, tickTime);
 		await this.syncToD1();
+		await this.armDeliveryAlarm();
 		return verdict;
 	}
 
@@ -174,18 +181,76 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/**
-	 * Retries the D1 write until it lands, and forgets callbacks held for a task that was never
-	 * registered. Safe to run any number of times.
+	 * Retries the D1 write until it lands, makes the client webhook delivery's due attempt, and
+	 * forgets callbacks held for a task that was never registered. Safe to run any number of
+	 * times: each step checks in storage whether it is still due.
 	 */
 	override async alarm(): Promise<void> {
 		if (this.load()) {
 			await this.syncToD1();
+			await this.attemptDeliveryIfDue();
+			await this.armDeliveryAlarm();
 			return;
 		}
 		const oldest = this.early.oldestReceivedAt();
 		if (oldest === null) return;
 		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) this.early.clear();
 		else await this.ctx.storage.setAlarm(oldest + EARLY_CALLBACK_TTL_MS);
+	}
+
+	/**
+	 * One attempt of the delivery to the client's callBackUrl, if one is due. Waits until D1 holds
+	 * the final result (its write failing schedules its own retry), so a client reacting to the
+	 * webhook can always read the task. The lease is taken before the fetch, as for polls.
+	 */
+	private async attemptDeliveryIfDue(): Promise<void> {
+		const config = readConfig(this.env);
+		const now = Date.now();
+		const state = this.load();
+		const delivery = state?.delivery;
+		if (!state || !delivery || delivery.state !== "pending" || !state.callbackUrl) return;
+		if ((delivery.nextAttemptAt ?? now) > now || state.deliveryLeaseUntil > now) return;
+		if (state.syncedVersion < state.version) return;
+		state.deliveryLeaseUntil = now + config.webhookTimeoutMs + 5000;
+		this.save(state);
+
+		const result = await this.sendDelivery(state, config);
+
+		const after = this.load() as TaskState;
+		const finished = Date.now();
+		after.deliveryLeaseUntil = 0;
+		if (after.delivery) recordAttempt(after.delivery, result, finished, config.webhookRetryDelaysMs);
+		this.commit(after, finished);
+		logEvent(result.ok ? "info" : "warn", "webhook_attempt", {
+			taskId: after.taskId,
+			attempt: after.delivery?.attempts,
+			status: result.status,
+			delivery: after.delivery?.state,
+			...(result.ok ? {} : { error: result.error }),
+		});
+		await this.syncToD1();
+	}
+
+	private async sendDelivery(state: TaskState, config: Config): Promise<AttemptResult> {
+		const url = state.callbackUrl as string;
+		// Checked again at send time: the operator may have turned private URLs off since the create.
+		const refused = callbackUrlProblem(url, config.allowPrivateCallbackUrls);
+		if (refused) return { ok: false, status: null, error: refused };
+		if (!config.webhookSigningKey) return { ok: false, status: null, error: "WEBHOOK_SIGNING_KEY is not set" };
+		return sendWebhook({
+			url,
+			webhookId: (state.delivery as Delivery).webhookId,
+			taskId: state.taskId,
+			body: JSON.stringify(webhookBody(publicRecord(state))),
+			signingKey: config.webhookSigningKey,
+			timeoutMs: config.webhookTimeoutMs,
+		});
+	}
+
+	/** Wakes the object when the pending delivery's next attempt is due (sooner alarms stay). */
+	private async armDeliveryAlarm(): Promise<void> {
+		const delivery = this.load()?.delivery;
+		if (delivery?.state === "pending" && delivery.nextAttemptAt !== null) await this.scheduleAlarm(delivery.nextAttemptAt);
 	}
 
 	/** The object's whole state, for tests and operators. */

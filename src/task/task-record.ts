@@ -1,5 +1,6 @@
 import type { z } from "@hono/zod-openapi";
 import type { LyricsItemSchema } from "../schemas/lyrics";
+import type { Delivery } from "../webhooks/delivery";
 
 /** The statuses of the provider's record-info, which the gateway keeps verbatim. */
 export const TASK_STATUSES = [
@@ -48,5 +49,7 @@ export interface TaskRecord {
 	createdAt: number;
 	updatedAt: number;
 	completedAt: number | null;
+	/** The delivery of the final result to callbackUrl; null until final, or without a callbackUrl. */
+	delivery: Delivery | null;
 	version: number;
 }

@@ -1,6 +1,7 @@
 /** A task object's state, and the steps that build and change it (no storage, no I/O). */
 import type { StoredTask } from "../db/tasks";
 import { logEvent } from "../log";
+import { newDelivery } from "../webhooks/delivery";
 import type { FinalOutcome, ResultSource, TaskRecord } from "./task-record";
 
 /** The object's own state: the public record plus what only the object needs. */
@@ -12,6 +13,8 @@ export interface TaskState extends TaskRecord {
 	/** Highest version D1 has acknowledged. */
 	syncedVersion: number;
 	syncFailures: number;
+	/** A delivery attempt is under way until this time (unix ms); another meanwhile is skipped. */
+	deliveryLeaseUntil: number;
 }
 
 /** What the create route tells the object when the upstream has named a task. */
@@ -40,11 +43,13 @@ export function newTaskState(input: NewTask): TaskState {
 		createdAt: input.createdAt,
 		updatedAt: input.createdAt,
 		completedAt: null,
+		delivery: null,
 		version: 1,
 		ref: input.ref,
 		pollLeaseUntil: 0,
 		syncedVersion: 0,
 		syncFailures: 0,
+		deliveryLeaseUntil: 0,
 	};
 }
 
@@ -57,6 +62,10 @@ export function finalize(state: TaskState, outcome: FinalOutcome, source: Result
 	state.completedAt = at;
 	state.updatedAt = at;
 	state.pollLeaseUntil = 0;
+	// Decided in the same step as the result, so however many reports arrive there is one delivery.
+	// Its first attempt is due now by the wall clock, whatever clock judged the result (a cron
+	// tick judges by its scheduled time).
+	if (state.callbackUrl && !state.delivery) state.delivery = newDelivery(state.taskId, Date.now());
 	logEvent("info", "task_final", { taskId: state.taskId, status: outcome.status, source });
 }
 
@@ -83,10 +92,18 @@ export function adoptStoredTask(stored: StoredTask): TaskState {
 		pollLeaseUntil: 0,
 		syncedVersion: stored.version,
 		syncFailures: 0,
+		deliveryLeaseUntil: 0,
 	};
 }
 
 export function publicRecord(state: TaskState): TaskRecord {
-	const { ref: _ref, pollLeaseUntil: _lease, syncedVersion: _synced, syncFailures: _failures, ...record } = state;
+	const {
+		ref: _ref,
+		pollLeaseUntil: _pollLease,
+		syncedVersion: _synced,
+		syncFailures: _failures,
+		deliveryLeaseUntil: _deliveryLease,
+		...record
+	} = state;
 	return record;
 }

@@ -130,6 +130,16 @@ export interface RecordInfo {
 	resultSource: string | null;
 	createTime: number;
 	completeTime: number | null;
+	delivery: {
+		webhookId: string;
+		state: "pending" | "delivered" | "failed";
+		attempts: number;
+		lastStatus: number | null;
+		lastError: string | null;
+		lastAttemptTime: number | null;
+		nextAttemptTime: number | null;
+		deliveredTime: number | null;
+	} | null;
 }
 
 /** Runs the Worker's scheduled handler as the Cron Trigger would at `scheduledTime`. */
@@ -235,4 +245,40 @@ export function callbackBody(request: CallbackRequest): {
 	data: { callbackType: string; task_id?: string; taskId?: string; data: Record<string, unknown>[] | null };
 } {
 	return JSON.parse(request.body);
+}
+
+export interface HookDelivery {
+	receivedAt: number;
+	headers: Record<string, string>;
+	body: string;
+	answered: number;
+}
+
+/** A client webhook endpoint on the simulator; `url` is what a client gives as callBackUrl. */
+export function simHook(label: string) {
+	const name = `${label}-${crypto.randomUUID().slice(0, 8)}`;
+	const path = `/__sim/hooks/${name}`;
+	return {
+		url: `${env.KIE_BASE_URL}${path}`,
+		/** Answer the next requests with `statuses`, then `thenStatus`; hold each answer `stallMs`. */
+		behave: (behaviour: { statuses?: number[]; thenStatus?: number; stallMs?: number }) =>
+			sim(`${path}/behaviour`, {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify(behaviour),
+			}),
+		deliveries: async () => (await sim<{ deliveries: HookDelivery[] }>(path)).deliveries,
+	};
+}
+
+/** Polls `probe` until it returns a value `done` accepts, or fails after `timeoutMs`. */
+export async function eventually<T>(probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8000): Promise<T> {
+	const deadline = Date.now() + timeoutMs;
+	let value = await probe();
+	while (!done(value)) {
+		if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value ${JSON.stringify(value)}`);
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		value = await probe();
+	}
+	return value;
 }

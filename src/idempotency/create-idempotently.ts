@@ -1,0 +1,57 @@
+/**
+ * Runs a create under an Idempotency-Key: the first request with the key creates, the same body
+ * again replays its taskId, another body answers 422, and a failure leaves nothing behind.
+ */
+import { GatewayError } from "../http/errors";
+import { logEvent } from "../log";
+import type { CreateResult } from "../upstream/kie-client";
+import { idempotencyObject } from "./idempotency-object";
+
+export type IdempotentCreate = { replayed: true; taskId: string } | { replayed: false; result: CreateResult };
+
+export async function createIdempotently(
+	env: Env,
+	key: { scope: string; fingerprint: string } | undefined,
+	create: () => Promise<CreateResult>,
+): Promise<IdempotentCreate> {
+	if (!key) return { replayed: false, result: await create() };
+	const keyObject = idempotencyObject(env, key.scope);
+	const claim = await keyObject.claim(key.fingerprint);
+	if (claim.kind === "mismatch") {
+		throw new GatewayError(
+			422,
+			"This Idempotency-Key was already used with a different body in the last 24 hours. " +
+				"Send the same body to get the same task, or use a new key for a new task.",
+		);
+	}
+	if (claim.kind === "replay") return { replayed: true, taskId: claim.taskId };
+
+	let result: CreateResult | undefined;
+	try {
+		result = await create();
+	} finally {
+		// A failure (or a throw) is not cached: the client's retry with the key creates afresh.
+		await settle(() =>
+			result?.ok ? keyObject.complete(claim.claimId, result.taskId) : keyObject.release(claim.claimId),
+		);
+	}
+	return { replayed: false, result };
+}
+
+/**
+ * The key's object must learn the outcome, or duplicates wait out the lease and create again:
+ * a passing failure to reach it is retried.
+ */
+async function settle(step: () => Promise<void>): Promise<void> {
+	for (let attempt = 1; attempt <= 3; attempt++) {
+		try {
+			return await step();
+		} catch (error) {
+			logEvent("error", "idempotency_settle_failed", {
+				attempt,
+				error: error instanceof Error ? error.message : String(error),
+			});
+			await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+		}
+	}
+}

@@ -1,0 +1,110 @@
+/**
+ * One object per (client API key, Idempotency-Key): the same key with the same body within
+ * 24 hours gets the first create's taskId, with no second upstream call, also when the requests
+ * arrive at the same moment. Each decision is one synchronous step on the object's storage.
+ *
+ * A create in flight holds a lease; a duplicate arriving meanwhile waits for its outcome. When
+ * the create fails it releases the key (a failure is not cached: the client's retry creates
+ * again); if its Worker vanished without a word, the lease runs out and a waiting duplicate
+ * takes the key over.
+ */
+import { DurableObject } from "cloudflare:workers";
+
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+/** Longer than any create can take: the upstream deadline (at most 15 s) plus registering the task. */
+export const CLAIM_LEASE_MS = 30_000;
+const WAIT_STEP_MS = 50;
+
+export type Claim =
+	| { kind: "proceed"; claimId: string }
+	| { kind: "replay"; taskId: string }
+	| { kind: "mismatch" };
+
+type KeyRecord = {
+	fingerprint: string;
+	claim_id: string;
+	task_id: string | null;
+	started_at: number;
+	lease_until: number;
+};
+
+export class IdempotencyObject extends DurableObject<Env> {
+	private readonly sql: SqlStorage;
+
+	constructor(ctx: DurableObjectState, env: Env) {
+		super(ctx, env);
+		this.sql = ctx.storage.sql;
+		this.sql.exec(`CREATE TABLE IF NOT EXISTS key_record (
+			id INTEGER PRIMARY KEY CHECK (id = 1),
+			fingerprint TEXT NOT NULL,
+			claim_id TEXT NOT NULL,
+			task_id TEXT,
+			started_at INTEGER NOT NULL,
+			lease_until INTEGER NOT NULL
+		)`);
+	}
+
+	/** Replays a finished create, refuses another body, or lets this request create (waiting out one in flight). */
+	async claim(fingerprint: string): Promise<Claim> {
+		for (;;) {
+			const decision = this.decide(fingerprint, Date.now());
+			if (decision !== "wait") {
+				if (decision.kind === "proceed") await this.ctx.storage.setAlarm(Date.now() + IDEMPOTENCY_WINDOW_MS);
+				return decision;
+			}
+			await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+		}
+	}
+
+	private decide(fingerprint: string, now: number): Claim | "wait" {
+		let record = this.load();
+		if (record && now >= record.started_at + IDEMPOTENCY_WINDOW_MS) {
+			this.clear();
+			record = null;
+		}
+		if (record && record.fingerprint !== fingerprint) return { kind: "mismatch" };
+		if (record?.task_id) return { kind: "replay", taskId: record.task_id };
+		if (record && record.lease_until > now) return "wait";
+		const claimId = crypto.randomUUID();
+		this.sql.exec(
+			`INSERT OR REPLACE INTO key_record (id, fingerprint, claim_id, task_id, started_at, lease_until)
+			VALUES (1, ?, ?, NULL, ?, ?)`,
+			fingerprint,
+			claimId,
+			record?.started_at ?? now,
+			now + CLAIM_LEASE_MS,
+		);
+		return { kind: "proceed", claimId };
+	}
+
+	/** The create under this claim succeeded: later requests with the key replay its taskId. */
+	complete(claimId: string, taskId: string): void {
+		this.sql.exec("UPDATE key_record SET task_id = ? WHERE claim_id = ? AND task_id IS NULL", taskId, claimId);
+	}
+
+	/** The create under this claim failed: forget it, so a retry creates afresh. */
+	release(claimId: string): void {
+		this.sql.exec("DELETE FROM key_record WHERE claim_id = ? AND task_id IS NULL", claimId);
+	}
+
+	/** The window is over: the key may be used again for a new task. Safe to run twice. */
+	override async alarm(): Promise<void> {
+		const record = this.load();
+		if (!record) return;
+		const expires = record.started_at + IDEMPOTENCY_WINDOW_MS;
+		if (Date.now() >= expires) this.clear();
+		else await this.ctx.storage.setAlarm(expires);
+	}
+
+	private load(): KeyRecord | null {
+		return this.sql.exec<KeyRecord>("SELECT * FROM key_record WHERE id = 1").toArray()[0] ?? null;
+	}
+
+	private clear(): void {
+		this.sql.exec("DELETE FROM key_record");
+	}
+}
+
+export function idempotencyObject(env: Env, scope: string) {
+	return env.IDEMPOTENCY.getByName(scope);
+}

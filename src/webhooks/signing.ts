@@ -1,0 +1,44 @@
+/**
+ * The two signatures on every delivery to a client's callBackUrl (contract, "Deliveries to the
+ * client's callBackUrl"), both keyed with WEBHOOK_SIGNING_KEY:
+ * - the provider's own style, so KIE client code verifies unchanged:
+ *   `X-Webhook-Signature = base64(HMAC-SHA256(key, taskId + "." + X-Webhook-Timestamp))`;
+ * - Standard Webhooks: `webhook-signature = v1,base64(HMAC-SHA256(key, id + "." + timestamp + "." + body))`.
+ * A `whsec_<base64>` secret is keyed by the bytes its base64 part decodes to, as Standard Webhooks
+ * libraries do; any other value by its UTF-8 bytes. Both signatures use the same key bytes.
+ */
+import { fromBase64, toBase64 } from "../security/base64";
+import { hmacSign } from "../security/hmac";
+
+const WHSEC_PREFIX = "whsec_";
+
+export function signingKeyBytes(secret: string): Uint8Array {
+	if (secret.startsWith(WHSEC_PREFIX)) {
+		const decoded = fromBase64(secret.slice(WHSEC_PREFIX.length));
+		if (decoded && decoded.byteLength > 0) return decoded;
+	}
+	return new TextEncoder().encode(secret);
+}
+
+export interface SignedDelivery {
+	webhookId: string;
+	taskId: string;
+	/** Unix seconds, fresh for each attempt. */
+	timestamp: number;
+	body: string;
+}
+
+export async function deliveryHeaders(secret: string, delivery: SignedDelivery): Promise<Record<string, string>> {
+	const timestamp = String(delivery.timestamp);
+	const [provider, standard] = await Promise.all([
+		hmacSign(secret, `${delivery.taskId}.${timestamp}`, signingKeyBytes),
+		hmacSign(secret, `${delivery.webhookId}.${timestamp}.${delivery.body}`, signingKeyBytes),
+	]);
+	return {
+		"x-webhook-timestamp": timestamp,
+		"x-webhook-signature": toBase64(provider),
+		"webhook-id": delivery.webhookId,
+		"webhook-timestamp": timestamp,
+		"webhook-signature": `v1,${toBase64(standard)}`,
+	};
+}

@@ -1,0 +1,33 @@
+/**
+ * What a client's callBackUrl receives: the provider's own callback body (kie/README.md, "The
+ * callback"), snake_case names included, so code written for KIE's callbacks works unchanged.
+ */
+import type { TaskRecord } from "../task/task-record";
+
+export interface WebhookBody {
+	code: number;
+	msg: string;
+	data: {
+		callbackType: "complete" | "error";
+		task_id: string;
+		data: Array<{ text: string; title: string; status: "complete" | "failed"; error_message: string }>;
+	};
+}
+
+export function webhookBody(task: TaskRecord): WebhookBody {
+	const succeeded = task.status === "SUCCESS";
+	return {
+		code: succeeded ? 200 : (task.errorCode ?? 500),
+		msg: succeeded ? "All generated successfully." : (task.errorMessage ?? `The task ended as ${task.status}.`),
+		data: {
+			callbackType: succeeded ? "complete" : "error",
+			task_id: task.taskId,
+			data: task.items.map((item) => ({
+				text: item.text,
+				title: item.title,
+				status: item.status,
+				error_message: item.errorMessage,
+			})),
+		},
+	};
+}
