@@ -9,7 +9,7 @@ const TOLERANCE_SECONDS = 5 * 60;
 
 export type Verdict = { ok: true } | { ok: false; reason: string };
 
-function base64ToBytes(text: string): Uint8Array {
+function base64ToBytes(text: string): Uint8Array<ArrayBuffer> {
 	return Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
 }
 
@@ -18,11 +18,11 @@ function bytesToBase64(bytes: Uint8Array): string {
 }
 
 /** The spec: secrets are `whsec_` + base64 of the key bytes. */
-function secretBytes(secret: string): Uint8Array {
+function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
 	return secret.startsWith("whsec_") ? base64ToBytes(secret.slice("whsec_".length)) : new TextEncoder().encode(secret);
 }
 
-async function hmacBase64(key: Uint8Array, content: string): Promise<string> {
+async function hmacBase64(key: Uint8Array<ArrayBuffer>, content: string): Promise<string> {
 	const cryptoKey = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
 	return bytesToBase64(new Uint8Array(await crypto.subtle.sign("HMAC", cryptoKey, new TextEncoder().encode(content))));
 }
