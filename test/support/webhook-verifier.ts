@@ -19,7 +19,8 @@ function bytesToBase64(bytes: Uint8Array): string {
 
 /** The spec: secrets are `whsec_` + base64 of the key bytes. */
 function secretBytes(secret: string): Uint8Array<ArrayBuffer> {
-	return secret.startsWith("whsec_") ? base64ToBytes(secret.slice("whsec_".length)) : new TextEncoder().encode(secret);
+	if (secret.startsWith("whsec_")) return base64ToBytes(secret.slice("whsec_".length));
+	return Uint8Array.from(new TextEncoder().encode(secret));
 }
 
 async function hmacBase64(key: Uint8Array<ArrayBuffer>, content: string): Promise<string> {
