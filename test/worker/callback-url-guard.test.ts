@@ -1,0 +1,102 @@
+/**
+ * A client's callBackUrl must point at the public internet: the gateway POSTs to it, so an
+ * internal target would let a client reach hosts behind the gateway (SSRF). Refused with 400,
+ * nothing sent upstream, unless ALLOW_PRIVATE_CALLBACK_URLS is "true".
+ */
+import { describe, expect, it } from "vitest";
+import { isInternalHost } from "../../src/security/private-address";
+import { expectErrorEnvelope, postJson, simStats, uniquePrompt } from "./helpers";
+
+const PUBLIC_ONLY = { ALLOW_PRIVATE_CALLBACK_URLS: "false" };
+
+const INTERNAL_URLS = [
+	"http://localhost/hook",
+	"http://LOCALHOST:8080/hook",
+	"http://api.localhost/hook",
+	"http://printer.local/hook",
+	"http://metadata.google.internal/computeMetadata/v1/",
+	"http://intranet/hook",
+	"http://127.0.0.1/hook",
+	"http://127.1/hook",
+	"http://2130706433/hook",
+	"http://0x7f000001/hook",
+	"http://0177.0.0.1/hook",
+	"http://0.0.0.0/hook",
+	"http://10.1.2.3/hook",
+	"http://172.16.0.1/hook",
+	"http://172.31.255.255/hook",
+	"http://192.168.1.1/hook",
+	"http://169.254.169.254/latest/meta-data/",
+	"http://100.64.0.1/hook",
+	"http://224.0.0.1/hook",
+	"http://255.255.255.255/hook",
+	"http://[::1]/hook",
+	"http://[::]/hook",
+	"http://[0:0:0:0:0:0:0:1]/hook",
+	"http://[::ffff:127.0.0.1]/hook",
+	"http://[::ffff:10.0.0.1]/hook",
+	"http://[64:ff9b::a9fe:a9fe]/hook",
+	"http://[2002:c0a8:0101::1]/hook",
+	"http://[fc00::1]/hook",
+	"http://[fd12:3456::1]/hook",
+	"http://[fe80::1]/hook",
+	"http://[ff02::1]/hook",
+	"https://user:pass@127.0.0.1:8443/hook",
+];
+
+const PUBLIC_URLS = [
+	"https://app.example.com/hook",
+	"https://hooks.example.co.uk:8443/lyrics?source=gateway",
+	"http://93.184.215.14/hook",
+	"http://172.32.0.1/hook",
+	"http://[2606:4700:4700::1111]/hook",
+	"http://[::ffff:8.8.8.8]/hook",
+];
+
+describe("client callBackUrl pointing inside a network", () => {
+	it.each(INTERNAL_URLS)("refuses %s with 400 and sends nothing upstream", async (callBackUrl) => {
+		const marker = uniquePrompt("ssrf refused");
+		const response = await postJson("/api/v1/lyrics", { prompt: marker, callBackUrl }, PUBLIC_ONLY);
+		const body = await expectErrorEnvelope(response, 400);
+		expect(body.msg).toMatch(/loopback, private or internal/);
+		expect((await simStats(marker)).creates).toBe(0);
+	});
+
+	it.each(PUBLIC_URLS)("accepts the public %s", async (callBackUrl) => {
+		const response = await postJson("/api/v1/lyrics", { prompt: uniquePrompt("public hook"), callBackUrl }, PUBLIC_ONLY);
+		expect(response.status).toBe(200);
+	});
+
+	it('accepts a private URL when ALLOW_PRIVATE_CALLBACK_URLS is "true" (local development)', async () => {
+		const response = await postJson(
+			"/api/v1/lyrics",
+			{ prompt: uniquePrompt("local hook"), callBackUrl: "http://127.0.0.1:3000/hook" },
+			{ ALLOW_PRIVATE_CALLBACK_URLS: "true" },
+		);
+		expect(response.status).toBe(200);
+	});
+
+	it("refuses a callBackUrl with 503 when no WEBHOOK_SIGNING_KEY could sign its deliveries", async () => {
+		const marker = uniquePrompt("unsigned hook");
+		const response = await postJson(
+			"/api/v1/lyrics",
+			{ prompt: marker, callBackUrl: "https://app.example.com/hook" },
+			{ WEBHOOK_SIGNING_KEY: "" },
+		);
+		const body = await expectErrorEnvelope(response, 503);
+		expect(body.msg).toMatch(/WEBHOOK_SIGNING_KEY/);
+		expect((await simStats(marker)).creates).toBe(0);
+	});
+});
+
+describe("isInternalHost", () => {
+	it("reads the hostnames URL parsing produces", () => {
+		for (const url of INTERNAL_URLS) expect(isInternalHost(new URL(url).hostname), url).toBe(true);
+		for (const url of PUBLIC_URLS) expect(isInternalHost(new URL(url).hostname), url).toBe(false);
+	});
+
+	it("refuses an IPv6 literal it cannot read rather than guessing", () => {
+		expect(isInternalHost("[not:an:address]")).toBe(true);
+		expect(isInternalHost("[1:2:3:4:5:6:7:8:9]")).toBe(true);
+	});
+});
