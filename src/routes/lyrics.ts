@@ -10,6 +10,7 @@ import { errorResponses, successEnvelope } from "../schemas/envelope";
 import {
 	CreateLyricsBody,
 	CreateLyricsData,
+	CreateLyricsHeaders,
 	ListTasksQuery,
 	MAX_CREATE_BODY_BYTES,
 	MAX_PROMPT_WORDS,
@@ -20,7 +21,7 @@ import {
 } from "../schemas/lyrics";
 import { callbackTokenSecret } from "../security/callback-token";
 import { createIdempotently } from "../idempotency/create-idempotently";
-import { idempotencyScope, readIdempotencyKey, requestFingerprint } from "../idempotency/idempotency-key";
+import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../task/create-task";
 import { callbackUrlProblem } from "../webhooks/target";
 import { decodeCursor, encodeCursor } from "./cursor";
@@ -39,19 +40,27 @@ const createLyricsRoute = createRoute({
 		"The result arrives by callback (or the gateway's poller) and is served by record-info.",
 	security,
 	request: {
+		headers: CreateLyricsHeaders,
 		body: { required: true, content: { "application/json": { schema: CreateLyricsBody } } },
 	},
 	responses: {
 		200: {
-			description: "Task created upstream and stored",
+			description: "Task created upstream and stored (or, for a repeated Idempotency-Key, the first create's task)",
+			headers: {
+				"Idempotent-Replayed": {
+					description: '"true" when this answer repeats an earlier create with the same Idempotency-Key',
+					schema: { type: "string", enum: ["true"] },
+				},
+			},
 			content: { "application/json": { schema: successEnvelope(CreateLyricsData) } },
 		},
 		...errorResponses({
-			400: "Malformed JSON, missing/empty/non-string prompt, or a bad callBackUrl",
+			400: "Malformed JSON, missing/empty/non-string prompt, a bad or internal callBackUrl, or a bad Idempotency-Key",
 			401: "Missing or wrong bearer token",
 			402: "Upstream: insufficient credits (code 429)",
 			413: `Prompt over ${MAX_PROMPT_WORDS} words, or body over 64 KiB`,
-			429: "Upstream rate limited (code 405 or 430)",
+			422: "The Idempotency-Key was used with a different body in the last 24 hours",
+			429: "Upstream rate limited (code 405 or 430), or the gateway's own KIE_CREATE_LIMIT per 10 s (code 429, with Retry-After)",
 			502: "Upstream error, unreachable or unintelligible (code 500 or 502)",
 			503: "Upstream maintenance (code 455), or the gateway is not configured (code 503)",
 			504: "Upstream did not answer in time",
@@ -77,7 +86,9 @@ lyrics.post("/", async (c) => {
 		const problem = callbackUrlProblem(callbackUrl, config.allowPrivateCallbackUrls);
 		if (problem) throw new GatewayError(400, `${problem}.`);
 	}
-	const idempotencyKey = readIdempotencyKey(c.req.header("idempotency-key"));
+	const { "Idempotency-Key": idempotencyKey } = parseOrThrow(CreateLyricsHeaders, {
+		"Idempotency-Key": c.req.header("idempotency-key"),
+	});
 	const tokenSecret = callbackTokenSecret(c.env);
 	if (!config.kieApiKey || !tokenSecret) {
 		throw new GatewayError(503, "The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");

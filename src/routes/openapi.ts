@@ -1,6 +1,7 @@
 /** GET /openapi.json: the OpenAPI 3.1 document, generated from the schemas the routes validate with. */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/router";
+import { WebhookBodySchema, WebhookHeadersSchema } from "../schemas/webhook";
 
 export const OPENAPI_PATH = "/openapi.json";
 
@@ -14,6 +15,20 @@ const info = {
 
 /** Serves the document of every route registered on `app` (so call it after mounting them). */
 export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
+	app.openAPIRegistry.registerWebhook({
+		method: "post",
+		path: "lyricsTaskFinished",
+		summary: "A task you created with a callBackUrl is final",
+		description:
+			"POSTed to your callBackUrl once per task when it becomes final, signed both ways with WEBHOOK_SIGNING_KEY. " +
+			"Answer any 2xx within 15 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h " +
+			"with the same webhook-id. record-info shows the attempts under `delivery`.",
+		request: {
+			headers: WebhookHeadersSchema,
+			body: { required: true, content: { "application/json": { schema: WebhookBodySchema } } },
+		},
+		responses: { 200: { description: "Any 2xx acknowledges the delivery; it is not sent again" } },
+	});
 	app.doc31(OPENAPI_PATH, (c) => ({
 		openapi: "3.1.0",
 		info,

@@ -48,6 +48,28 @@ export const CreateLyricsBody = z
 	.openapi("CreateLyricsRequest");
 export type CreateLyricsBody = z.infer<typeof CreateLyricsBody>;
 
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+const badIdempotencyKey =
+	`Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} printable ASCII characters, such as a UUID; or leave the header out`;
+
+export const CreateLyricsHeaders = z.object({
+	"Idempotency-Key": z
+		.string()
+		.trim()
+		.min(1, badIdempotencyKey)
+		.max(MAX_IDEMPOTENCY_KEY_LENGTH, badIdempotencyKey)
+		.regex(/^[\x20-\x7e]+$/, badIdempotencyKey)
+		.optional()
+		.openapi({
+			param: { name: "Idempotency-Key", in: "header" },
+			description:
+				"Makes retries safe: the same key with the same body within 24 hours answers the first create's taskId " +
+				"(with the header `Idempotent-Replayed: true`) and spends no second credit; another body answers 422. " +
+				"Keys belong to your API key. A failed create is not remembered.",
+			example: "8e03978e-40d5-43e8-bc93-6894a57f9324",
+		}),
+});
+
 export const CreateLyricsData = z.object({
 	taskId: z.string().openapi({ example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
 });

@@ -2,17 +2,8 @@
  * What a client's callBackUrl receives: the provider's own callback body (kie/README.md, "The
  * callback"), snake_case names included, so code written for KIE's callbacks works unchanged.
  */
+import type { WebhookBody } from "../schemas/webhook";
 import type { TaskRecord } from "../task/task-record";
-
-export interface WebhookBody {
-	code: number;
-	msg: string;
-	data: {
-		callbackType: "complete" | "error";
-		task_id: string;
-		data: Array<{ text: string; title: string; status: "complete" | "failed"; error_message: string }>;
-	};
-}
 
 export function webhookBody(task: TaskRecord): WebhookBody {
 	const succeeded = task.status === "SUCCESS";

@@ -26,6 +26,18 @@ describe("OpenAPI 3.1 generation from the route schemas", () => {
 	});
 });
 
+describe("what clients of issue 3's features need from the document", () => {
+	const document = app.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "lyrics-gateway", version: "test" } });
+
+	it("documents Idempotency-Key on create, and its 422", () => {
+		const create = document.paths?.["/api/v1/lyrics"]?.post;
+		expect(create?.parameters).toEqual(
+			expect.arrayContaining([expect.objectContaining({ name: "Idempotency-Key", in: "header", required: false })]),
+		);
+		expect(Object.keys(create?.responses ?? {})).toContain("422");
+	});
+});
+
 describe("GET /openapi.json", () => {
 	it("serves the generated document without auth, naming this gateway as its server", async () => {
 		const { gateway } = await import("./helpers");
