@@ -54,6 +54,9 @@ export default defineConfig({
 					include: ["test/e2e/**/*.test.ts"],
 					environment: "node",
 					globalSetup: ["./test/support/stack-setup.ts"],
+					// One shared gateway and one upstream rate limit: files take turns, so a
+					// burst against the limit in one never refuses another's creates.
+					fileParallelism: false,
 					testTimeout: 30_000,
 					hookTimeout: 90_000,
 				},

@@ -15,6 +15,8 @@ const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const QUIET_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
 
 export const DEV_API_KEY = 'dev-key';
+/** Signs deliveries to callBackUrls locally; a Standard Webhooks secret (`whsec_` + base64 of the key bytes). */
+export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LWtleQ==';
 
 /**
  * @typedef {object} LocalStackOptions
@@ -47,6 +49,7 @@ export async function startLocalStack(options = {}) {
     PUBLIC_URL: url,
     API_KEYS: DEV_API_KEY,
     ALLOW_PRIVATE_CALLBACK_URLS: 'true',
+    WEBHOOK_SIGNING_KEY: DEV_WEBHOOK_SIGNING_KEY,
     ...devVarsFile(),
     ...options.vars,
   };

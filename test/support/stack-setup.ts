@@ -3,32 +3,22 @@
  * folder) and the simulator, talking over real HTTP, with callbacks signed as the provider does.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { DEV_API_KEY, startLocalStack } from "../../scripts/local-stack.mjs";
+import { freePort } from "./free-port";
+import { DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, startLocalStack } from "../../scripts/local-stack.mjs";
 
 declare module "vitest" {
 	export interface ProvidedContext {
 		gatewayUrl: string;
 		simulatorUrl: string;
 		apiKey: string;
+		webhookSigningKey: string;
 	}
 }
 
 export const E2E_HMAC_KEY = "e2e-provider-hmac-key";
-
-function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const server = createServer();
-		server.once("error", reject);
-		server.listen(0, "127.0.0.1", () => {
-			const address = server.address();
-			server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-		});
-	});
-}
 
 export default async function setup(project: TestProject) {
 	const persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-e2e-"));
@@ -44,11 +34,16 @@ export default async function setup(project: TestProject) {
 			// Poll as soon as the cron runs, so the lost-callback path takes seconds, not minutes.
 			POLL_GRACE_SECONDS: "0",
 			UPSTREAM_TIMEOUT_MS: "2000",
+			// Client webhook retries after 1 s (three of them) with a 1 s deadline, so a test sees
+			// retries and give-ups in seconds; the default schedule spans a day.
+			WEBHOOK_RETRY_SCHEDULE: "1,1,1",
+			WEBHOOK_TIMEOUT_MS: "1000",
 		},
 	});
 	project.provide("gatewayUrl", stack.url);
 	project.provide("simulatorUrl", stack.simulatorUrl);
 	project.provide("apiKey", DEV_API_KEY);
+	project.provide("webhookSigningKey", stack.vars.WEBHOOK_SIGNING_KEY ?? DEV_WEBHOOK_SIGNING_KEY);
 	return async () => {
 		await stack.close();
 		rmSync(persistTo, { recursive: true, force: true });
