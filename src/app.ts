@@ -5,6 +5,7 @@ import { lyrics } from "./routes/lyrics";
 import { serveOpenApiDocument } from "./routes/openapi";
 import { requireApiKey } from "./http/auth";
 import { onError, onNotFound } from "./http/errors";
+import { logRequest } from "./http/request-log";
 import { createRouter } from "./http/router";
 import { CALLBACK_PATH_PREFIX } from "./security/callback-token";
 
@@ -19,6 +20,8 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 	description: "One of the gateway's API_KEYS.",
 });
 
+// First, so its line covers every answer, including those of the middlewares after it.
+app.use("*", logRequest);
 app.use("/api/*", requireApiKey);
 app.route("/api/v1/lyrics", lyrics);
 app.route(CALLBACK_PATH_PREFIX.replace(/\/$/, ""), callbacks);

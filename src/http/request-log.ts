@@ -1,0 +1,81 @@
+/**
+ * One `request` log line per HTTP request, written after the answer is decided (errors included):
+ * who asked for what, how it ended and how long it took, so `wrangler tail` and Workers
+ * observability can follow a client or a task without reading any request.
+ *
+ * Only the route is logged, never the URL: callback URLs carry their token in the query, and the
+ * `ref` in their path is what the token signs. Headers, bodies and query values other than a
+ * well-formed taskId stay out (bearer keys, prompts).
+ */
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { matchedRoutes } from "hono/route";
+import { type LogLevel, logEvent } from "../log";
+import { isRecord } from "../json";
+import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
+import { isValidTaskId } from "../task/task-id";
+import type { AppEnv } from "./router";
+
+/** Longest path logged for a request no route matched (scanners send anything). */
+const MAX_UNMATCHED_PATH_LENGTH = 120;
+
+export const logRequest = createMiddleware<AppEnv>(async (c, next) => {
+	const started = Date.now();
+	// The ray id ties this line to Cloudflare's own request logs; local runs have none.
+	const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
+	await next();
+	const status = c.res.status;
+	const envelope = await readEnvelope(c);
+	logEvent(levelFor(status), "request", {
+		requestId,
+		method: c.req.method,
+		route: routeOf(c),
+		status,
+		ms: Date.now() - started,
+		...withTaskId(c.req.query("taskId") ?? envelope.taskId),
+		...(envelope.code !== undefined && envelope.code !== status ? { code: envelope.code } : {}),
+	});
+});
+
+function levelFor(status: number): LogLevel {
+	if (status >= 500) return "error";
+	if (status >= 400) return "warn";
+	return "info";
+}
+
+/**
+ * The pattern of the route that answered (`/callbacks/kie/:ref`, not the ref itself). A request no
+ * route matched has only this middleware's own catch-all behind it; its path is logged cut short,
+ * with anything under the callback prefix reduced to the pattern.
+ */
+function routeOf(c: Context<AppEnv>): string {
+	const handler = matchedRoutes(c).findLast((route) => route.method !== "ALL");
+	if (handler) return handler.path;
+	const path = c.req.path;
+	if (path.startsWith(CALLBACK_PATH_PREFIX)) return `${CALLBACK_PATH_PREFIX}:ref`;
+	return path.length > MAX_UNMATCHED_PATH_LENGTH ? `${path.slice(0, MAX_UNMATCHED_PATH_LENGTH)}…` : path;
+}
+
+function withTaskId(taskId: unknown): { taskId?: string } {
+	return typeof taskId === "string" && isValidTaskId(taskId) ? { taskId } : {};
+}
+
+/**
+ * The envelope's `code` (the upstream's, when it differs from the HTTP status) and `data.taskId`
+ * (the task a create made or a callback wrote). Read from a copy of the answer, and only for
+ * answers that are small by construction: errors, and what POST routes acknowledge.
+ */
+async function readEnvelope(c: Context<AppEnv>): Promise<{ code?: number; taskId?: unknown }> {
+	const small = c.res.status >= 400 || c.req.method === "POST";
+	if (!small || !c.res.headers.get("content-type")?.startsWith("application/json")) return {};
+	try {
+		const body: unknown = await c.res.clone().json();
+		if (!isRecord(body)) return {};
+		return {
+			code: typeof body.code === "number" ? body.code : undefined,
+			taskId: isRecord(body.data) ? body.data.taskId : undefined,
+		};
+	} catch {
+		return {};
+	}
+}
