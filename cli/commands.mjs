@@ -38,12 +38,14 @@ export async function create(command, context) {
           progress.note(`Create failed (${reason}); trying again in ${Math.ceil(delayMs / 1000)} s with the same Idempotency-Key.`),
       },
     );
-  } finally {
+  } catch (error) {
     progress.stop();
+    throw error;
   }
   const { taskId } = created.data;
 
   if (!command.wait) {
+    progress.stop();
     if (command.json) printJson(context, created.envelope);
     else {
       context.stdout.write(`${taskId}\n`);
@@ -51,7 +53,8 @@ export async function create(command, context) {
     }
     return EXIT.ok;
   }
-  const done = await waitWithProgress(context, taskId, command.timeoutMs, NOT_FOUND_GRACE_MS);
+  // The same progress line goes on, so its clock counts from the create.
+  const done = await waitWithProgress(context, taskId, command.timeoutMs, NOT_FOUND_GRACE_MS, progress);
   return printTask(context, command, done);
 }
 
@@ -80,9 +83,9 @@ export async function list(command, context) {
  * @param {string} taskId
  * @param {number} timeoutMs
  * @param {number} notFoundGraceMs
+ * @param {import('./progress.mjs').Progress} [progress]
  */
-async function waitWithProgress(context, taskId, timeoutMs, notFoundGraceMs) {
-  const progress = startProgress({ stream: context.stderr });
+async function waitWithProgress(context, taskId, timeoutMs, notFoundGraceMs, progress = startProgress({ stream: context.stderr })) {
   progress.set(`waiting for task ${taskId}`);
   // Ctrl-C stops the waiting, not the task: say how to pick it up again.
   const onInterrupt = () => {
