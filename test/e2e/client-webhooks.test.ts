@@ -6,6 +6,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { verifyProviderStyle, verifyStandardWebhook } from "../support/webhook-verifier";
 import { create, eventually, recordInfo, sim, simulatorUrl, unique } from "./client";
+import { readmeVerifier } from "./readme-verifier";
 
 const signingKey = inject("webhookSigningKey");
 
@@ -41,8 +42,11 @@ describe("deliveries to the client's callBackUrl over HTTP", () => {
 
 		const received = await target.deliveries();
 		expect(received.map((d) => d.answered)).toEqual([500, 502, 200]);
+		const readmeVerify = await readmeVerifier();
 		for (const attempt of received) {
 			expect(attempt.headers["webhook-id"]).toBe(`msg_${taskId}`);
+			expect(readmeVerify(signingKey, attempt.headers, attempt.body)).toBe(true);
+			expect(readmeVerify(signingKey, attempt.headers, attempt.body.replace(taskId, "someone-else"))).toBe(false);
 			expect(await verifyStandardWebhook(signingKey, attempt.headers, attempt.body)).toEqual({ ok: true });
 			expect(await verifyProviderStyle(signingKey, attempt.headers, attempt.body)).toEqual({ ok: true });
 		}
