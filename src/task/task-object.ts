@@ -177,6 +177,13 @@ export class TaskObject extends DurableObject<Env> {
 			verdict = "still-pending";
 		}
 		this.commit(state, now);
+		logEvent("info", "task_polled", {
+			taskId: state.taskId,
+			source: "poll",
+			verdict,
+			polls: state.polls,
+			...(verdict === "still-pending" ? { nextPollInMs: state.nextPollAt - now } : {}),
+		});
 		return verdict;
 	}
 

@@ -66,7 +66,14 @@ export function finalize(state: TaskState, outcome: FinalOutcome, source: Result
 	// Its first attempt is due now by the wall clock, whatever clock judged the result (a cron
 	// tick judges by its scheduled time).
 	if (state.callbackUrl && !state.delivery) state.delivery = newDelivery(state.taskId, Date.now());
-	logEvent("info", "task_final", { taskId: state.taskId, status: outcome.status, source });
+	logEvent("info", "task_final", {
+		taskId: state.taskId,
+		status: outcome.status,
+		source,
+		// From create to result, the latency a client saw.
+		ms: at - state.createdAt,
+		...(outcome.errorCode !== null ? { upstreamCode: outcome.errorCode } : {}),
+	});
 }
 
 export function timedOut(maxPendingSeconds: number): FinalOutcome {
