@@ -24,6 +24,7 @@ console.log(`
 lyrics-gateway is running at ${stack.url}
   upstream simulator: ${stack.simulatorUrl}   (lyrics arrive by callback after ~3 s)
   API key:            ${DEV_API_KEY}
+  API reference:      ${stack.url}/docs   (read it, authorize with the key, try calls)
   cron:               fired every minute (tasks pending over POLL_GRACE_SECONDS are polled)
 
 Create a task:
