@@ -64,7 +64,7 @@ const createLyricsRoute = createRoute({
 			502: "Upstream error, unreachable or unintelligible (code 500 or 502)",
 			503: "Upstream maintenance (code 455), or the gateway is not configured (code 503)",
 			504: "Upstream did not answer in time",
-		}),
+		}, { 402: 429 }),
 	},
 });
 

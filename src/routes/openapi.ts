@@ -1,5 +1,5 @@
 /** GET /openapi.json: the OpenAPI 3.1 document, generated from the schemas the routes validate with. */
-import type { OpenAPIHono } from "@hono/zod-openapi";
+import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/router";
 import { WebhookBodySchema, WebhookHeadersSchema } from "../schemas/webhook";
 
@@ -15,6 +15,21 @@ const info = {
 
 /** Serves the document of every route registered on `app` (so call it after mounting them). */
 export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
+	// The two reference routes themselves: /openapi.json here, /docs from Workers static assets.
+	app.openAPIRegistry.registerPath({
+		method: "get",
+		path: OPENAPI_PATH,
+		summary: "This document",
+		description: "The OpenAPI 3.1 document of the gateway, generated from the schemas its routes validate with.",
+		responses: { 200: { description: "The document", content: { "application/json": { schema: z.object({}).passthrough() } } } },
+	});
+	app.openAPIRegistry.registerPath({
+		method: "get",
+		path: "/docs",
+		summary: "Interactive API reference",
+		description: "Swagger UI over this document, served by the gateway itself: it works with no internet access.",
+		responses: { 200: { description: "The page", content: { "text/html": { schema: z.string() } } } },
+	});
 	app.openAPIRegistry.registerWebhook({
 		method: "post",
 		path: "lyricsTaskFinished",

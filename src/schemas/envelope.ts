@@ -17,12 +17,21 @@ export function successEnvelope<T extends z.ZodType>(data: T) {
 	});
 }
 
-/** OpenAPI response entries for the error statuses a route can answer. */
-export function errorResponses<S extends number>(statuses: Record<S, string>) {
+type ErrorExample = z.infer<typeof ErrorEnvelope>;
+
+/**
+ * OpenAPI response entries for the error statuses a route can answer, each with an example of
+ * its own (its body `code` is the status unless `codes` names the upstream's, e.g. 402 → 429).
+ */
+export function errorResponses<S extends number>(statuses: Record<S, string>, codes: Partial<Record<S, number>> = {}) {
 	return Object.fromEntries(
-		Object.entries(statuses).map(([status, description]) => [
-			status,
-			{ description: description as string, content: { "application/json": { schema: ErrorEnvelope } } },
-		]),
-	) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope } } }>;
+		Object.entries(statuses).map(([status, description]) => {
+			const example: ErrorExample = {
+				code: codes[Number(status) as S] ?? Number(status),
+				msg: `${description as string}.`,
+				data: null,
+			};
+			return [status, { description: description as string, content: { "application/json": { schema: ErrorEnvelope, example } } }];
+		}),
+	) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope; example: ErrorExample } } }>;
 }
