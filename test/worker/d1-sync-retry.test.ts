@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TaskObject } from "../../src/task/task-object";
-import { createTask, deliver, recordInfo, simCallback, uniquePrompt } from "./helpers";
+import { createTask, deliver, eventually, recordInfo, simCallback, simHook, uniquePrompt } from "./helpers";
 
 /** A D1 binding whose every statement fails, as during an outage. */
 const failingDb = {
@@ -75,5 +75,26 @@ describe("D1 write retries", () => {
 			state!.ref,
 		);
 		expect((await recordInfo(taskId)).data).toEqual(final.data);
+	});
+
+	it("delivers to the client's callBackUrl only once D1 holds the result", async () => {
+		const hook = simHook("after-d1");
+		const taskId = await createTask(uniquePrompt("a delivery held for D1"), { callBackUrl: hook.url });
+		const stub = env.TASKS.getByName(taskId);
+		await setObjectDb(taskId, failingDb);
+		expect((await deliver(await simCallback(taskId))).status).toBe(200);
+
+		// The delivery is decided, but the alarm sends nothing while D1 lags behind.
+		expect((await stub.inspect()).state?.delivery).toMatchObject({ state: "pending", attempts: 0 });
+		await runDurableObjectAlarm(stub);
+		await new Promise((resolve) => setTimeout(resolve, 300));
+		expect(await hook.deliveries()).toHaveLength(0);
+
+		await setObjectDb(taskId, env.DB);
+		await runDurableObjectAlarm(stub);
+		const [received] = await eventually(hook.deliveries, (list) => list.length >= 1);
+		// By the time the client hears of it, record-info serves it.
+		expect((await recordInfo(taskId)).data.status).toBe("SUCCESS");
+		expect(received?.receivedAt).toBeGreaterThan(0);
 	});
 });
