@@ -13,6 +13,17 @@ export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
  */
 const MAX_CALLBACK_ITEMS = 1000;
 
+/** The provider's own example (kie/README.md); the gateway's deliveries to clients take the same shape. */
+export const PROVIDER_CALLBACK_EXAMPLE = {
+	code: 200,
+	msg: "All generated successfully.",
+	data: {
+		callbackType: "complete" as const,
+		task_id: "3b66882fde0a5d398bd269cab6d9542b",
+		data: [{ error_message: "", status: "complete" as const, text: "[Verse]\n…", title: "Starry Night Dreams" }],
+	},
+};
+
 const optionalText = z.string().nullish();
 
 const KieCallbackItem = z.object({
@@ -38,17 +49,7 @@ export const KieCallbackBody = z
 		message: "data.task_id is required",
 		path: ["data", "task_id"],
 	})
-	.openapi("KieCallback", {
-		example: {
-			code: 200,
-			msg: "All generated successfully.",
-			data: {
-				callbackType: "complete",
-				task_id: "3b66882fde0a5d398bd269cab6d9542b",
-				data: [{ error_message: "", status: "complete", text: "[Verse]\n…", title: "Starry Night Dreams" }],
-			},
-		},
-	});
+	.openapi("KieCallback", { example: PROVIDER_CALLBACK_EXAMPLE });
 export type KieCallbackBody = z.infer<typeof KieCallbackBody>;
 
 export function callbackTaskId(body: KieCallbackBody): string {

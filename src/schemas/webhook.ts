@@ -4,6 +4,7 @@
  * it with this type, and the OpenAPI document lists it under `webhooks`.
  */
 import { z } from "@hono/zod-openapi";
+import { PROVIDER_CALLBACK_EXAMPLE } from "./callback";
 
 export const WebhookBodySchema = z
 	.object({
@@ -22,17 +23,7 @@ export const WebhookBodySchema = z
 			),
 		}),
 	})
-	.openapi("WebhookBody", {
-		example: {
-			code: 200,
-			msg: "All generated successfully.",
-			data: {
-				callbackType: "complete",
-				task_id: "3b66882fde0a5d398bd269cab6d9542b",
-				data: [{ error_message: "", status: "complete", text: "[Verse]\n…", title: "Starry Night Dreams" }],
-			},
-		},
-	});
+	.openapi("WebhookBody", { example: PROVIDER_CALLBACK_EXAMPLE });
 export type WebhookBody = z.infer<typeof WebhookBodySchema>;
 
 /** The headers of every delivery, both signature schemes (README, "Verifying deliveries"). */
