@@ -76,6 +76,7 @@ export class TaskObject extends DurableObject<Env> {
 			this.save(state);
 			logEvent("info", "task_registered", { taskId: input.taskId, status: state.status });
 		}
+		await this.armDeliveryAlarm();
 		await this.syncToD1();
 		await this.armDeliveryAlarm();
 		return "registered";
@@ -96,11 +97,13 @@ export class TaskObject extends DurableObject<Env> {
 		const verdict = this.decideCallback(ref, outcome);
 		if (verdict === "held-early") await this.scheduleAlarm(Date.now() + EARLY_CALLBACK_TTL_MS);
 		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
+			// Armed before the D1 write: if the object is reset during it, the alarm still delivers.
+			await this.armDeliveryAlarm();
 			const landed = await withinBudget(this.syncToD1().then(() => true), false);
 			// Still under way: if that write is lost, the alarm makes D1 agree.
 			if (!landed) await this.scheduleAlarm(Date.now() + syncRetryDelayMs(1));
+			else await this.armDeliveryAlarm();
 		}
-		if (verdict === "applied") await this.armDeliveryAlarm();
 		return verdict;
 	}
 
@@ -135,8 +138,10 @@ export class TaskObject extends DurableObject<Env> {
 		if (!state) return "unknown";
 		const expired = tickTime >= state.createdAt + config.taskMaxPendingSeconds * 1000;
 		if (state.status !== "PENDING" || (tickTime < state.nextPollAt && !expired)) {
-			// D1 listed this task as due, so D1 is behind this object: write it again.
+			// D1 listed this task as due, so D1 is behind this object: write it again (and make
+			// sure a delivery decided before a reset still has its alarm).
 			await this.resyncD1();
+			await this.armDeliveryAlarm();
 			return state.status !== "PENDING" ? "final" : "not-due";
 		}
 		const wallClock = Date.now();
@@ -152,6 +157,7 @@ export class TaskObject extends DurableObject<Env> {
 		const result = answer.ok ? { ...answer, outcome: this.redact(answer.outcome) } : answer;
 
 		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, tickTime);
+		await this.armDeliveryAlarm();
 		await this.syncToD1();
 		await this.armDeliveryAlarm();
 		return verdict;
@@ -254,10 +260,22 @@ export class TaskObject extends DurableObject<Env> {
 		});
 	}
 
-	/** Wakes the object when the pending delivery's next attempt is due (sooner alarms stay). */
+	/**
+	 * Wakes the object when the pending delivery's next attempt can run (sooner alarms stay): not
+	 * before its due time, not while another attempt holds the lease, and while D1 lags behind
+	 * not before the D1 write's own retry would, so a waiting delivery never spins the alarm.
+	 */
 	private async armDeliveryAlarm(): Promise<void> {
-		const delivery = this.load()?.delivery;
-		if (delivery?.state === "pending" && delivery.nextAttemptAt !== null) await this.scheduleAlarm(delivery.nextAttemptAt);
+		const state = this.load();
+		const delivery = state?.delivery;
+		if (!state || delivery?.state !== "pending" || delivery.nextAttemptAt === null) return;
+		const d1Behind = state.syncedVersion < state.version;
+		const at = Math.max(
+			delivery.nextAttemptAt,
+			state.deliveryLeaseUntil,
+			d1Behind ? Date.now() + syncRetryDelayMs(Math.max(1, state.syncFailures)) : 0,
+		);
+		await this.scheduleAlarm(at);
 	}
 
 	/** The object's whole state, for tests and operators. */

@@ -6,7 +6,7 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { TaskObject } from "../../src/task/task-object";
-import { createTask, deliver, eventually, recordInfo, simCallback, simHook, uniquePrompt } from "./helpers";
+import { createTask, deliver, eventually, recordInfo, runCron, simCallback, simHook, uniquePrompt } from "./helpers";
 
 /** A D1 binding whose every statement fails, as during an outage. */
 const failingDb = {
@@ -96,5 +96,43 @@ describe("D1 write retries", () => {
 		// By the time the client hears of it, record-info serves it.
 		expect((await recordInfo(taskId)).data.status).toBe("SUCCESS");
 		expect(received?.receivedAt).toBeGreaterThan(0);
+	});
+
+	it("backs off while D1 is down instead of re-running the alarm for a due delivery", async () => {
+		const hook = simHook("storm");
+		const taskId = await createTask(uniquePrompt("a delivery waiting out an outage"), { callBackUrl: hook.url });
+		const stub = env.TASKS.getByName(taskId);
+		await setObjectDb(taskId, failingDb);
+		await deliver(await simCallback(taskId));
+
+		for (let run = 0; run < 3; run++) {
+			await runDurableObjectAlarm(stub);
+			const alarm = await runInDurableObject(stub, (_instance, objectState) => objectState.storage.getAlarm());
+			// The D1 retry's backoff (1 s, 2 s, 4 s…), not "due now" again.
+			expect(alarm).not.toBeNull();
+			expect((alarm as number) - Date.now()).toBeGreaterThan(500);
+		}
+		expect((await stub.inspect()).state?.syncFailures).toBe(4);
+		expect(await hook.deliveries()).toHaveLength(0);
+		await setObjectDb(taskId, env.DB);
+	});
+});
+
+describe("a delivery decided just before the object was reset", () => {
+	it("is still made: the cron's resync re-arms its alarm", async () => {
+		const hook = simHook("stranded");
+		const taskId = await createTask(uniquePrompt("a delivery without its alarm"), { callBackUrl: hook.url });
+		const stub = env.TASKS.getByName(taskId);
+		// The result is decided but D1 never heard of it, and the alarm is gone, as after a reset
+		// between the decision and the D1 write.
+		await setObjectDb(taskId, failingDb);
+		await deliver(await simCallback(taskId));
+		await setObjectDb(taskId, env.DB);
+		await runInDurableObject(stub, (_instance, objectState) => objectState.storage.deleteAlarm());
+		expect((await recordInfo(taskId)).data.status).toBe("PENDING");
+
+		await runCron(Date.now() + 3_600_000);
+		await eventually(hook.deliveries, (list) => list.length === 1);
+		expect((await recordInfo(taskId)).data.delivery).toMatchObject({ state: "delivered" });
 	});
 });
