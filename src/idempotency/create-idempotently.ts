@@ -12,9 +12,9 @@ export type IdempotentCreate = { replayed: true; taskId: string } | { replayed: 
 export async function createIdempotently(
 	env: Env,
 	key: { scope: string; fingerprint: string } | undefined,
-	create: () => Promise<CreateResult>,
+	create: (onUpstreamCreated: (taskId: string) => Promise<void>) => Promise<CreateResult>,
 ): Promise<IdempotentCreate> {
-	if (!key) return { replayed: false, result: await create() };
+	if (!key) return { replayed: false, result: await create(async () => {}) };
 	const keyObject = idempotencyObject(env, key.scope);
 	const claim = await keyObject.claim(key.fingerprint);
 	if (claim.kind === "mismatch") {
@@ -27,13 +27,20 @@ export async function createIdempotently(
 	if (claim.kind === "replay") return { replayed: true, taskId: claim.taskId };
 
 	let result: CreateResult | undefined;
+	let recorded = false;
+	// The key learns the taskId as soon as the upstream has charged for it, not after the task is
+	// registered: a slow registration must not outlast the claim's lease and let a waiting
+	// duplicate create (and pay) again.
+	const recordTaskId = async (taskId: string) => {
+		await settle(() => keyObject.complete(claim.claimId, taskId));
+		recorded = true;
+	};
 	try {
-		result = await create();
+		result = await create(recordTaskId);
 	} finally {
 		// A failure (or a throw) is not cached: the client's retry with the key creates afresh.
-		await settle(() =>
-			result?.ok ? keyObject.complete(claim.claimId, result.taskId) : keyObject.release(claim.claimId),
-		);
+		if (!result?.ok) await settle(() => keyObject.release(claim.claimId));
+		else if (!recorded) await recordTaskId(result.taskId);
 	}
 	return { replayed: false, result };
 }

@@ -82,9 +82,12 @@ export class IdempotencyObject extends DurableObject<Env> {
 		this.sql.exec("UPDATE key_record SET task_id = ? WHERE claim_id = ? AND task_id IS NULL", taskId, claimId);
 	}
 
-	/** The create under this claim failed: forget it, so a retry creates afresh. */
+	/**
+	 * The create under this claim failed (even after the upstream named a task it then could not
+	 * be tracked under): forget it, so a retry creates afresh.
+	 */
 	release(claimId: string): void {
-		this.sql.exec("DELETE FROM key_record WHERE claim_id = ? AND task_id IS NULL", claimId);
+		this.sql.exec("DELETE FROM key_record WHERE claim_id = ?", claimId);
 	}
 
 	/** The window is over: the key may be used again for a new task. Safe to run twice. */

@@ -112,13 +112,14 @@ lyrics.post("/", async (c) => {
 		? { scope: await idempotencyScope(c.get("apiKey"), idempotencyKey), fingerprint: await requestFingerprint(request) }
 		: undefined;
 	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
-	const work = createIdempotently(c.env, key, () =>
+	const work = createIdempotently(c.env, key, (onUpstreamCreated) =>
 		createTask(
 			c.env,
 			config,
 			{ kieApiKey: config.kieApiKey as string, publicUrl: config.publicUrl as string, tokenSecret },
 			request,
 			background,
+			onUpstreamCreated,
 		),
 	);
 	// Finish even if the client hangs up: once the upstream answers, a credit is spent.

@@ -36,6 +36,8 @@ export async function createTask(
 	credentials: CreateCredentials,
 	request: CreateRequest,
 	background: (work: Promise<unknown>) => void,
+	/** Told the taskId the moment the upstream names it, before the task is registered. */
+	onUpstreamCreated: (taskId: string) => Promise<void> = async () => {},
 ): Promise<CreateResult> {
 	const permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
 	if (!permit.granted) {
@@ -57,6 +59,7 @@ export async function createTask(
 		});
 		return created;
 	}
+	await onUpstreamCreated(created.taskId);
 	const task: NewTask = {
 		taskId: created.taskId,
 		ref: target.ref,

@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_MS } from "../../src/idempotency/idempotency-object";
+import { createIdempotently } from "../../src/idempotency/create-idempotently";
 import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import { API_KEY, api, envelope, expectErrorEnvelope, simScript, simStats, uniquePrompt } from "./helpers";
 
@@ -107,5 +108,30 @@ describe("Idempotency-Key on create", () => {
 		const body = await expectErrorEnvelope(await create({ prompt }, key), 400);
 		expect(body.msg).toMatch(/Idempotency-Key/);
 		expect((await simStats(prompt)).creates).toBe(0);
+	});
+
+	it("replays a duplicate as soon as the upstream named the task, before registering it has finished", async () => {
+		const key = { scope: crypto.randomUUID(), fingerprint: "same body" };
+		let finishRegistering = () => {};
+		const registering = new Promise<void>((resolve) => {
+			finishRegistering = resolve;
+		});
+		let named = () => {};
+		const upstreamNamed = new Promise<void>((resolve) => {
+			named = resolve;
+		});
+		const first = createIdempotently(env, key, async (onUpstreamCreated) => {
+			await onUpstreamCreated("task-named-early");
+			named();
+			await registering; // a slow registration, e.g. D1 lagging
+			return { ok: true, taskId: "task-named-early" };
+		});
+		await upstreamNamed;
+		const duplicate = await createIdempotently(env, key, () => {
+			throw new Error("a duplicate must not create again");
+		});
+		expect(duplicate).toEqual({ replayed: true, taskId: "task-named-early" });
+		finishRegistering();
+		expect(await first).toEqual({ replayed: false, result: { ok: true, taskId: "task-named-early" } });
 	});
 });
