@@ -33,7 +33,8 @@ const INTERNAL_IPV4: ReadonlyArray<readonly [string, number]> = [
 ];
 
 export function isInternalHost(hostname: string): boolean {
-	const host = hostname.toLowerCase().replace(/\.$/, "");
+	// Any number of trailing dots name the same host ("localhost.." is localhost).
+	const host = hostname.toLowerCase().replace(/\.+$/, "");
 	if (host.startsWith("[") && host.endsWith("]")) return isInternalIpv6(host.slice(1, -1));
 	const ipv4 = parseIpv4(host);
 	if (ipv4 !== null) return isInternalIpv4(ipv4);
@@ -85,8 +86,10 @@ function isInternalIpv6(text: string): boolean {
 	if (!g) return true;
 	const embeddedIpv4 = ((g[6] as number) * 65536 + (g[7] as number)) >>> 0;
 	const first = g[0] as number;
-	if (g.slice(0, 7).every((group) => group === 0)) return true; // :: and ::1 (and ::a.b.c.d, deprecated)
+	if (g.slice(0, 6).every((group) => group === 0)) return true; // ::/96: ::, ::1, IPv4-compatible ::a.b.c.d
 	if (g.slice(0, 5).every((group) => group === 0) && g[5] === 0xffff) return isInternalIpv4(embeddedIpv4); // IPv4-mapped
+	if (g.slice(0, 4).every((group) => group === 0) && g[4] === 0xffff && g[5] === 0) return isInternalIpv4(embeddedIpv4); // SIIT ::ffff:0:a.b.c.d
+	if (first === 0x2001 && g[1] === 0) return true; // Teredo 2001::/32: its IPv4 is obfuscated, so refuse it whole
 	if (first === 0x64 && g[1] === 0xff9b) return isInternalIpv4(embeddedIpv4); // NAT64 (64:ff9b::/96, /48)
 	if (first === 0x2002) return isInternalIpv4(((g[1] as number) * 65536 + (g[2] as number)) >>> 0); // 6to4
 	if ((first & 0xfe00) === 0xfc00) return true; // unique local fc00::/7

@@ -248,7 +248,7 @@ export class TaskObject extends DurableObject<Env> {
 		const url = state.callbackUrl as string;
 		// Checked again at send time: the operator may have turned private URLs off since the create.
 		const refused = callbackUrlProblem(url, config.allowPrivateCallbackUrls);
-		if (refused) return { ok: false, status: null, error: refused };
+		if (refused) return { ok: false, status: null, error: refused, permanent: true };
 		if (!config.webhookSigningKey) return { ok: false, status: null, error: "WEBHOOK_SIGNING_KEY is not set" };
 		return sendWebhook({
 			url,

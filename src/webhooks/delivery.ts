@@ -20,7 +20,10 @@ export interface Delivery {
 	deliveredAt: number | null;
 }
 
-export type AttemptResult = { ok: true; status: number } | { ok: false; status: number | null; error: string };
+export type AttemptResult =
+	| { ok: true; status: number }
+	/** `permanent`: no retry can succeed (the URL is refused now), so the delivery is given up at once. */
+	| { ok: false; status: number | null; error: string; permanent?: boolean };
 
 export function webhookIdFor(taskId: string): string {
 	return `msg_${taskId}`;
@@ -56,7 +59,7 @@ export function recordAttempt(delivery: Delivery, result: AttemptResult, at: num
 		return;
 	}
 	delivery.lastError = result.error;
-	const pause = retryDelaysMs[delivery.attempts - 1];
+	const pause = result.permanent ? undefined : retryDelaysMs[delivery.attempts - 1];
 	if (pause === undefined) {
 		delivery.state = "failed";
 		delivery.nextAttemptAt = null;

@@ -4,8 +4,9 @@
  * - the provider's own style, so KIE client code verifies unchanged:
  *   `X-Webhook-Signature = base64(HMAC-SHA256(key, taskId + "." + X-Webhook-Timestamp))`;
  * - Standard Webhooks: `webhook-signature = v1,base64(HMAC-SHA256(key, id + "." + timestamp + "." + body))`.
- * A `whsec_<base64>` secret is keyed by the bytes its base64 part decodes to, as Standard Webhooks
- * libraries do; any other value by its UTF-8 bytes. Both signatures use the same key bytes.
+ * For Standard Webhooks a `whsec_<base64>` secret is keyed by the bytes its base64 part decodes
+ * to, as its libraries do (any other value by its UTF-8 bytes). The provider style is keyed by the
+ * secret's text as given, `whsec_` included, as code written for KIE's signature keys its HMAC.
  */
 import { fromBase64, toBase64 } from "../security/base64";
 import { hmacSign } from "../security/hmac";
@@ -31,7 +32,7 @@ export interface SignedDelivery {
 export async function deliveryHeaders(secret: string, delivery: SignedDelivery): Promise<Record<string, string>> {
 	const timestamp = String(delivery.timestamp);
 	const [provider, standard] = await Promise.all([
-		hmacSign(secret, `${delivery.taskId}.${timestamp}`, signingKeyBytes),
+		hmacSign(secret, `${delivery.taskId}.${timestamp}`),
 		hmacSign(secret, `${delivery.webhookId}.${timestamp}.${delivery.body}`, signingKeyBytes),
 	]);
 	return {

@@ -16,5 +16,9 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
 			"does not deliver to. Use a public http(s) URL."
 		);
 	}
+	if (parsed.username || parsed.password) {
+		// fetch() refuses URLs with credentials, so such a URL could never be delivered to.
+		return "callBackUrl must not carry credentials (user:password@); check the signatures on each delivery instead";
+	}
 	return null;
 }

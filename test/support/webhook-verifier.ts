@@ -66,7 +66,10 @@ export async function verifyStandardWebhook(
 	return { ok: false, reason: "no v1 signature matches" };
 }
 
-/** The provider's style: base64(HMAC-SHA256(key, data.task_id + "." + X-Webhook-Timestamp)). */
+/**
+ * The provider's style, as KIE client code checks it: base64(HMAC-SHA256(key, data.task_id + "." +
+ * X-Webhook-Timestamp)), the key being the secret's text as configured.
+ */
 export async function verifyProviderStyle(
 	secret: string,
 	headers: Record<string, string>,
@@ -79,6 +82,6 @@ export async function verifyProviderStyle(
 	const fresh = freshTimestamp(timestamp, nowSeconds);
 	if (!fresh.ok) return fresh;
 	const taskId = (JSON.parse(body) as { data?: { task_id?: string } }).data?.task_id ?? "";
-	const expected = await hmacBase64(secretBytes(secret), `${taskId}.${timestamp}`);
+	const expected = await hmacBase64(Uint8Array.from(new TextEncoder().encode(secret)), `${taskId}.${timestamp}`);
 	return sameText(signature, expected) ? { ok: true } : { ok: false, reason: "signature does not match" };
 }

@@ -42,6 +42,11 @@ const INTERNAL_URLS = [
 	"http://[fe80::1]/hook",
 	"http://[ff02::1]/hook",
 	"https://user:pass@127.0.0.1:8443/hook",
+	"http://localhost../hook",
+	"http://127.0.0.1../hook",
+	"http://[::127.0.0.1]/hook",
+	"http://[::ffff:0:7f00:1]/hook",
+	"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
 ];
 
 const PUBLIC_URLS = [
@@ -65,6 +70,18 @@ describe("client callBackUrl pointing inside a network", () => {
 	it.each(PUBLIC_URLS)("accepts the public %s", async (callBackUrl) => {
 		const response = await postJson("/api/v1/lyrics", { prompt: uniquePrompt("public hook"), callBackUrl }, PUBLIC_ONLY);
 		expect(response.status).toBe(200);
+	});
+
+	it("refuses a URL carrying credentials, which no delivery could use", async () => {
+		const marker = uniquePrompt("credentials in url");
+		const response = await postJson(
+			"/api/v1/lyrics",
+			{ prompt: marker, callBackUrl: "https://user:secret@hooks.example.com/lyrics" },
+			PUBLIC_ONLY,
+		);
+		const body = await expectErrorEnvelope(response, 400);
+		expect(body.msg).toMatch(/credentials/);
+		expect((await simStats(marker)).creates).toBe(0);
 	});
 
 	it('accepts a private URL when ALLOW_PRIVATE_CALLBACK_URLS is "true" (local development)', async () => {

@@ -188,4 +188,19 @@ describe("delivery to the client's callBackUrl", () => {
 		await deliver(await simCallback(taskId));
 		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", delivery: null });
 	});
+
+	it("gives up at once on a URL the gateway has since stopped delivering to", async () => {
+		const hook = simHook("now-refused");
+		const taskId = await createTask(uniquePrompt("private urls turned off"), { callBackUrl: hook.url });
+		// The operator turns private URLs off after the create (the object reads its own env).
+		await runInDurableObject(env.TASKS.getByName(taskId), (instance) => {
+			const objectEnv = (instance as unknown as { env: Env }).env;
+			(instance as unknown as { env: Env }).env = { ...objectEnv, ALLOW_PRIVATE_CALLBACK_URLS: "false" };
+		});
+		await deliver(await simCallback(taskId));
+		const delivery = await eventually(() => deliveryOf(taskId), (d) => d?.state === "failed");
+		expect(delivery).toMatchObject({ attempts: 1, lastStatus: null, nextAttemptTime: null });
+		expect(delivery?.lastError).toMatch(/loopback, private or internal/);
+		expect(await hook.deliveries()).toHaveLength(0);
+	});
 });
