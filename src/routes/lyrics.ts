@@ -6,6 +6,7 @@ import { GatewayError } from "../http/errors";
 import { readJsonBody } from "../http/body";
 import { createRouter, parseOrThrow } from "../http/router";
 import { isRecord } from "../json";
+import { logEvent } from "../log";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import {
 	CreateLyricsBody,
@@ -124,7 +125,18 @@ lyrics.post("/", async (c) => {
 	);
 	// Finish even if the client hangs up: once the upstream answers, a credit is spent.
 	background(work);
-	const outcome = await work;
+	const outcome = await work.catch((error: unknown) => {
+		if (error instanceof GatewayError) throw error;
+		// Only the key's or the rate limiter's object can throw here, and both answer before
+		// anything is sent upstream (a created task is registered with retries instead).
+		logEvent("error", "create_coordination_failed", { error: error instanceof Error ? error.message : String(error) });
+		throw new GatewayError(
+			503,
+			"The gateway could not reach its own coordination storage, so nothing was created. Try again in a moment.",
+			503,
+			{ "retry-after": "1" },
+		);
+	});
 	if (outcome.replayed) {
 		return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200, {
 			"idempotent-replayed": "true",
