@@ -35,6 +35,8 @@ export default defineConfig({
 								// Client webhooks in tests are the simulator's hooks on 127.0.0.1; the
 								// SSRF tests turn this off per request.
 								ALLOW_PRIVATE_CALLBACK_URLS: "true",
+								// Where callBackUrl names point, answered by the simulator (no network here).
+								CALLBACK_DNS_RESOLVER: `${inject("simulatorUrl")}/__sim/dns-query`,
 								TEST_SCHEMA: schemaStatements,
 							},
 						},

@@ -50,6 +50,8 @@ export async function startLocalStack(options = {}) {
     API_KEYS: DEV_API_KEY,
     ALLOW_PRIVATE_CALLBACK_URLS: 'true',
     WEBHOOK_SIGNING_KEY: DEV_WEBHOOK_SIGNING_KEY,
+    // No network locally: callBackUrl names are resolved by the simulator's stand-in resolver.
+    CALLBACK_DNS_RESOLVER: `${simulator.url}/__sim/dns-query`,
     ...devVarsFile(),
     ...options.vars,
   };

@@ -2,6 +2,7 @@
 // authenticated; always JSON.
 
 import { buildCallbackRequest, callbackShape, deliverCallbacks } from './callbacks.mjs';
+import { handleDnsQuery } from './dns.mjs';
 import { handleHook } from './hooks.mjs';
 import { isObject, parseJson, readBody, sendJson } from './http.mjs';
 import { taskView } from './state.mjs';
@@ -54,6 +55,8 @@ export function createControl({ state, ctx }) {
       if (!checked.ok) return sendJson(res, 400, { error: checked.error });
       return sendJson(res, 200, { ok: true, script: state.scripts.add(checked.script) });
     }
+
+    if (parts.length === 1 && parts[0] === 'dns-query') return handleDnsQuery(res, url);
 
     if (parts[0] === 'hooks') {
       return handleHook(state.hooks, req, res, parts.slice(1), (ms) => state.lifecycle.sleep(ms));

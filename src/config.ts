@@ -21,6 +21,8 @@ export interface Config {
 	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
 	webhookRetryDelaysMs: number[];
 	webhookTimeoutMs: number;
+	/** DNS-over-HTTPS endpoint that client callBackUrl hosts are resolved with; undefined = off. */
+	callbackDnsResolver: string | undefined;
 }
 
 /** The contract caps the upstream timeout at 15 s; anything larger is clamped to it. */
@@ -52,6 +54,7 @@ export function readConfig(env: Env): Config {
 		allowPrivateCallbackUrls: env.ALLOW_PRIVATE_CALLBACK_URLS?.trim() === "true",
 		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
+		callbackDnsResolver: dnsResolver(env.CALLBACK_DNS_RESOLVER),
 	};
 }
 
@@ -71,6 +74,14 @@ function httpOrigin(value: string | undefined): string | undefined {
 	} catch {
 		return undefined;
 	}
+}
+
+/** Cloudflare's resolver unless another http(s) endpoint is named, or "off". */
+function dnsResolver(value: string | undefined): string | undefined {
+	const text = nonEmpty(value);
+	if (text === undefined) return "https://cloudflare-dns.com/dns-query";
+	if (text.toLowerCase() === "off") return undefined;
+	return httpOrigin(text) ? text : "https://cloudflare-dns.com/dns-query";
 }
 
 function positiveInt(value: string | undefined, fallback: number, { allowZero = false } = {}): number {

@@ -17,6 +17,8 @@ interface GatewaySecrets {
 	WEBHOOK_RETRY_SCHEDULE?: string;
 	/** How long a client endpoint has to answer a delivery; at most 15000. */
 	WEBHOOK_TIMEOUT_MS?: string;
+	/** DNS-over-HTTPS endpoint for resolving client callBackUrl hosts, or "off". */
+	CALLBACK_DNS_RESOLVER?: string;
 }
 
 interface Env extends GatewaySecrets {}

@@ -24,7 +24,7 @@ import { callbackTokenSecret } from "../security/callback-token";
 import { createIdempotently } from "../idempotency/create-idempotently";
 import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../task/create-task";
-import { callbackUrlProblem } from "../webhooks/target";
+import { callbackUrlRefusal } from "../webhooks/target";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
 
@@ -84,8 +84,8 @@ lyrics.post("/", async (c) => {
 	}
 	const callbackUrl = body.callBackUrl ?? null;
 	if (callbackUrl) {
-		const problem = callbackUrlProblem(callbackUrl, config.allowPrivateCallbackUrls);
-		if (problem) throw new GatewayError(400, `${problem}.`);
+		const problem = await callbackUrlRefusal(callbackUrl, config);
+		if (problem) throw new GatewayError(400, problem.endsWith(".") ? problem : `${problem}.`);
 	}
 	const { "Idempotency-Key": idempotencyKey } = parseOrThrow(CreateLyricsHeaders, {
 		"Idempotency-Key": c.req.header("idempotency-key"),

@@ -3,15 +3,20 @@
  * gateway POSTs to that URL from its own infrastructure, so an internal target would turn it
  * into a way to reach hosts a client cannot reach itself (SSRF).
  *
- * Hostnames are judged by name, literal addresses by range: the WHATWG URL parser has already
- * turned every IPv4 spelling (`2130706433`, `0x7f.1`, `0177.0.0.1`) into dotted decimal and
- * every IPv6 one into its compressed form. A public name whose DNS points inside a network is
- * not caught here: Workers' outbound fetch does not reach private networks, and deliveries
- * never follow redirects.
+ * Hostnames are judged by name here, literal addresses by range: the WHATWG URL parser has
+ * already turned every IPv4 spelling (`2130706433`, `0x7f.1`, `0177.0.0.1`) into dotted decimal
+ * and every IPv6 one into its compressed form. Where a public name points is checked by
+ * resolving it (src/webhooks/target.ts).
  */
 
 /** Names that resolve inside a network by convention or by standard (RFC 6761, 6762, 8375, 9476). */
 const INTERNAL_NAME_SUFFIXES = [".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".alt", ".localdomain"];
+
+/**
+ * Public wildcard-DNS services whose names resolve to whatever address they spell
+ * (`10.0.0.1.nip.io`) or always to loopback (`lvh.me`): refused by name, resolver or not.
+ */
+const ADDRESS_SPELLING_DOMAINS = ["nip.io", "sslip.io", "xip.io", "localtest.me", "lvh.me", "vcap.me", "traefik.me", "local.gd"];
 
 /** IPv4 ranges that are not the public internet: [first octets, prefix length]. */
 const INTERNAL_IPV4: ReadonlyArray<readonly [string, number]> = [
@@ -40,7 +45,20 @@ export function isInternalHost(hostname: string): boolean {
 	if (ipv4 !== null) return isInternalIpv4(ipv4);
 	// A single label ("intranet", "metadata") is resolved by local search domains, never publicly.
 	if (!host.includes(".")) return true;
+	if (ADDRESS_SPELLING_DOMAINS.some((domain) => host === domain || host.endsWith(`.${domain}`))) return true;
 	return host === "localhost" || INTERNAL_NAME_SUFFIXES.some((suffix) => host.endsWith(suffix));
+}
+
+/** An address as a resolver writes it (dotted IPv4 or IPv6 text), judged by range. */
+export function isInternalAddress(address: string): boolean {
+	const ipv4 = parseIpv4(address);
+	if (ipv4 !== null) return isInternalIpv4(ipv4);
+	return isInternalIpv6(address);
+}
+
+/** Whether the URL host is an address literal rather than a name (so there is nothing to resolve). */
+export function isAddressLiteral(hostname: string): boolean {
+	return hostname.startsWith("[") || parseIpv4(hostname) !== null;
 }
 
 function parseIpv4(host: string): number | null {

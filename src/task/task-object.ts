@@ -17,7 +17,7 @@ import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { type AttemptResult, type Delivery, recordAttempt } from "../webhooks/delivery";
 import { sendWebhook } from "../webhooks/send";
 import { webhookBody } from "../webhooks/webhook-body";
-import { callbackUrlProblem } from "../webhooks/target";
+import { callbackUrlProblem, callbackUrlRefusal } from "../webhooks/target";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
 import { EarlyCallbacks } from "./early-callbacks";
 import type { Outcome } from "./task-record";
@@ -246,9 +246,13 @@ export class TaskObject extends DurableObject<Env> {
 
 	private async sendDelivery(state: TaskState, config: Config): Promise<AttemptResult> {
 		const url = state.callbackUrl as string;
-		// Checked again at send time: the operator may have turned private URLs off since the create.
+		// Checked again at send time: the operator may have turned private URLs off since the
+		// create (no retry can change that), or the name may point elsewhere now (it may point
+		// back later: retried as usual).
 		const refused = callbackUrlProblem(url, config.allowPrivateCallbackUrls);
 		if (refused) return { ok: false, status: null, error: refused, permanent: true };
+		const resolvedInside = await callbackUrlRefusal(url, config);
+		if (resolvedInside) return { ok: false, status: null, error: resolvedInside };
 		if (!config.webhookSigningKey) return { ok: false, status: null, error: "WEBHOOK_SIGNING_KEY is not set" };
 		return sendWebhook({
 			url,

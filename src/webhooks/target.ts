@@ -1,7 +1,14 @@
-/** Whether a client's callBackUrl may receive deliveries at all (checked at create and at send). */
-import { isInternalHost } from "../security/private-address";
+/**
+ * Whether a client's callBackUrl may receive deliveries at all, checked at create and again
+ * before every attempt (its DNS may have changed since, or the operator's settings).
+ */
+import type { Config } from "../config";
+import { isAddressLiteral, isInternalAddress, isInternalHost } from "../security/private-address";
+import { resolveHost } from "../security/resolve-host";
 
-/** A sentence saying why the URL is refused, or null when it is acceptable. */
+const RESOLVE_TIMEOUT_MS = 2000;
+
+/** A sentence saying why the URL is refused by its text alone, or null when it is acceptable. */
 export function callbackUrlProblem(url: string, allowPrivate: boolean): string | null {
 	let parsed: URL;
 	try {
@@ -10,15 +17,36 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
 		return "callBackUrl is not an absolute URL";
 	}
 	if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return "callBackUrl must use http or https";
-	if (!allowPrivate && isInternalHost(parsed.hostname)) {
-		return (
-			`callBackUrl points at ${parsed.hostname}, a loopback, private or internal address the gateway ` +
-			"does not deliver to. Use a public http(s) URL."
-		);
-	}
+	if (!allowPrivate && isInternalHost(parsed.hostname)) return internal(parsed.hostname);
 	if (parsed.username || parsed.password) {
 		// fetch() refuses URLs with credentials, so such a URL could never be delivered to.
 		return "callBackUrl must not carry credentials (user:password@); check the signatures on each delivery instead";
 	}
 	return null;
+}
+
+/**
+ * As callbackUrlProblem, and then where its name resolves: a public name pointing inside a
+ * network is refused too. A resolver that cannot be asked does not block (Workers' own outbound
+ * fetch does not reach private networks, and deliveries never follow redirects).
+ */
+export async function callbackUrlRefusal(
+	url: string,
+	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver">,
+): Promise<string | null> {
+	const problem = callbackUrlProblem(url, config.allowPrivateCallbackUrls);
+	if (problem || config.allowPrivateCallbackUrls || !config.callbackDnsResolver) return problem;
+	const { hostname } = new URL(url);
+	if (isAddressLiteral(hostname)) return null;
+	const resolution = await resolveHost(config.callbackDnsResolver, hostname, RESOLVE_TIMEOUT_MS);
+	if (resolution?.kind === "no-such-name") return `callBackUrl's host ${hostname} does not exist in DNS`;
+	const inside = resolution?.addresses.find(isInternalAddress);
+	return inside ? internal(`${hostname} (${inside})`) : null;
+}
+
+function internal(where: string): string {
+	return (
+		`callBackUrl points at ${where}, a loopback, private or internal address the gateway ` +
+		"does not deliver to. Use a public http(s) URL."
+	);
 }

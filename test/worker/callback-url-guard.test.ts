@@ -47,6 +47,10 @@ const INTERNAL_URLS = [
 	"http://[::127.0.0.1]/hook",
 	"http://[::ffff:0:7f00:1]/hook",
 	"http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
+	"http://127.0.0.1.nip.io/hook",
+	"http://app.10.0.0.1.sslip.io/hook",
+	"http://lvh.me:3000/hook",
+	"http://sub.localtest.me/hook",
 ];
 
 const PUBLIC_URLS = [
@@ -82,6 +86,26 @@ describe("client callBackUrl pointing inside a network", () => {
 		const body = await expectErrorEnvelope(response, 400);
 		expect(body.msg).toMatch(/credentials/);
 		expect((await simStats(marker)).creates).toBe(0);
+	});
+
+	it.each([
+		["https://hooks.private.test/lyrics", /hooks\.private\.test \(10\.20\.30\.40\).*loopback, private or internal/],
+		["https://v6.loopback6.test/lyrics", /\(::1\).*loopback, private or internal/],
+		["https://nowhere.missing.test/lyrics", /does not exist in DNS/],
+	])("refuses %s, judged by where its name resolves", async (callBackUrl, message) => {
+		const marker = uniquePrompt("resolved inside");
+		const body = await expectErrorEnvelope(await postJson("/api/v1/lyrics", { prompt: marker, callBackUrl }, PUBLIC_ONLY), 400);
+		expect(body.msg).toMatch(message);
+		expect(body.msg).not.toMatch(/\.\.$/);
+		expect((await simStats(marker)).creates).toBe(0);
+	});
+
+	it("does not block creates when the resolver cannot be asked, nor when resolving is off", async () => {
+		const unreachable = { ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "http://127.0.0.1:9/dns-query" };
+		const create = (overrides: Partial<Env>) =>
+			postJson("/api/v1/lyrics", { prompt: uniquePrompt("resolver down"), callBackUrl: "https://hooks.private.test/x" }, overrides);
+		expect((await create(unreachable)).status).toBe(200);
+		expect((await create({ ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "off" })).status).toBe(200);
 	});
 
 	it('accepts a private URL when ALLOW_PRIVATE_CALLBACK_URLS is "true" (local development)', async () => {

@@ -203,4 +203,21 @@ describe("delivery to the client's callBackUrl", () => {
 		expect(delivery?.lastError).toMatch(/loopback, private or internal/);
 		expect(await hook.deliveries()).toHaveLength(0);
 	});
+
+	it("retries, rather than sends, while the URL's name resolves inside a network", async () => {
+		const taskId = await createTask(uniquePrompt("a rebound name"), { callBackUrl: "https://hooks.example.com/lyrics" });
+		// The name now points inside (DNS rebinding), and the operator runs with private URLs off.
+		await runInDurableObject(env.TASKS.getByName(taskId), (instance, objectState) => {
+			const objectEnv = (instance as unknown as { env: Env }).env;
+			(instance as unknown as { env: Env }).env = { ...objectEnv, ALLOW_PRIVATE_CALLBACK_URLS: "false" };
+			const row = objectState.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
+			const state = JSON.parse(row.state);
+			state.callbackUrl = "https://rebound.private.test/lyrics";
+			objectState.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(state));
+		});
+		await deliver(await simCallback(taskId));
+		const delivery = await eventually(() => deliveryOf(taskId), (d) => (d?.attempts ?? 0) >= 1);
+		expect(delivery).toMatchObject({ state: "pending", lastStatus: null });
+		expect(delivery?.lastError).toMatch(/10\.20\.30\.40/);
+	});
 });
