@@ -67,6 +67,10 @@ export function parseCommand(argv, env) {
 
   const [first, ...rest] = positionals;
   const named = first === 'create' || first === 'get' || first === 'list' ? first : undefined;
+  // A lone word is far likelier a mistyped command than a prompt, and a create spends a credit.
+  if (!named && positionals.length === 1 && first !== undefined && !/\s/.test(first.trim())) {
+    throw new UsageError(`"${first}" is not a command (create, get, list, help). For a one-word prompt, say: create ${first}`);
+  }
   // A bare prompt is a create: `lyrics-gateway "a song about rain"`, quotes optional.
   const command = named ?? 'create';
   const args = named ? rest : positionals;

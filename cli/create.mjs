@@ -6,7 +6,12 @@
 import { GatewayError, UnreachableError } from './api.mjs';
 
 const RETRY_DELAYS_MS = [1000, 3000];
-const RETRYABLE_STATUSES = [502, 503, 504];
+/**
+ * Failures the gateway answers before or without a task being made. A 504 is not among them: the
+ * upstream did not answer in time and may still have created (and charged for) the task, which
+ * the gateway cannot know, so a retry could pay twice.
+ */
+const RETRYABLE_STATUSES = [502, 503];
 /** A longer rate-limit pause is reported rather than sat through. */
 const MAX_RETRY_AFTER_SECONDS = 60;
 

@@ -65,16 +65,22 @@ describe("parseCommand", () => {
 		[["list", "--limit", "0"]],
 		[["list", "--limit", "101"]],
 		[["list", "--limit", "2.5"]],
-		[["x", "--timeout", "0"]],
-		[["x", "--timeout", "soon"]],
-		[["x", "--status", "SUCCESS"]],
+		[["a song", "--timeout", "0"]],
+		[["a song", "--timeout", "soon"]],
+		[["a song", "--status", "SUCCESS"]],
 		[["list", "--wait"]],
-		[["x", "--callback-url", "ftp://example.com"]],
-		[["x", "--url", "127.0.0.1:8787"]],
-		[["x", "--key", " "]],
-		[["x", "--bogus"]],
+		[["a song", "--callback-url", "ftp://example.com"]],
+		[["a song", "--url", "127.0.0.1:8787"]],
+		[["a song", "--key", " "]],
+		[["a song", "--bogus"]],
 	])("refuses %j as a usage error", (argv) => {
 		expect(() => parseCommand(argv, noEnv)).toThrow(UsageError);
+	});
+
+	it("takes a lone word for a mistyped command, not a prompt that would spend a credit", () => {
+		expect(() => parseCommand(["lsit"], noEnv)).toThrow(/"lsit" is not a command.*create lsit/);
+		expect(parseCommand(["create", "rain"], noEnv)).toMatchObject({ command: "create", prompt: "rain" });
+		expect(parseCommand(["rain at night"], noEnv)).toMatchObject({ command: "create", prompt: "rain at night" });
 	});
 
 	it("never puts the key in a usage message", () => {
@@ -172,7 +178,7 @@ const gatewayError = (status: number, retryAfter?: number) =>
 describe("createWithRetries", () => {
 	const noSleep = async () => {};
 
-	it("retries 502/503/504 and a dropped connection with the same Idempotency-Key", async () => {
+	it("retries 502/503 and a dropped connection with the same Idempotency-Key", async () => {
 		const { client, keys } = scriptedCreates([gatewayError(502), new UnreachableError("u", "socket hang up", false), "task-1"]);
 		const retries: string[] = [];
 		const answer = await createWithRetries(client, { prompt: "p" }, {
@@ -186,7 +192,7 @@ describe("createWithRetries", () => {
 	});
 
 	it("gives up after two retries", async () => {
-		const { client, keys } = scriptedCreates([gatewayError(503), gatewayError(504), gatewayError(502), "never"]);
+		const { client, keys } = scriptedCreates([gatewayError(503), gatewayError(502), gatewayError(502), "never"]);
 		await expect(createWithRetries(client, { prompt: "p" }, { idempotencyKey: "k", sleep: noSleep })).rejects.toMatchObject({ status: 502 });
 		expect(keys).toHaveLength(3);
 	});
@@ -195,6 +201,7 @@ describe("createWithRetries", () => {
 		["a refusal", gatewayError(400)],
 		["a wrong key", gatewayError(401)],
 		["no credits", gatewayError(402)],
+		["an upstream timeout, which may have created the task", gatewayError(504)],
 		["a refused connection", new UnreachableError("u", "connection refused", true)],
 	])("does not retry %s", async (_label, error) => {
 		const { client, keys } = scriptedCreates([error, "never"]);
