@@ -85,7 +85,7 @@ describe("parseCommand", () => {
 
 	it("never puts the key in a usage message", () => {
 		try {
-			parseCommand(["x", "--key", "secret-key-123", "--url", "nope"], noEnv);
+			parseCommand(["a song", "--key", "secret-key-123", "--url", "nope"], noEnv);
 			expect.unreachable();
 		} catch (error) {
 			expect((error as Error).message).not.toContain("secret-key-123");
