@@ -25,6 +25,7 @@ export async function createIdempotently(
 		);
 	}
 	if (claim.kind === "replay") return { replayed: true, taskId: claim.taskId };
+	if (claim.kind === "failed") return { replayed: false, result: { ok: false, failure: claim.failure } };
 
 	let result: CreateResult | undefined;
 	let recorded = false;
@@ -39,7 +40,7 @@ export async function createIdempotently(
 		result = await create(recordTaskId);
 	} finally {
 		// A failure (or a throw) is not cached: the client's retry with the key creates afresh.
-		if (!result?.ok) await settle(() => keyObject.release(claim.claimId));
+		if (!result?.ok) await settle(() => keyObject.release(claim.claimId, result?.ok === false ? result.failure : undefined));
 		else if (!recorded) await recordTaskId(result.taskId);
 	}
 	return { replayed: false, result };

@@ -3,12 +3,13 @@
  * 24 hours gets the first create's taskId, with no second upstream call, also when the requests
  * arrive at the same moment. Each decision is one synchronous step on the object's storage.
  *
- * A create in flight holds a lease; a duplicate arriving meanwhile waits for its outcome. When
- * the create fails it releases the key (a failure is not cached: the client's retry creates
- * again); if its Worker vanished without a word, the lease runs out and a waiting duplicate
- * takes the key over.
+ * A create in flight holds a lease; a duplicate arriving meanwhile waits for its outcome and
+ * shares it, failure included (requests sent together are one request). A failure is not kept
+ * for later: a retry arriving after it creates again. If the create's Worker vanished without a
+ * word, the lease runs out and a waiting duplicate takes the key over.
  */
 import { DurableObject } from "cloudflare:workers";
+import type { CreateFailure } from "../upstream/create-failure";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Longer than any create can take: the upstream deadline (at most 15 s) plus registering the task. */
@@ -18,7 +19,9 @@ const WAIT_STEP_MS = 50;
 export type Claim =
 	| { kind: "proceed"; claimId: string }
 	| { kind: "replay"; taskId: string }
-	| { kind: "mismatch" };
+	| { kind: "mismatch" }
+	/** The create this request waited on failed: the same answer, with no second attempt. */
+	| { kind: "failed"; failure: CreateFailure };
 
 type KeyRecord = {
 	fingerprint: string;
@@ -26,6 +29,8 @@ type KeyRecord = {
 	task_id: string | null;
 	started_at: number;
 	lease_until: number;
+	/** JSON of the failure of the create under claim_id, kept only for requests waiting on it. */
+	failure: string | null;
 };
 
 export class IdempotencyObject extends DurableObject<Env> {
@@ -40,35 +45,44 @@ export class IdempotencyObject extends DurableObject<Env> {
 			claim_id TEXT NOT NULL,
 			task_id TEXT,
 			started_at INTEGER NOT NULL,
-			lease_until INTEGER NOT NULL
+			lease_until INTEGER NOT NULL,
+			failure TEXT
 		)`);
 	}
 
 	/** Replays a finished create, refuses another body, or lets this request create (waiting out one in flight). */
 	async claim(fingerprint: string): Promise<Claim> {
+		/** The claim whose outcome this request waits for, once it has had to wait. */
+		let waitingOn: string | null = null;
 		for (;;) {
-			const decision = this.decide(fingerprint, Date.now());
-			if (decision !== "wait") {
-				if (decision.kind === "proceed") await this.ctx.storage.setAlarm(Date.now() + IDEMPOTENCY_WINDOW_MS);
-				return decision;
+			const decision = this.decide(fingerprint, Date.now(), waitingOn);
+			if ("wait" in decision) {
+				waitingOn = decision.wait;
+				await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+				continue;
 			}
-			await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
+			if (decision.kind === "proceed") await this.ctx.storage.setAlarm(Date.now() + IDEMPOTENCY_WINDOW_MS);
+			return decision;
 		}
 	}
 
-	private decide(fingerprint: string, now: number): Claim | "wait" {
+	private decide(fingerprint: string, now: number, waitingOn: string | null): Claim | { wait: string } {
 		let record = this.load();
 		if (record && now >= record.started_at + IDEMPOTENCY_WINDOW_MS) {
 			this.clear();
 			record = null;
 		}
+		if (record?.failure) {
+			if (record.claim_id === waitingOn) return { kind: "failed", failure: JSON.parse(record.failure) as CreateFailure };
+			record = null; // a failure is not remembered for anyone who was not waiting on it
+		}
 		if (record && record.fingerprint !== fingerprint) return { kind: "mismatch" };
 		if (record?.task_id) return { kind: "replay", taskId: record.task_id };
-		if (record && record.lease_until > now) return "wait";
+		if (record && record.lease_until > now) return { wait: record.claim_id };
 		const claimId = crypto.randomUUID();
 		this.sql.exec(
-			`INSERT OR REPLACE INTO key_record (id, fingerprint, claim_id, task_id, started_at, lease_until)
-			VALUES (1, ?, ?, NULL, ?, ?)`,
+			`INSERT OR REPLACE INTO key_record (id, fingerprint, claim_id, task_id, started_at, lease_until, failure)
+			VALUES (1, ?, ?, NULL, ?, ?, NULL)`,
 			fingerprint,
 			claimId,
 			record?.started_at ?? now,
@@ -84,10 +98,18 @@ export class IdempotencyObject extends DurableObject<Env> {
 
 	/**
 	 * The create under this claim failed (even after the upstream named a task it then could not
-	 * be tracked under): forget it, so a retry creates afresh.
+	 * be tracked under): requests already waiting on it get `failure`; anyone later creates afresh.
 	 */
-	release(claimId: string): void {
-		this.sql.exec("DELETE FROM key_record WHERE claim_id = ?", claimId);
+	release(claimId: string, failure?: CreateFailure): void {
+		if (failure) {
+			this.sql.exec(
+				"UPDATE key_record SET failure = ?, task_id = NULL, lease_until = 0 WHERE claim_id = ?",
+				JSON.stringify(failure),
+				claimId,
+			);
+		} else {
+			this.sql.exec("DELETE FROM key_record WHERE claim_id = ?", claimId);
+		}
 	}
 
 	/** The window is over: the key may be used again for a new task. Safe to run twice. */

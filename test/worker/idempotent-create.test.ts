@@ -86,6 +86,19 @@ describe("Idempotency-Key on create", () => {
 		expect((await simStats(prompt)).creates).toBe(2);
 	});
 
+	it("gives requests that arrived together the first one's failure, with no second attempt", async () => {
+		const prompt = uniquePrompt("fails slowly");
+		await simScript(prompt, { createStatus: 500, createDelayMs: 300 });
+		const key = crypto.randomUUID();
+		const responses = await Promise.all(Array.from({ length: 8 }, () => create({ prompt }, key)));
+		for (const response of responses) await expectErrorEnvelope(response, 502, 500);
+		expect((await simStats(prompt)).creates).toBe(1);
+
+		// A retry after the failure is a new attempt.
+		await expectErrorEnvelope(await create({ prompt }, key), 502, 500);
+		expect((await simStats(prompt)).creates).toBe(2);
+	});
+
 	it("creates anew once the 24 hour window is over", async () => {
 		const prompt = uniquePrompt("a day later");
 		const key = crypto.randomUUID();
