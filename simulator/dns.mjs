@@ -1,8 +1,8 @@
 // A stand-in DNS-over-HTTPS resolver (JSON flavour, as cloudflare-dns.com answers), so the
 // gateway's check of where a callBackUrl's name points can be tested with no network:
 //   GET /__sim/dns-query?name=<host>&type=A|AAAA
-// Names under `private.test` resolve to 10.20.30.40 / fd00::1, under `loopback6.test` to ::1
-// (AAAA only), under `missing.test` to nothing (NXDOMAIN); every other name to public addresses.
+// Names under `private.dns.example.net` resolve to 10.20.30.40 / fd00::1, under `loopback6.dns.example.net` to ::1
+// (AAAA only), under `missing.dns.example.net` to nothing (NXDOMAIN); every other name to public addresses.
 
 import { sendJson } from './http.mjs';
 
@@ -12,11 +12,11 @@ const TYPES = { A: 1, AAAA: 28 };
 export function resolve(name, type) {
   const host = name.toLowerCase().replace(/\.+$/, '');
   const under = (/** @type {string} */ domain) => host === domain || host.endsWith(`.${domain}`);
-  if (under('missing.test')) return { Status: 3 };
+  if (under('missing.dns.example.net')) return { Status: 3 };
   /** @type {Record<'A' | 'AAAA', string | undefined>} */
   let records = { A: '93.184.215.14', AAAA: '2606:2800:21f:cb07:6820:80da:af6b:8b2c' };
-  if (under('private.test')) records = { A: '10.20.30.40', AAAA: 'fd00::1' };
-  if (under('loopback6.test')) records = { A: undefined, AAAA: '::1' };
+  if (under('private.dns.example.net')) records = { A: '10.20.30.40', AAAA: 'fd00::1' };
+  if (under('loopback6.dns.example.net')) records = { A: undefined, AAAA: '::1' };
   const data = records[type];
   return { Status: 0, Answer: data ? [{ name: host, type: TYPES[type], TTL: 60, data }] : [] };
 }

@@ -9,8 +9,25 @@
  * resolving it (src/webhooks/target.ts).
  */
 
-/** Names that resolve inside a network by convention or by standard (RFC 6761, 6762, 8375, 9476). */
-const INTERNAL_NAME_SUFFIXES = [".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".alt", ".localdomain"];
+/**
+ * Names that never resolve on the public internet, by standard (RFC 2606, 6761, 6762, 7686, 8375,
+ * 9476) or by common convention (Kubernetes services, home routers).
+ */
+const INTERNAL_NAME_SUFFIXES = [
+	".localhost",
+	".local",
+	".internal",
+	".intranet",
+	".lan",
+	".home.arpa",
+	".alt",
+	".localdomain",
+	".test",
+	".invalid",
+	".example",
+	".onion",
+	".svc",
+];
 
 /**
  * Public wildcard-DNS services whose names resolve to whatever address they spell

@@ -53,7 +53,7 @@ describe("client callBackUrls inside a network, over HTTP", () => {
 		"http://[fd00::1]/hook",
 		"http://2130706433/hook",
 		"http://10.0.0.1.nip.io/hook",
-		"https://hooks.private.test/hook",
+		"https://hooks.private.dns.example.net/hook",
 	])("refuses %s with 400 before anything reaches the upstream", async (url) => {
 		const answer = await createWithCallback(url);
 		expect(answer.status).toBe(400);

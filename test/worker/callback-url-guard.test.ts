@@ -51,6 +51,11 @@ const INTERNAL_URLS = [
 	"http://app.10.0.0.1.sslip.io/hook",
 	"http://lvh.me:3000/hook",
 	"http://sub.localtest.me/hook",
+	"http://kubernetes.default.svc/hook",
+	"http://hooks.test/hook",
+	"http://site.invalid/hook",
+	"http://hooks.example/hook",
+	"http://hidden.onion/hook",
 ];
 
 const PUBLIC_URLS = [
@@ -89,9 +94,9 @@ describe("client callBackUrl pointing inside a network", () => {
 	});
 
 	it.each([
-		["https://hooks.private.test/lyrics", /hooks\.private\.test \(10\.20\.30\.40\).*loopback, private or internal/],
-		["https://v6.loopback6.test/lyrics", /\(::1\).*loopback, private or internal/],
-		["https://nowhere.missing.test/lyrics", /does not exist in DNS/],
+		["https://hooks.private.dns.example.net/lyrics", /hooks\.private\.dns\.example\.net \(10\.20\.30\.40\).*loopback, private or internal/],
+		["https://v6.loopback6.dns.example.net/lyrics", /\(::1\).*loopback, private or internal/],
+		["https://nowhere.missing.dns.example.net/lyrics", /does not exist in DNS/],
 	])("refuses %s, judged by where its name resolves", async (callBackUrl, message) => {
 		const marker = uniquePrompt("resolved inside");
 		const body = await expectErrorEnvelope(await postJson("/api/v1/lyrics", { prompt: marker, callBackUrl }, PUBLIC_ONLY), 400);
@@ -103,7 +108,7 @@ describe("client callBackUrl pointing inside a network", () => {
 	it("does not block creates when the resolver cannot be asked, nor when resolving is off", async () => {
 		const unreachable = { ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "http://127.0.0.1:9/dns-query" };
 		const create = (overrides: Partial<Env>) =>
-			postJson("/api/v1/lyrics", { prompt: uniquePrompt("resolver down"), callBackUrl: "https://hooks.private.test/x" }, overrides);
+			postJson("/api/v1/lyrics", { prompt: uniquePrompt("resolver down"), callBackUrl: "https://hooks.private.dns.example.net/x" }, overrides);
 		expect((await create(unreachable)).status).toBe(200);
 		expect((await create({ ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "off" })).status).toBe(200);
 	});

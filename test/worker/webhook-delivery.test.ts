@@ -212,7 +212,7 @@ describe("delivery to the client's callBackUrl", () => {
 			(instance as unknown as { env: Env }).env = { ...objectEnv, ALLOW_PRIVATE_CALLBACK_URLS: "false" };
 			const row = objectState.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
 			const state = JSON.parse(row.state);
-			state.callbackUrl = "https://rebound.private.test/lyrics";
+			state.callbackUrl = "https://rebound.private.dns.example.net/lyrics";
 			objectState.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(state));
 		});
 		await deliver(await simCallback(taskId));
