@@ -37,6 +37,7 @@ const CallbackAck = z.object({
 const callbackRoute = createRoute({
 	method: "post",
 	path: "/{ref}",
+	operationId: "receiveUpstreamCallback",
 	summary: "Upstream callback receiver",
 	description:
 		"The callBackUrl the gateway sends upstream (with its token in the query). Idempotent: any number of " +

@@ -11,6 +11,7 @@ export const health = createRouter();
 const healthRoute = createRoute({
 	method: "get",
 	path: "/",
+	operationId: "checkHealth",
 	summary: "Health check",
 	responses: {
 		200: {

@@ -35,6 +35,7 @@ const security = [{ bearerAuth: [] }];
 const createLyricsRoute = createRoute({
 	method: "post",
 	path: "/",
+	operationId: "createLyricsTask",
 	summary: "Create a lyrics task",
 	description:
 		"Forwards the prompt upstream with the gateway's own callback URL and stores the task. " +
@@ -157,6 +158,7 @@ lyrics.post("/", async (c) => {
 const recordInfoRoute = createRoute({
 	method: "get",
 	path: "/record-info",
+	operationId: "getLyricsTask",
 	summary: "Get a task",
 	description: "The task in the provider's record-info shape, from D1, for as long as it is stored.",
 	security,
@@ -170,13 +172,18 @@ const recordInfoRoute = createRoute({
 lyrics.openapi(recordInfoRoute, async (c) => {
 	const { taskId } = c.req.valid("query");
 	const task = await getTask(c.env.DB, taskId);
-	if (!task) throw new GatewayError(404, `No task with taskId ${JSON.stringify(taskId)}. Check the id you got from the create call.`);
+	if (!task) {
+		// Quoted back so a client sees what arrived, but never more than a real id could be long.
+		const shown = taskId.length > 80 ? `${taskId.slice(0, 80)}…` : taskId;
+		throw new GatewayError(404, `No task with taskId ${JSON.stringify(shown)}. Check the id you got from the create call.`);
+	}
 	return c.json({ code: 200 as const, msg: "success" as const, data: toRecordInfo(task) }, 200);
 });
 
 const listTasksRoute = createRoute({
 	method: "get",
 	path: "/tasks",
+	operationId: "listLyricsTasks",
 	summary: "List tasks",
 	description:
 		"Newest first. Every task appears exactly once across pages, also while new tasks arrive: " +

@@ -19,6 +19,7 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
 	app.openAPIRegistry.registerPath({
 		method: "get",
 		path: OPENAPI_PATH,
+		operationId: "getOpenApiDocument",
 		summary: "This document",
 		description: "The OpenAPI 3.1 document of the gateway, generated from the schemas its routes validate with.",
 		responses: { 200: { description: "The document", content: { "application/json": { schema: z.object({}).passthrough() } } } },
@@ -26,6 +27,7 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
 	app.openAPIRegistry.registerPath({
 		method: "get",
 		path: "/docs",
+		operationId: "openApiReference",
 		summary: "Interactive API reference",
 		description: "Swagger UI over this document, served by the gateway itself: it works with no internet access.",
 		responses: { 200: { description: "The page", content: { "text/html": { schema: z.string() } } } },
@@ -33,6 +35,7 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
 	app.openAPIRegistry.registerWebhook({
 		method: "post",
 		path: "lyricsTaskFinished",
+		operationId: "lyricsTaskFinished",
 		summary: "A task you created with a callBackUrl is final",
 		description:
 			"POSTed to your callBackUrl once per task when it becomes final, signed both ways with WEBHOOK_SIGNING_KEY. " +

@@ -31,7 +31,19 @@ export function errorResponses<S extends number>(statuses: Record<S, string>, co
 				msg: `${description as string}.`,
 				data: null,
 			};
-			return [status, { description: description as string, content: { "application/json": { schema: ErrorEnvelope, example } } }];
+			// Rate limits and outages say when to come back.
+			const headers = status === "429" || status === "503" ? RETRY_AFTER : undefined;
+			return [
+				status,
+				{ description: description as string, ...(headers ? { headers } : {}), content: { "application/json": { schema: ErrorEnvelope, example } } },
+			];
 		}),
 	) as Record<S, { description: string; content: { "application/json": { schema: typeof ErrorEnvelope; example: ErrorExample } } }>;
 }
+
+const RETRY_AFTER = {
+	"Retry-After": {
+		description: "Seconds to wait before trying again (on 429 always; on 503 when the outage is passing)",
+		schema: { type: "integer" as const, minimum: 1 },
+	},
+};

@@ -138,6 +138,12 @@ describe("the served OpenAPI document", () => {
 		const create = document.paths["/api/v1/lyrics"].post;
 		expect(create.responses["402"].content["application/json"].example).toMatchObject({ code: 429, data: null });
 		expect(create.parameters.map((parameter: any) => parameter.name)).toContain("Idempotency-Key");
+		expect(create.responses["429"].headers["Retry-After"]).toBeDefined();
+		const operationIds = Object.values(document.paths as Record<string, Record<string, any>>).flatMap((methods) =>
+			Object.values(methods).map((operation) => operation.operationId),
+		);
+		expect(operationIds.every((id) => typeof id === "string")).toBe(true);
+		expect(new Set(operationIds).size).toBe(operationIds.length);
 		const webhookHeaders = document.webhooks.lyricsTaskFinished.post.parameters.map((parameter: any) => parameter.name);
 		expect(webhookHeaders).toEqual(
 			expect.arrayContaining(["webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-timestamp", "x-webhook-signature"]),
