@@ -94,6 +94,7 @@ function positiveInt(value: string | undefined, fallback: number, { allowZero = 
 function secondsList(value: string | undefined, fallback: number[]): number[] {
 	const text = nonEmpty(value);
 	if (!text) return fallback;
-	const parts = text.split(",").map((part) => Number(part.trim()));
-	return parts.every((n) => Number.isInteger(n) && n >= 0) ? parts : fallback;
+	const parts = text.split(",").map((part) => part.trim());
+	if (!parts.every((part) => /^\d+$/.test(part))) return fallback;
+	return parts.map(Number);
 }

@@ -39,8 +39,9 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
 		summary: "A task you created with a callBackUrl is final",
 		description:
 			"POSTed to your callBackUrl once per task when it becomes final, signed both ways with WEBHOOK_SIGNING_KEY. " +
-			"Answer any 2xx within 15 s; anything else is retried after 5 s, 5 min, 30 min, 2 h, 5 h, 10 h and 10 h " +
-			"with the same webhook-id. record-info shows the attempts under `delivery`.",
+			"Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS); anything else is retried, by default after 5 s, 5 min, " +
+			"30 min, 2 h, 5 h, 10 h and 10 h (WEBHOOK_RETRY_SCHEDULE), with the same webhook-id. " +
+			"record-info shows the attempts under `delivery`.",
 		request: {
 			headers: WebhookHeadersSchema,
 			body: { required: true, content: { "application/json": { schema: WebhookBodySchema } } },
