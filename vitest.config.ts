@@ -56,8 +56,8 @@ export default defineConfig({
 					include: ["test/e2e/**/*.test.ts"],
 					environment: "node",
 					globalSetup: ["./test/support/stack-setup.ts"],
-					// One shared gateway and one upstream rate limit: files take turns, so a
-					// burst against the limit in one never refuses another's creates.
+					// One shared gateway (and Chromium, and the CLI's child processes): files take
+					// turns, so timing-sensitive tests are not starved by each other.
 					fileParallelism: false,
 					testTimeout: 30_000,
 					hookTimeout: 90_000,

@@ -38,6 +38,9 @@ export default async function setup(project: TestProject) {
 			// retries and give-ups in seconds; the default schedule spans a day.
 			WEBHOOK_RETRY_SCHEDULE: "1,1,1",
 			WEBHOOK_TIMEOUT_MS: "1000",
+			// Files share this gateway; the limit is tested on a gateway of its own
+			// (production-config.test.ts), so here no test's creates are refused for another's.
+			KIE_CREATE_LIMIT: "100000",
 		},
 	});
 	project.provide("gatewayUrl", stack.url);

@@ -1,7 +1,8 @@
 /**
- * The SSRF guard over HTTP, on a gateway configured as in production (ALLOW_PRIVATE_CALLBACK_URLS
- * "false"): the shared e2e gateway allows private URLs so it can deliver to the simulator, so this
- * file starts a second one of its own.
+ * A gateway configured as in production, over HTTP: private callback URLs refused
+ * (ALLOW_PRIVATE_CALLBACK_URLS "false") and the default KIE_CREATE_LIMIT of 20 creates per 10 s.
+ * The shared e2e gateway allows private URLs (to deliver to the simulator) and a high limit (so
+ * no test's creates are refused for another's), so this file starts a gateway of its own.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +29,22 @@ afterAll(async () => {
 	await stack?.close();
 	if (persistTo) rmSync(persistTo, { recursive: true, force: true });
 });
+
+async function createPlain(prompt: string) {
+	const response = await fetch(`${stack.url}/api/v1/lyrics`, {
+		method: "POST",
+		headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
+		body: JSON.stringify({ prompt }),
+	});
+	return { status: response.status, headers: response.headers, body: (await response.json()) as { code: number; msg: string; data: unknown } };
+}
+
+async function upstreamCreates(match: string): Promise<number> {
+	const stats = (await (await fetch(`${stack.simulatorUrl}/__sim/stats?match=${encodeURIComponent(match)}`)).json()) as {
+		creates: number;
+	};
+	return stats.creates;
+}
 
 async function createWithCallback(callBackUrl: string) {
 	const prompt = `A song about a guarded door ${crypto.randomUUID().slice(0, 8)}`;
@@ -66,5 +83,25 @@ describe("client callBackUrls inside a network, over HTTP", () => {
 		const answer = await createWithCallback("https://hooks.example.com/lyrics");
 		expect(answer.status).toBe(200);
 		expect(answer.upstreamCreates).toBe(1);
+	});
+});
+
+describe("the upstream rate limit over HTTP", () => {
+	it("sends at most 20 creates upstream from a burst of 25, refusing the rest with 429 and Retry-After", async () => {
+		const marker = `A song in a crowd ${crypto.randomUUID().slice(0, 8)}`;
+		const answers = await Promise.all(Array.from({ length: 25 }, (_, i) => createPlain(`${marker} ${i}`)));
+		const accepted = answers.filter((answer) => answer.status === 200);
+		const refused = answers.filter((answer) => answer.status === 429);
+		expect(accepted.length + refused.length).toBe(25);
+		// Up to two creates of the tests above may still share the window.
+		expect(accepted.length).toBeLessThanOrEqual(20);
+		expect(accepted.length).toBeGreaterThanOrEqual(18);
+		for (const answer of refused) {
+			expect(answer.body).toMatchObject({ code: 429, data: null });
+			expect(answer.body.msg).toMatch(/at most 20 creates in any 10 seconds/);
+			expect(Number(answer.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+		}
+		// Exactly the accepted ones reached the upstream.
+		expect(await upstreamCreates(marker)).toBe(accepted.length);
 	});
 });
