@@ -16,7 +16,7 @@ export function configuredSecrets(env: Env): string[] {
 	const values = [
 		env.KIE_API_KEY,
 		env.KIE_WEBHOOK_HMAC_KEY,
-		env.WEBHOOK_SIGNING_KEY,
+		...(env.WEBHOOK_SIGNING_KEY ?? "").split(/\s+/),
 		env.CALLBACK_TOKEN_SECRET,
 		...(env.API_KEYS ?? "").split(","),
 	];

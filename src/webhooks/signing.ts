@@ -29,17 +29,23 @@ export interface SignedDelivery {
 	body: string;
 }
 
-export async function deliveryHeaders(secret: string, delivery: SignedDelivery): Promise<Record<string, string>> {
+/**
+ * `secrets` is WEBHOOK_SIGNING_KEY: one key, or several separated by spaces while rotating
+ * (new first). Standard Webhooks carries one `v1,` signature per key, so receivers holding
+ * either key verify; the provider-style header has room for one, made with the first key.
+ */
+export async function deliveryHeaders(secrets: string, delivery: SignedDelivery): Promise<Record<string, string>> {
+	const keys = secrets.split(/\s+/).filter((key) => key.length > 0);
 	const timestamp = String(delivery.timestamp);
-	const [provider, standard] = await Promise.all([
-		hmacSign(secret, `${delivery.taskId}.${timestamp}`),
-		hmacSign(secret, `${delivery.webhookId}.${timestamp}.${delivery.body}`, signingKeyBytes),
+	const [provider, ...standard] = await Promise.all([
+		hmacSign(keys[0] ?? "", `${delivery.taskId}.${timestamp}`),
+		...keys.map((key) => hmacSign(key, `${delivery.webhookId}.${timestamp}.${delivery.body}`, signingKeyBytes)),
 	]);
 	return {
 		"x-webhook-timestamp": timestamp,
-		"x-webhook-signature": toBase64(provider),
+		"x-webhook-signature": toBase64(provider as Uint8Array),
 		"webhook-id": delivery.webhookId,
 		"webhook-timestamp": timestamp,
-		"webhook-signature": `v1,${toBase64(standard)}`,
+		"webhook-signature": standard.map((signature) => `v1,${toBase64(signature)}`).join(" "),
 	};
 }
