@@ -36,3 +36,15 @@ CREATE TABLE IF NOT EXISTS tasks (
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
+
+-- Creates the upstream never answered in time (504): it may still have made the task, and its
+-- callback then names it. Keyed by the ref of the callback URL minted for the create, so that
+-- callback can adopt the task (src/task/task-object.ts) instead of it being lost; task_id is set
+-- by the one task that adopted it.
+CREATE TABLE IF NOT EXISTS unanswered_creates (
+	ref TEXT PRIMARY KEY,
+	prompt TEXT NOT NULL,
+	callback_url TEXT,
+	created_at INTEGER NOT NULL,
+	task_id TEXT
+);

@@ -161,6 +161,36 @@ export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): 
 	return results.map((row) => row.task_id);
 }
 
+/** A create the upstream did not answer in time, which its callback may yet adopt. */
+export interface UnansweredCreate {
+	ref: string;
+	prompt: string;
+	callbackUrl: string | null;
+	createdAt: number;
+}
+
+export async function recordUnansweredCreate(db: D1Database, create: UnansweredCreate): Promise<void> {
+	await db
+		.prepare("INSERT OR IGNORE INTO unanswered_creates (ref, prompt, callback_url, created_at) VALUES (?1, ?2, ?3, ?4)")
+		.bind(create.ref, create.prompt, create.callbackUrl, create.createdAt)
+		.run();
+}
+
+/**
+ * The unanswered create minted with this ref, bound to `taskId`: the first task to claim it wins,
+ * and the same task may claim it again; null when there is none or another task has it.
+ */
+export async function claimUnansweredCreate(db: D1Database, ref: string, taskId: string): Promise<UnansweredCreate | null> {
+	const row = await db
+		.prepare(
+			`UPDATE unanswered_creates SET task_id = ?2 WHERE ref = ?1 AND (task_id IS NULL OR task_id = ?2)
+			RETURNING ref, prompt, callback_url, created_at`,
+		)
+		.bind(ref, taskId)
+		.first<{ ref: string; prompt: string; callback_url: string | null; created_at: number }>();
+	return row ? { ref: row.ref, prompt: row.prompt, callbackUrl: row.callback_url, createdAt: row.created_at } : null;
+}
+
 export async function pingDatabase(db: D1Database): Promise<void> {
 	await db.prepare("SELECT 1").first();
 }

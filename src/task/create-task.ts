@@ -4,6 +4,7 @@
  * leave a task the upstream has already charged for unrecorded.
  */
 import type { Config } from "../config";
+import { recordUnansweredCreate } from "../db/tasks";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
 import { createRateLimiter } from "../ratelimit/create-rate-limiter";
@@ -57,6 +58,18 @@ export async function createTask(
 			status: created.failure.status,
 			ms: Date.now() - started,
 		});
+		if (created.failure.upstream === "timeout") {
+			// The upstream may have made (and charged for) the task all the same: remember the
+			// create, so that the task's callback, which carries this ref, can adopt it.
+			await recordUnansweredCreate(env.DB, {
+				ref: target.ref,
+				prompt: request.prompt,
+				callbackUrl: request.callbackUrl,
+				createdAt: started,
+			}).catch((error: unknown) =>
+				logEvent("error", "unanswered_create_not_recorded", { error: error instanceof Error ? error.message : String(error) }),
+			);
+		}
 		return created;
 	}
 	await onUpstreamCreated(created.taskId);

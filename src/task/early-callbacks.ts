@@ -71,6 +71,11 @@ export class EarlyCallbacks {
 		}));
 	}
 
+	/** The callback URLs held callbacks came through. */
+	refs(): string[] {
+		return this.sql.exec<{ ref: string }>("SELECT ref FROM early_callbacks").toArray().map((row) => row.ref);
+	}
+
 	deliveries(): number {
 		return this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
 	}

@@ -9,7 +9,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../config";
-import { findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
+import { claimUnansweredCreate, findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { isFreshRef } from "../security/callback-token";
 import { configuredSecrets, redactOutcome } from "../security/redact";
@@ -30,6 +30,11 @@ export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" |
 /** Callbacks for a task the gateway never registered are dropped after this long. */
 const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
 /**
+ * When to look whether held callbacks belong to a create the upstream never answered: after the
+ * longest upstream deadline (15 s) and the create's own bookkeeping.
+ */
+const ADOPTION_CHECK_DELAY_MS = 30_000;
+/**
  * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
  * this the decision (already recorded here) reaches D1 in the background, with the alarm behind it.
  */
@@ -47,6 +52,8 @@ export class TaskObject extends DurableObject<Env> {
 		this.sql = ctx.storage.sql;
 		this.sql.exec("CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
 		this.early = new EarlyCallbacks(this.sql);
+		// Which task this object is, while it only holds early callbacks (its name is the taskId).
+		this.sql.exec("CREATE TABLE IF NOT EXISTS early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL)");
 	}
 
 	/**
@@ -59,33 +66,51 @@ export class TaskObject extends DurableObject<Env> {
 			logEvent("error", "task_id_reused_by_upstream", { taskId: input.taskId });
 			return "taken";
 		}
-		if (!existing) {
-			const state = newTaskState(input);
-			// Callbacks that came before the create finished: apply the first final one that
-			// carries this task's ref, drop the rest (they were minted for some other create).
-			for (const held of this.early.takeAll()) {
-				if (held.ref !== input.ref) {
-					logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
-					continue;
-				}
-				state.callbacksReceived += held.deliveries;
-				if (held.outcome.final && state.status === "PENDING") {
-					finalize(state, held.outcome, "callback", held.receivedAt);
-				}
-			}
-			this.save(state);
-			logEvent("info", "task_registered", { taskId: input.taskId, status: state.status });
-		}
+		if (!existing) this.start(input, "task_registered");
 		await this.armDeliveryAlarm();
 		await this.syncToD1();
 		await this.armDeliveryAlarm();
 		return "registered";
 	}
 
+	/**
+	 * Stores the task's first state, in one synchronous step. Callbacks that came before it:
+	 * apply the first final one that carries this task's ref, drop the rest (they were minted for
+	 * some other create).
+	 */
+	private start(input: NewTask, event: string): void {
+		const state = newTaskState(input);
+		for (const held of this.early.takeAll()) {
+			if (held.ref !== input.ref) {
+				logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
+				continue;
+			}
+			state.callbacksReceived += held.deliveries;
+			if (held.outcome.final && state.status === "PENDING") finalize(state, held.outcome, "callback", held.receivedAt);
+		}
+		this.save(state);
+		this.sql.exec("DELETE FROM early_identity");
+		logEvent("info", event, { taskId: input.taskId, status: state.status });
+	}
+
+	/**
+	 * A create the upstream did not answer in time (504) may have made this task all the same:
+	 * if `ref` is that create's, the task is started from what the create asked for, so its
+	 * result is stored and delivered rather than lost. True when the task exists here now.
+	 */
+	private async adoptUnansweredCreate(taskId: string, ref: string): Promise<boolean> {
+		const create = await withinBudget(claimUnansweredCreate(this.env.DB, ref, taskId), null);
+		if (!create) return false;
+		if (!this.load()) {
+			this.start({ taskId, ref, prompt: create.prompt, callbackUrl: create.callbackUrl, createdAt: create.createdAt }, "task_adopted_unanswered_create");
+		}
+		return true;
+	}
+
 	/** Applies one upstream callback; the first final result wins and never changes. */
 	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
-		if (!this.load()) {
+		if (!this.load() && !(await this.adoptUnansweredCreate(taskId, ref))) {
 			// Not registered here (yet). A URL whose create is long over, or whose ref already
 			// belongs to another stored task, is being reused for a made-up taskId: refuse it
 			// rather than hold it.
@@ -95,7 +120,11 @@ export class TaskObject extends DurableObject<Env> {
 		}
 		// Decided on the state as it is now: the task may have been registered during the lookup.
 		const verdict = this.decideCallback(ref, outcome);
-		if (verdict === "held-early") await this.scheduleAlarm(Date.now() + EARLY_CALLBACK_TTL_MS);
+		if (verdict === "held-early") {
+			// Remembered for the alarm, which may adopt the task once its create has timed out.
+			this.sql.exec("INSERT OR REPLACE INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
+			await this.scheduleAlarm(Date.now() + ADOPTION_CHECK_DELAY_MS);
+		}
 		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
 			// Armed before the D1 write: if the object is reset during it, the alarm still delivers.
 			await this.armDeliveryAlarm();
@@ -207,8 +236,22 @@ export class TaskObject extends DurableObject<Env> {
 		}
 		const oldest = this.early.oldestReceivedAt();
 		if (oldest === null) return;
-		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) this.early.clear();
-		else await this.ctx.storage.setAlarm(oldest + EARLY_CALLBACK_TTL_MS);
+		// The create these callbacks belong to may have timed out meanwhile: adopt its task.
+		const taskId = this.sql.exec<{ task_id: string }>("SELECT task_id FROM early_identity").toArray()[0]?.task_id;
+		for (const ref of taskId ? this.early.refs() : []) {
+			if (await this.adoptUnansweredCreate(taskId as string, ref)) {
+				await this.armDeliveryAlarm();
+				await this.syncToD1();
+				await this.armDeliveryAlarm();
+				return;
+			}
+		}
+		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) {
+			this.early.clear();
+			this.sql.exec("DELETE FROM early_identity");
+		} else {
+			await this.ctx.storage.setAlarm(oldest + EARLY_CALLBACK_TTL_MS);
+		}
 	}
 
 	/**
