@@ -46,5 +46,7 @@ CREATE TABLE IF NOT EXISTS unanswered_creates (
 	prompt TEXT NOT NULL,
 	callback_url TEXT,
 	created_at INTEGER NOT NULL,
+	-- The create's Idempotency-Key object, if any: told the taskId on adoption, so the key replays it.
+	idempotency_scope TEXT,
 	task_id TEXT
 );

@@ -167,12 +167,17 @@ export interface UnansweredCreate {
 	prompt: string;
 	callbackUrl: string | null;
 	createdAt: number;
+	/** The Idempotency-Key object of the create, if it had a key: told when the task is adopted. */
+	idempotencyScope: string | null;
 }
 
 export async function recordUnansweredCreate(db: D1Database, create: UnansweredCreate): Promise<void> {
 	await db
-		.prepare("INSERT OR IGNORE INTO unanswered_creates (ref, prompt, callback_url, created_at) VALUES (?1, ?2, ?3, ?4)")
-		.bind(create.ref, create.prompt, create.callbackUrl, create.createdAt)
+		.prepare(
+			`INSERT OR IGNORE INTO unanswered_creates (ref, prompt, callback_url, created_at, idempotency_scope)
+			VALUES (?1, ?2, ?3, ?4, ?5)`,
+		)
+		.bind(create.ref, create.prompt, create.callbackUrl, create.createdAt, create.idempotencyScope)
 		.run();
 }
 
@@ -184,11 +189,19 @@ export async function claimUnansweredCreate(db: D1Database, ref: string, taskId:
 	const row = await db
 		.prepare(
 			`UPDATE unanswered_creates SET task_id = ?2 WHERE ref = ?1 AND (task_id IS NULL OR task_id = ?2)
-			RETURNING ref, prompt, callback_url, created_at`,
+			RETURNING ref, prompt, callback_url, created_at, idempotency_scope`,
 		)
 		.bind(ref, taskId)
-		.first<{ ref: string; prompt: string; callback_url: string | null; created_at: number }>();
-	return row ? { ref: row.ref, prompt: row.prompt, callbackUrl: row.callback_url, createdAt: row.created_at } : null;
+		.first<{ ref: string; prompt: string; callback_url: string | null; created_at: number; idempotency_scope: string | null }>();
+	return row
+		? {
+				ref: row.ref,
+				prompt: row.prompt,
+				callbackUrl: row.callback_url,
+				createdAt: row.created_at,
+				idempotencyScope: row.idempotency_scope,
+			}
+		: null;
 }
 
 export async function pingDatabase(db: D1Database): Promise<void> {

@@ -4,6 +4,7 @@
  */
 import { GatewayError } from "../http/errors";
 import { logEvent } from "../log";
+import type { CreateFailure } from "../upstream/create-failure";
 import type { CreateResult } from "../upstream/kie-client";
 import { idempotencyObject } from "./idempotency-object";
 
@@ -26,6 +27,7 @@ export async function createIdempotently(
 	}
 	if (claim.kind === "replay") return { replayed: true, taskId: claim.taskId };
 	if (claim.kind === "failed") return { replayed: false, result: { ok: false, failure: claim.failure } };
+	if (claim.kind === "in-doubt") return { replayed: false, result: { ok: false, failure: inDoubt(claim.retryAfterMs) } };
 
 	let result: CreateResult | undefined;
 	let recorded = false;
@@ -40,10 +42,31 @@ export async function createIdempotently(
 		result = await create(recordTaskId);
 	} finally {
 		// A failure (or a throw) is not cached: the client's retry with the key creates afresh.
-		if (!result?.ok) await settle(() => keyObject.release(claim.claimId, result?.ok === false ? result.failure : undefined));
+		if (result?.ok === false && result.failure.ref) {
+			// Timed out upstream, and recorded for adoption: the key waits for the task's callback.
+			const { failure } = result;
+			await settle(() => keyObject.doubt(claim.claimId, failure, failure.ref as string));
+		} else if (!result?.ok) {
+			await settle(() => keyObject.release(claim.claimId, result?.ok === false ? result.failure : undefined));
+		}
 		else if (!recorded) await recordTaskId(result.taskId);
 	}
 	return { replayed: false, result };
+}
+
+/** A retry of a create that timed out upstream, while its callback may still adopt the task. */
+function inDoubt(retryAfterMs: number): CreateFailure {
+	const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+	return {
+		status: 504,
+		code: 504,
+		msg:
+			"The first create with this Idempotency-Key timed out upstream, which may have made the task all the same. " +
+			`The gateway is waiting for the upstream to say so; retry with the same key in ${seconds} s to get its taskId, ` +
+			"rather than create (and pay for) a second one.",
+		upstream: "in doubt",
+		retryAfter: String(seconds),
+	};
 }
 
 /**

@@ -21,7 +21,20 @@ export type Claim =
 	| { kind: "replay"; taskId: string }
 	| { kind: "mismatch" }
 	/** The create this request waited on failed: the same answer, with no second attempt. */
-	| { kind: "failed"; failure: CreateFailure };
+	| { kind: "failed"; failure: CreateFailure }
+	/**
+	 * The key's create timed out upstream, which may have made the task all the same: until its
+	 * callback says so (and the key replays that task) or the doubt runs out, no second create.
+	 */
+	| { kind: "in-doubt"; retryAfterMs: number };
+
+/**
+ * How long a key whose create timed out waits for the upstream's callback to adopt the task
+ * before a retry may create again. The provider calls back when the lyrics are done, within
+ * minutes.
+ */
+export const DOUBT_MS = 15 * 60 * 1000;
+const IN_DOUBT_RETRY_MS = 30_000;
 
 type KeyRecord = {
 	fingerprint: string;
@@ -31,6 +44,9 @@ type KeyRecord = {
 	lease_until: number;
 	/** JSON of the failure of the create under claim_id, kept only for requests waiting on it. */
 	failure: string | null;
+	/** The callback ref of a create that timed out upstream, and until when its callback is awaited. */
+	doubt_ref: string | null;
+	doubt_until: number | null;
 };
 
 export class IdempotencyObject extends DurableObject<Env> {
@@ -46,7 +62,9 @@ export class IdempotencyObject extends DurableObject<Env> {
 			task_id TEXT,
 			started_at INTEGER NOT NULL,
 			lease_until INTEGER NOT NULL,
-			failure TEXT
+			failure TEXT,
+			doubt_ref TEXT,
+			doubt_until INTEGER
 		)`);
 	}
 
@@ -72,17 +90,22 @@ export class IdempotencyObject extends DurableObject<Env> {
 			this.clear();
 			record = null;
 		}
-		if (record?.failure) {
+		if (record && !record.task_id && record.failure) {
 			if (record.claim_id === waitingOn) return { kind: "failed", failure: JSON.parse(record.failure) as CreateFailure };
-			record = null; // a failure is not remembered for anyone who was not waiting on it
+			const inDoubt = record.doubt_ref !== null && (record.doubt_until ?? 0) > now;
+			if (inDoubt && record.fingerprint === fingerprint) {
+				return { kind: "in-doubt", retryAfterMs: Math.min(IN_DOUBT_RETRY_MS, (record.doubt_until as number) - now) };
+			}
+			// A failure is not remembered for anyone who was not waiting on it.
+			if (!inDoubt) record = null;
 		}
 		if (record && record.fingerprint !== fingerprint) return { kind: "mismatch" };
 		if (record?.task_id) return { kind: "replay", taskId: record.task_id };
 		if (record && record.lease_until > now) return { wait: record.claim_id };
 		const claimId = crypto.randomUUID();
 		this.sql.exec(
-			`INSERT OR REPLACE INTO key_record (id, fingerprint, claim_id, task_id, started_at, lease_until, failure)
-			VALUES (1, ?, ?, NULL, ?, ?, NULL)`,
+			`INSERT OR REPLACE INTO key_record (id, fingerprint, claim_id, task_id, started_at, lease_until, failure, doubt_ref, doubt_until)
+			VALUES (1, ?, ?, NULL, ?, ?, NULL, NULL, NULL)`,
 			fingerprint,
 			claimId,
 			record?.started_at ?? now,
@@ -110,6 +133,26 @@ export class IdempotencyObject extends DurableObject<Env> {
 		} else {
 			this.sql.exec("DELETE FROM key_record WHERE claim_id = ?", claimId);
 		}
+	}
+
+	/**
+	 * The create under this claim timed out upstream with callback ref `ref`: waiting requests get
+	 * `failure`; later ones are told to come back until the callback adopts the task (adopt) or
+	 * DOUBT_MS pass.
+	 */
+	doubt(claimId: string, failure: CreateFailure, ref: string): void {
+		this.sql.exec(
+			"UPDATE key_record SET failure = ?, doubt_ref = ?, doubt_until = ?, lease_until = 0 WHERE claim_id = ? AND task_id IS NULL",
+			JSON.stringify(failure),
+			ref,
+			Date.now() + DOUBT_MS,
+			claimId,
+		);
+	}
+
+	/** The timed-out create's callback adopted task `taskId`: the key replays it from now on. */
+	adopt(ref: string, taskId: string): void {
+		this.sql.exec("UPDATE key_record SET task_id = ? WHERE doubt_ref = ? AND task_id IS NULL", taskId, ref);
 	}
 
 	/** The window is over: the key may be used again for a new task. Safe to run twice. */

@@ -109,10 +109,13 @@ lyrics.post("/", async (c) => {
 		);
 	}
 
-	const request = { prompt: body.prompt, callbackUrl };
 	const key = idempotencyKey
-		? { scope: await idempotencyScope(c.get("apiKey"), idempotencyKey), fingerprint: await requestFingerprint(request) }
+		? {
+				scope: await idempotencyScope(c.get("apiKey"), idempotencyKey),
+				fingerprint: await requestFingerprint({ prompt: body.prompt, callbackUrl }),
+			}
 		: undefined;
+	const request = { prompt: body.prompt, callbackUrl, idempotencyScope: key?.scope };
 	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
 	const work = createIdempotently(c.env, key, (onUpstreamCreated) =>
 		createTask(

@@ -18,6 +18,8 @@ export interface CreateRequest {
 	prompt: string;
 	/** The client's own webhook, if any; never sent upstream. */
 	callbackUrl: string | null;
+	/** The Idempotency-Key object's name, when the create came with a key. */
+	idempotencyScope?: string;
 }
 
 /** Configuration a create cannot go without; the route checks it before calling. */
@@ -61,14 +63,20 @@ export async function createTask(
 		if (created.failure.upstream === "timeout") {
 			// The upstream may have made (and charged for) the task all the same: remember the
 			// create, so that the task's callback, which carries this ref, can adopt it.
-			await recordUnansweredCreate(env.DB, {
+			const recorded = await recordUnansweredCreate(env.DB, {
 				ref: target.ref,
 				prompt: request.prompt,
 				callbackUrl: request.callbackUrl,
 				createdAt: started,
-			}).catch((error: unknown) =>
-				logEvent("error", "unanswered_create_not_recorded", { error: error instanceof Error ? error.message : String(error) }),
+				idempotencyScope: request.idempotencyScope ?? null,
+			}).then(
+				() => true,
+				(error: unknown) => {
+					logEvent("error", "unanswered_create_not_recorded", { error: error instanceof Error ? error.message : String(error) });
+					return false;
+				},
 			);
+			if (recorded) return { ok: false, failure: { ...created.failure, ref: target.ref } };
 		}
 		return created;
 	}

@@ -10,6 +10,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../config";
 import { claimUnansweredCreate, findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
+import { idempotencyObject } from "../idempotency/idempotency-object";
 import { logEvent } from "../log";
 import { isFreshRef } from "../security/callback-token";
 import { configuredSecrets, redactOutcome } from "../security/redact";
@@ -102,7 +103,17 @@ export class TaskObject extends DurableObject<Env> {
 		const create = await withinBudget(claimUnansweredCreate(this.env.DB, ref, taskId), null);
 		if (!create) return false;
 		if (!this.load()) {
-			this.start({ taskId, ref, prompt: create.prompt, callbackUrl: create.callbackUrl, createdAt: create.createdAt }, "task_adopted_unanswered_create");
+			const { prompt, callbackUrl, createdAt } = create;
+			this.start({ taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
+		}
+		if (create.idempotencyScope) {
+			// A retry with the create's Idempotency-Key now replays this task instead of paying again.
+			const scope = create.idempotencyScope;
+			await idempotencyObject(this.env, scope)
+				.adopt(ref, taskId)
+				.catch((error: unknown) =>
+					logEvent("error", "idempotency_adopt_failed", { taskId, error: error instanceof Error ? error.message : String(error) }),
+				);
 		}
 		return true;
 	}

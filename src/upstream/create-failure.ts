@@ -15,6 +15,8 @@ export interface CreateFailure {
 	retryAfter?: string;
 	/** What the upstream said, for logs. */
 	upstream: string;
+	/** For a timeout: the callback ref minted for the create, whose callback may yet adopt the task. */
+	ref?: string;
 }
 
 const TRY_AGAIN_SOON = "Try again in a moment.";

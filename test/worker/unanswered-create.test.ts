@@ -4,9 +4,12 @@
  * that create, and adopts the task: the result is stored and delivered instead of lost.
  */
 import { env } from "cloudflare:workers";
-import { runDurableObjectAlarm } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import { describe, expect, it } from "vitest";
 import {
+	API_KEY,
+	api,
 	callbackBody,
 	deliver,
 	eventually,
@@ -16,6 +19,7 @@ import {
 	simCallback,
 	simHook,
 	simScript,
+	simStats,
 	uniquePrompt,
 	waitForSimTask,
 	withBody,
@@ -77,5 +81,55 @@ describe("a create the upstream answered too late", () => {
 		const refused = await deliver(withBody(callback, forged));
 		expect(refused.status).toBe(401);
 		expect((await recordInfo(forged.data.task_id)).code).toBe(404);
+	});
+
+	it("makes a retry with the same Idempotency-Key wait for the adoption instead of paying again", async () => {
+		const prompt = uniquePrompt("a retried timeout");
+		const key = crypto.randomUUID();
+		const withKey = () =>
+			api("/api/v1/lyrics", {
+				method: "POST",
+				headers: { "content-type": "application/json", "idempotency-key": key },
+				body: JSON.stringify({ prompt }),
+			});
+		await simScript(prompt, { createDelayMs: 3000 });
+		const first = withKey();
+		const { taskId: upstreamTaskId } = await waitForSimTask(prompt);
+		await expectErrorEnvelope(await first, 504, 504);
+
+		// Retried before the upstream has said anything: told to come back, nothing sent upstream.
+		const early = await withKey();
+		expect(Number(early.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+		const body = await expectErrorEnvelope(early, 504, 504);
+		expect(body.msg).toMatch(/retry with the same key/);
+		expect((await simStats(prompt)).creates).toBe(1);
+
+		// The callback adopts the task; the retry now gets it.
+		await deliver(await simCallback(upstreamTaskId));
+		const replay = await withKey();
+		expect(replay.status).toBe(200);
+		expect(replay.headers.get("idempotent-replayed")).toBe("true");
+		expect(((await replay.json()) as { data: { taskId: string } }).data.taskId).toBe(upstreamTaskId);
+		expect((await simStats(prompt)).creates).toBe(1);
+	});
+
+	it("lets a retry create again once the doubt has run out with no callback", async () => {
+		const prompt = uniquePrompt("a timeout never called back");
+		const key = crypto.randomUUID();
+		const withKey = () =>
+			api("/api/v1/lyrics", {
+				method: "POST",
+				headers: { "content-type": "application/json", "idempotency-key": key },
+				body: JSON.stringify({ prompt }),
+			});
+		await simScript(prompt, { createDelayMs: 3000 });
+		await expectErrorEnvelope(await withKey(), 504, 504);
+		const keyObject = env.IDEMPOTENCY.getByName(await idempotencyScope(API_KEY, key));
+		await runInDurableObject(keyObject, (_instance, state) => {
+			state.storage.sql.exec("UPDATE key_record SET doubt_until = ?", Date.now() - 1);
+		});
+		await simScript(prompt, { createDelayMs: 0 });
+		expect((await withKey()).status).toBe(200);
+		expect((await simStats(prompt)).creates).toBe(2);
 	});
 });
