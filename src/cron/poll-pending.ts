@@ -7,8 +7,9 @@
  * Workers Free plan's 50 with room for the D1 query.
  */
 import { readConfig } from "../config";
-import { selectDueForPoll } from "../db/tasks";
+import { deleteOldUnansweredCreates, selectDueForPoll } from "../db/tasks";
 import { logEvent } from "../log";
+import { ADOPTION_WINDOW_MS } from "../task/adoption";
 import type { PollVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
 
@@ -47,6 +48,10 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 		}
 	};
 	await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
+	// Creates never answered in time can no longer be adopted after the window: forget them.
+	await deleteOldUnansweredCreates(env.DB, now - ADOPTION_WINDOW_MS).catch((error: unknown) =>
+		logEvent("error", "unanswered_cleanup_failed", { error: error instanceof Error ? error.message : String(error) }),
+	);
 	if (due.length > 0) logEvent("info", "poll_tick", report);
 	return report;
 }

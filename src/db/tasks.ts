@@ -181,27 +181,51 @@ export async function recordUnansweredCreate(db: D1Database, create: UnansweredC
 		.run();
 }
 
-/**
- * The unanswered create minted with this ref, bound to `taskId`: the first task to claim it wins,
- * and the same task may claim it again; null when there is none or another task has it.
- */
-export async function claimUnansweredCreate(db: D1Database, ref: string, taskId: string): Promise<UnansweredCreate | null> {
+function unansweredFromRow(row: UnansweredRow): UnansweredCreate & { taskId: string | null } {
+	return {
+		ref: row.ref,
+		prompt: row.prompt,
+		callbackUrl: row.callback_url,
+		createdAt: row.created_at,
+		idempotencyScope: row.idempotency_scope,
+		taskId: row.task_id,
+	};
+}
+
+interface UnansweredRow {
+	ref: string;
+	prompt: string;
+	callback_url: string | null;
+	created_at: number;
+	idempotency_scope: string | null;
+	task_id: string | null;
+}
+
+/** The unanswered create minted with this ref, if made after `notBefore`, with the task that adopted it if any. */
+export async function findUnansweredCreate(
+	db: D1Database,
+	ref: string,
+	notBefore: number,
+): Promise<(UnansweredCreate & { taskId: string | null }) | null> {
 	const row = await db
-		.prepare(
-			`UPDATE unanswered_creates SET task_id = ?2 WHERE ref = ?1 AND (task_id IS NULL OR task_id = ?2)
-			RETURNING ref, prompt, callback_url, created_at, idempotency_scope`,
-		)
+		.prepare("SELECT * FROM unanswered_creates WHERE ref = ?1 AND created_at >= ?2")
+		.bind(ref, notBefore)
+		.first<UnansweredRow>();
+	return row ? unansweredFromRow(row) : null;
+}
+
+/** Binds the unanswered create to `taskId`: the first task wins, and the same task may bind again. */
+export async function claimUnansweredCreate(db: D1Database, ref: string, taskId: string): Promise<boolean> {
+	const { meta } = await db
+		.prepare("UPDATE unanswered_creates SET task_id = ?2 WHERE ref = ?1 AND (task_id IS NULL OR task_id = ?2)")
 		.bind(ref, taskId)
-		.first<{ ref: string; prompt: string; callback_url: string | null; created_at: number; idempotency_scope: string | null }>();
-	return row
-		? {
-				ref: row.ref,
-				prompt: row.prompt,
-				callbackUrl: row.callback_url,
-				createdAt: row.created_at,
-				idempotencyScope: row.idempotency_scope,
-			}
-		: null;
+		.run();
+	return meta.changes > 0;
+}
+
+/** Forgets unanswered creates older than `before`: no callback will adopt them any more. */
+export async function deleteOldUnansweredCreates(db: D1Database, before: number): Promise<void> {
+	await db.prepare("DELETE FROM unanswered_creates WHERE created_at < ?1").bind(before).run();
 }
 
 export async function pingDatabase(db: D1Database): Promise<void> {

@@ -66,6 +66,8 @@ export class IdempotencyObject extends DurableObject<Env> {
 			doubt_ref TEXT,
 			doubt_until INTEGER
 		)`);
+		// Adoptions told before the key heard of its doubt (the callback can beat doubt()).
+		this.sql.exec("CREATE TABLE IF NOT EXISTS adoptions (ref TEXT PRIMARY KEY, task_id TEXT NOT NULL)");
 	}
 
 	/** Replays a finished create, refuses another body, or lets this request create (waiting out one in flight). */
@@ -148,10 +150,13 @@ export class IdempotencyObject extends DurableObject<Env> {
 			Date.now() + DOUBT_MS,
 			claimId,
 		);
+		const adopted = this.sql.exec<{ task_id: string }>("SELECT task_id FROM adoptions WHERE ref = ?", ref).toArray()[0];
+		if (adopted) this.adopt(ref, adopted.task_id);
 	}
 
 	/** The timed-out create's callback adopted task `taskId`: the key replays it from now on. */
 	adopt(ref: string, taskId: string): void {
+		this.sql.exec("INSERT OR REPLACE INTO adoptions (ref, task_id) VALUES (?, ?)", ref, taskId);
 		this.sql.exec("UPDATE key_record SET task_id = ? WHERE doubt_ref = ? AND task_id IS NULL", taskId, ref);
 	}
 
@@ -170,6 +175,7 @@ export class IdempotencyObject extends DurableObject<Env> {
 
 	private clear(): void {
 		this.sql.exec("DELETE FROM key_record");
+		this.sql.exec("DELETE FROM adoptions");
 	}
 }
 

@@ -9,7 +9,14 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { type Config, readConfig } from "../config";
-import { claimUnansweredCreate, findTaskIdByCallbackRef, getTask, getTaskVersion, upsertTask } from "../db/tasks";
+import {
+	claimUnansweredCreate,
+	findTaskIdByCallbackRef,
+	findUnansweredCreate,
+	getTask,
+	getTaskVersion,
+	upsertTask,
+} from "../db/tasks";
 import { idempotencyObject } from "../idempotency/idempotency-object";
 import { logEvent } from "../log";
 import { isFreshRef } from "../security/callback-token";
@@ -19,6 +26,7 @@ import { type AttemptResult, type Delivery, recordAttempt } from "../webhooks/de
 import { sendWebhook } from "../webhooks/send";
 import { webhookBody } from "../webhooks/webhook-body";
 import { callbackUrlProblem, callbackUrlRefusal } from "../webhooks/target";
+import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./adoption";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
 import { EarlyCallbacks } from "./early-callbacks";
 import type { Outcome } from "./task-record";
@@ -35,6 +43,9 @@ const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
  * longest upstream deadline (15 s) and the create's own bookkeeping.
  */
 const ADOPTION_CHECK_DELAY_MS = 30_000;
+/** Next look when D1 or the upstream could not say whether held callbacks' create was made. */
+const ADOPTION_RETRY_MS = 60_000;
+const KEY_ADOPT_RETRY_MS = 10_000;
 /**
  * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
  * this the decision (already recorded here) reaches D1 in the background, with the alarm behind it.
@@ -95,39 +106,82 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/**
-	 * A create the upstream did not answer in time (504) may have made this task all the same:
-	 * if `ref` is that create's, the task is started from what the create asked for, so its
-	 * result is stored and delivered rather than lost. True when the task exists here now.
+	 * Held callbacks may belong to a create the upstream answered too late (504): if the upstream
+	 * confirms this task was made for that create's prompt, start the task from the create, so
+	 * its result is stored and delivered rather than lost. "retry" when D1 or the upstream could
+	 * not be asked; the alarm comes back.
 	 */
-	private async adoptUnansweredCreate(taskId: string, ref: string): Promise<boolean> {
-		const create = await withinBudget(claimUnansweredCreate(this.env.DB, ref, taskId), null);
-		if (!create) return false;
-		if (!this.load()) {
-			const { prompt, callbackUrl, createdAt } = create;
-			this.start({ taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
+	private async adoptUnansweredCreate(): Promise<"adopted" | "retry" | "none"> {
+		const taskId = this.sql.exec<{ task_id: string }>("SELECT task_id FROM early_identity").toArray()[0]?.task_id;
+		if (!taskId) return "none";
+		const notBefore = Date.now() - ADOPTION_WINDOW_MS;
+		let trouble = false;
+		for (const ref of this.early.refs()) {
+			try {
+				const create = await findUnansweredCreate(this.env.DB, ref, notBefore);
+				if (!create || (create.taskId !== null && create.taskId !== taskId)) continue;
+				const confirmation = await confirmWithUpstream(readConfig(this.env), taskId, create.prompt);
+				if (confirmation === "unknown") {
+					trouble = true;
+					continue;
+				}
+				if (confirmation === "refuted") {
+					logEvent("warn", "adoption_refused", { taskId, reason: "the upstream does not confirm the task" });
+					continue;
+				}
+				if (!(await claimUnansweredCreate(this.env.DB, ref, taskId))) continue;
+				if (!this.load()) {
+					const { prompt, callbackUrl, createdAt } = create;
+					this.start({ taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
+					const state = this.load() as TaskState;
+					if (create.idempotencyScope) state.keyToAdopt = { scope: create.idempotencyScope, ref };
+					this.save(state);
+				}
+				return "adopted";
+			} catch (error) {
+				logEvent("error", "adoption_check_failed", { taskId, error: error instanceof Error ? error.message : String(error) });
+				trouble = true;
+			}
 		}
-		if (create.idempotencyScope) {
-			// A retry with the create's Idempotency-Key now replays this task instead of paying again.
-			const scope = create.idempotencyScope;
-			await idempotencyObject(this.env, scope)
-				.adopt(ref, taskId)
-				.catch((error: unknown) =>
-					logEvent("error", "idempotency_adopt_failed", { taskId, error: error instanceof Error ? error.message : String(error) }),
-				);
+		return trouble ? "retry" : "none";
+	}
+
+	/** Tells the adopted create's Idempotency-Key its task, so a retry with the key replays it; retried by the alarm. */
+	private async adoptIdempotencyKey(): Promise<void> {
+		const pending = this.load()?.keyToAdopt;
+		if (!pending) return;
+		try {
+			await idempotencyObject(this.env, pending.scope).adopt(pending.ref, (this.load() as TaskState).taskId);
+			const state = this.load() as TaskState;
+			state.keyToAdopt = null;
+			this.save(state);
+		} catch (error) {
+			logEvent("error", "idempotency_adopt_failed", { error: error instanceof Error ? error.message : String(error) });
+			await this.scheduleAlarm(Date.now() + KEY_ADOPT_RETRY_MS);
 		}
-		return true;
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
 	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
-		if (!this.load() && !(await this.adoptUnansweredCreate(taskId, ref))) {
-			// Not registered here (yet). A URL whose create is long over, or whose ref already
-			// belongs to another stored task, is being reused for a made-up taskId: refuse it
-			// rather than hold it.
-			if (!isFreshRef(ref)) return "wrong-ref";
-			const owner = await withinBudget(findTaskIdByCallbackRef(this.env.DB, ref), null);
+		if (!this.load()) {
+			// Not registered here (yet). A URL whose ref already belongs to another stored task is
+			// being reused for a made-up taskId, and one whose create is long over may only hold
+			// callbacks if that create was never answered (then the alarm checks with the upstream
+			// before adopting): refuse the rest rather than hold them.
+			const fresh = isFreshRef(ref);
+			const notBefore = Date.now() - ADOPTION_WINDOW_MS;
+			const [owner, unanswered] = await withinBudget(
+				Promise.all([
+					findTaskIdByCallbackRef(this.env.DB, ref),
+					fresh ? Promise.resolve(null) : findUnansweredCreate(this.env.DB, ref, notBefore),
+				]),
+				[null, null] as const,
+			);
 			if (owner !== null && owner !== taskId) return "wrong-ref";
+			if (!fresh && (unanswered === null || (unanswered.taskId !== null && unanswered.taskId !== taskId))) {
+				return "wrong-ref";
+			}
 		}
 		// Decided on the state as it is now: the task may have been registered during the lookup.
 		const verdict = this.decideCallback(ref, outcome);
@@ -241,6 +295,7 @@ export class TaskObject extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		if (this.load()) {
 			await this.syncToD1();
+			await this.adoptIdempotencyKey();
 			await this.attemptDeliveryIfDue();
 			await this.armDeliveryAlarm();
 			return;
@@ -248,14 +303,17 @@ export class TaskObject extends DurableObject<Env> {
 		const oldest = this.early.oldestReceivedAt();
 		if (oldest === null) return;
 		// The create these callbacks belong to may have timed out meanwhile: adopt its task.
-		const taskId = this.sql.exec<{ task_id: string }>("SELECT task_id FROM early_identity").toArray()[0]?.task_id;
-		for (const ref of taskId ? this.early.refs() : []) {
-			if (await this.adoptUnansweredCreate(taskId as string, ref)) {
-				await this.armDeliveryAlarm();
-				await this.syncToD1();
-				await this.armDeliveryAlarm();
-				return;
-			}
+		const adoption = await this.adoptUnansweredCreate();
+		if (adoption === "adopted") {
+			await this.armDeliveryAlarm();
+			await this.syncToD1();
+			await this.armDeliveryAlarm();
+			await this.adoptIdempotencyKey();
+			return;
+		}
+		if (adoption === "retry" && Date.now() < oldest + EARLY_CALLBACK_TTL_MS) {
+			await this.scheduleAlarm(Date.now() + ADOPTION_RETRY_MS);
+			return;
 		}
 		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) {
 			this.early.clear();

@@ -15,6 +15,8 @@ export interface TaskState extends TaskRecord {
 	syncFailures: number;
 	/** A delivery attempt is under way until this time (unix ms); another meanwhile is skipped. */
 	deliveryLeaseUntil: number;
+	/** An adopted create's Idempotency-Key still to be told this task (src/task/adoption.ts). */
+	keyToAdopt?: { scope: string; ref: string } | null;
 }
 
 /** What the create route tells the object when the upstream has named a task. */
@@ -110,6 +112,7 @@ export function publicRecord(state: TaskState): TaskRecord {
 		syncedVersion: _synced,
 		syncFailures: _failures,
 		deliveryLeaseUntil: _deliveryLease,
+		keyToAdopt: _keyToAdopt,
 		...record
 	} = state;
 	return record;

@@ -53,6 +53,28 @@ export async function fetchRecordInfo(config: Config, apiKey: string, taskId: st
 	return { ok: true, outcome: outcomeFromRecordInfo(sanitizeRecordInfo(data)) };
 }
 
+export type TaskPrompt = { kind: "found"; prompt: string | null } | { kind: "not-found" } | { kind: "unknown" };
+
+/** Whether the upstream knows `taskId`, and the prompt it was created with (from record-info's `param`). */
+export async function fetchTaskPrompt(config: Config, apiKey: string, taskId: string): Promise<TaskPrompt> {
+	const answer = await exchange(
+		`${config.kieBaseUrl}/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`,
+		{ headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" } },
+		config.upstreamTimeoutMs,
+	);
+	if (answer.kind !== "answered" || !isRecord(answer.json)) return { kind: "unknown" };
+	if (answer.status === 404 || answer.json.code === 404) return { kind: "not-found" };
+	if (answer.status < 200 || answer.status >= 300 || answer.json.code !== 200) return { kind: "unknown" };
+	const data = answer.json.data;
+	if (!isRecord(data) || (typeof data.taskId === "string" && data.taskId !== taskId)) return { kind: "not-found" };
+	try {
+		const param: unknown = typeof data.param === "string" ? JSON.parse(data.param) : null;
+		return { kind: "found", prompt: isRecord(param) && typeof param.prompt === "string" ? param.prompt : null };
+	} catch {
+		return { kind: "found", prompt: null };
+	}
+}
+
 /** Keeps only well-typed fields, so a hostile answer cannot smuggle non-strings into stored items. */
 function sanitizeRecordInfo(data: Record<string, unknown>): RecordInfoData {
 	const response = isRecord(data.response) ? data.response : null;

@@ -147,4 +147,14 @@ describe("Idempotency-Key on create", () => {
 		finishRegistering();
 		expect(await first).toEqual({ replayed: false, result: { ok: true, taskId: "task-named-early" } });
 	});
+
+	it("replays a task adopted before the key heard its create had timed out", async () => {
+		const stub = env.IDEMPOTENCY.getByName(crypto.randomUUID());
+		const claim = await stub.claim("body");
+		if (claim.kind !== "proceed") throw new Error(`expected to proceed, got ${claim.kind}`);
+		// The callback's adoption lands between the 504 and the key's doubt.
+		await stub.adopt("ref-1", "task-adopted-early");
+		await stub.doubt(claim.claimId, { status: 504, code: 504, msg: "timed out", upstream: "timeout", ref: "ref-1" }, "ref-1");
+		expect(await stub.claim("body")).toEqual({ kind: "replay", taskId: "task-adopted-early" });
+	});
 });

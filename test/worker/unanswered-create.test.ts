@@ -1,7 +1,8 @@
 /**
  * A create the upstream answers only after the gateway's deadline gets 504, yet the upstream
  * may have made (and charged for) the task. Its callback carries the ref of the URL minted for
- * that create, and adopts the task: the result is stored and delivered instead of lost.
+ * that create and is held; the task object's alarm asks the upstream to confirm the task was made
+ * for that create's prompt, then adopts it: the result is stored and delivered instead of lost.
  */
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
@@ -25,6 +26,11 @@ import {
 	withBody,
 } from "./helpers";
 
+/** Runs the alarm of the task's object, as its schedule would a little later. */
+async function runAlarm(taskId: string) {
+	return runDurableObjectAlarm(env.TASKS.getByName(taskId));
+}
+
 /** A create whose upstream answer comes after the deadline (UPSTREAM_TIMEOUT_MS is 1.5 s here). */
 async function timedOutCreate(prompt: string, extra: Record<string, unknown> = {}) {
 	await simScript(prompt, { createDelayMs: 3000 });
@@ -34,7 +40,7 @@ async function timedOutCreate(prompt: string, extra: Record<string, unknown> = {
 }
 
 describe("a create the upstream answered too late", () => {
-	it("is adopted by its callback: stored with its prompt and result, never lost", async () => {
+	it("is adopted once the upstream confirms its callback's task: stored with its prompt and result", async () => {
 		const prompt = uniquePrompt("answered too late");
 		const { answer, upstreamTaskId } = await timedOutCreate(prompt);
 		await expectErrorEnvelope(await answer, 504, 504);
@@ -42,6 +48,10 @@ describe("a create the upstream answered too late", () => {
 
 		const ack = await deliver(await simCallback(upstreamTaskId));
 		expect(ack.status).toBe(200);
+		// Held, not yet believed: the callback's body is only the caller's word.
+		expect((await recordInfo(upstreamTaskId)).code).toBe(404);
+		expect(await runAlarm(upstreamTaskId)).toBe(true);
+
 		const stored = (await recordInfo(upstreamTaskId)).data;
 		expect(stored).toMatchObject({ status: "SUCCESS", resultSource: "callback", callbacksReceived: 1 });
 		expect(JSON.parse(stored.param).prompt).toBe(prompt);
@@ -53,6 +63,7 @@ describe("a create the upstream answered too late", () => {
 		const { answer, upstreamTaskId } = await timedOutCreate(prompt, { callBackUrl: hook.url });
 		await expectErrorEnvelope(await answer, 504, 504);
 		await deliver(await simCallback(upstreamTaskId));
+		await runAlarm(upstreamTaskId);
 		const [received] = await eventually(hook.deliveries, (list) => list.length >= 1);
 		expect(JSON.parse(received?.body ?? "{}").data.task_id).toBe(upstreamTaskId);
 	});
@@ -65,22 +76,27 @@ describe("a create the upstream answered too late", () => {
 		await expectErrorEnvelope(await answer, 504, 504);
 		expect((await recordInfo(upstreamTaskId)).code).toBe(404);
 
-		expect(await runDurableObjectAlarm(env.TASKS.getByName(upstreamTaskId))).toBe(true);
+		expect(await runAlarm(upstreamTaskId)).toBe(true);
 		expect((await recordInfo(upstreamTaskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
 	});
 
-	it("lets the create's callback URL adopt one task only", async () => {
-		const prompt = uniquePrompt("one adoption per url");
+	it("stores nothing for a forged callback through the create's URL, and still adopts the real one", async () => {
+		const prompt = uniquePrompt("a forged adoption");
 		const { answer, upstreamTaskId } = await timedOutCreate(prompt);
 		await answer;
 		const callback = await simCallback(upstreamTaskId);
-		expect((await deliver(callback)).status).toBe(200);
 
+		// Someone holding the URL sends a callback for a task of their own making, first.
 		const forged = callbackBody(callback);
 		forged.data.task_id = `${upstreamTaskId.slice(0, -4)}beef`;
-		const refused = await deliver(withBody(callback, forged));
-		expect(refused.status).toBe(401);
+		expect((await deliver(withBody(callback, forged))).status).toBe(200);
+		await runAlarm(forged.data.task_id);
 		expect((await recordInfo(forged.data.task_id)).code).toBe(404);
+
+		// The upstream's own callback still adopts its task.
+		expect((await deliver(callback)).status).toBe(200);
+		await runAlarm(upstreamTaskId);
+		expect((await recordInfo(upstreamTaskId)).data.status).toBe("SUCCESS");
 	});
 
 	it("makes a retry with the same Idempotency-Key wait for the adoption instead of paying again", async () => {
@@ -106,6 +122,7 @@ describe("a create the upstream answered too late", () => {
 
 		// The callback adopts the task; the retry now gets it.
 		await deliver(await simCallback(upstreamTaskId));
+		await runAlarm(upstreamTaskId);
 		const replay = await withKey();
 		expect(replay.status).toBe(200);
 		expect(replay.headers.get("idempotent-replayed")).toBe("true");

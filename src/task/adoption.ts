@@ -1,0 +1,21 @@
+/**
+ * Adopting the task of a create the upstream answered too late (504). A callback carrying the
+ * create's ref names a taskId, but its body is the caller's word: before the task is stored, the
+ * upstream itself must confirm that task exists and was asked for the create's prompt. So a
+ * forged callback, even through a genuine URL, stores nothing.
+ */
+import type { Config } from "../config";
+import { fetchTaskPrompt } from "../upstream/kie-client";
+
+/** Unanswered creates are adopted for a day; the provider calls back within minutes. */
+export const ADOPTION_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export type Confirmation = "confirmed" | "refuted" | "unknown";
+
+export async function confirmWithUpstream(config: Config, taskId: string, prompt: string): Promise<Confirmation> {
+	if (!config.kieApiKey) return "unknown";
+	const answer = await fetchTaskPrompt(config, config.kieApiKey, taskId);
+	if (answer.kind === "unknown") return "unknown";
+	if (answer.kind === "not-found") return "refuted";
+	return answer.prompt?.trim() === prompt.trim() ? "confirmed" : "refuted";
+}
