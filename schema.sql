@@ -50,3 +50,6 @@ CREATE TABLE IF NOT EXISTS unanswered_creates (
 	idempotency_scope TEXT,
 	task_id TEXT
 );
+
+-- The cron forgets unanswered creates past the adoption window.
+CREATE INDEX IF NOT EXISTS unanswered_creates_by_age ON unanswered_creates (created_at);

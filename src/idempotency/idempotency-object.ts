@@ -156,6 +156,7 @@ export class IdempotencyObject extends DurableObject<Env> {
 
 	/** The timed-out create's callback adopted task `taskId`: the key replays it from now on. */
 	adopt(ref: string, taskId: string): void {
+		if (!this.load()) return; // the key's window is over: nothing to tell
 		this.sql.exec("INSERT OR REPLACE INTO adoptions (ref, task_id) VALUES (?, ?)", ref, taskId);
 		this.sql.exec("UPDATE key_record SET task_id = ? WHERE doubt_ref = ? AND task_id IS NULL", taskId, ref);
 	}

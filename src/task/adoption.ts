@@ -5,6 +5,7 @@
  * forged callback, even through a genuine URL, stores nothing.
  */
 import type { Config } from "../config";
+import type { UnansweredCreate } from "../db/tasks";
 import { fetchTaskPrompt } from "../upstream/kie-client";
 
 /** Unanswered creates are adopted for a day; the provider calls back within minutes. */
@@ -12,10 +13,19 @@ export const ADOPTION_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export type Confirmation = "confirmed" | "refuted" | "unknown";
 
-export async function confirmWithUpstream(config: Config, taskId: string, prompt: string): Promise<Confirmation> {
+/**
+ * The upstream knows `taskId`, made for the create's prompt, and (where its record-info shows the
+ * callback URL the task was created with) for this create's URL.
+ */
+export async function confirmWithUpstream(
+	config: Config,
+	taskId: string,
+	create: Pick<UnansweredCreate, "ref" | "prompt">,
+): Promise<Confirmation> {
 	if (!config.kieApiKey) return "unknown";
 	const answer = await fetchTaskPrompt(config, config.kieApiKey, taskId);
 	if (answer.kind === "unknown") return "unknown";
 	if (answer.kind === "not-found") return "refuted";
-	return answer.prompt?.trim() === prompt.trim() ? "confirmed" : "refuted";
+	if (answer.callBackUrl !== null && !answer.callBackUrl.includes(`/${create.ref}`)) return "refuted";
+	return answer.prompt?.trim() === create.prompt.trim() ? "confirmed" : "refuted";
 }

@@ -76,6 +76,11 @@ export class EarlyCallbacks {
 		return this.sql.exec<{ ref: string }>("SELECT ref FROM early_callbacks").toArray().map((row) => row.ref);
 	}
 
+	/** Drops what one callback URL brought (the upstream refuted it). */
+	forget(ref: string): void {
+		this.sql.exec("DELETE FROM early_callbacks WHERE ref = ?", ref);
+	}
+
 	deliveries(): number {
 		return this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
 	}

@@ -14,10 +14,11 @@ import {
 	findTaskIdByCallbackRef,
 	findUnansweredCreate,
 	getTask,
+	type UnansweredCreate,
 	getTaskVersion,
 	upsertTask,
 } from "../db/tasks";
-import { idempotencyObject } from "../idempotency/idempotency-object";
+import { IDEMPOTENCY_WINDOW_MS, idempotencyObject } from "../idempotency/idempotency-object";
 import { logEvent } from "../log";
 import { isFreshRef } from "../security/callback-token";
 import { configuredSecrets, redactOutcome } from "../security/redact";
@@ -45,6 +46,7 @@ const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
 const ADOPTION_CHECK_DELAY_MS = 30_000;
 /** Next look when D1 or the upstream could not say whether held callbacks' create was made. */
 const ADOPTION_RETRY_MS = 60_000;
+const MAX_ADOPTION_RETRY_MS = 30 * 60_000;
 const KEY_ADOPT_RETRY_MS = 10_000;
 /**
  * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
@@ -65,7 +67,9 @@ export class TaskObject extends DurableObject<Env> {
 		this.sql.exec("CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
 		this.early = new EarlyCallbacks(this.sql);
 		// Which task this object is, while it only holds early callbacks (its name is the taskId).
-		this.sql.exec("CREATE TABLE IF NOT EXISTS early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL)");
+		this.sql.exec(
+			"CREATE TABLE IF NOT EXISTS early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)",
+		);
 	}
 
 	/**
@@ -115,35 +119,45 @@ export class TaskObject extends DurableObject<Env> {
 		const taskId = this.sql.exec<{ task_id: string }>("SELECT task_id FROM early_identity").toArray()[0]?.task_id;
 		if (!taskId) return "none";
 		const notBefore = Date.now() - ADOPTION_WINDOW_MS;
+		const confirmed: UnansweredCreate[] = [];
 		let trouble = false;
 		for (const ref of this.early.refs()) {
 			try {
 				const create = await findUnansweredCreate(this.env.DB, ref, notBefore);
 				if (!create || (create.taskId !== null && create.taskId !== taskId)) continue;
-				const confirmation = await confirmWithUpstream(readConfig(this.env), taskId, create.prompt);
-				if (confirmation === "unknown") {
-					trouble = true;
-					continue;
-				}
-				if (confirmation === "refuted") {
+				const confirmation = await confirmWithUpstream(readConfig(this.env), taskId, create);
+				if (confirmation === "confirmed") confirmed.push(create);
+				else if (confirmation === "unknown") trouble = true;
+				else {
 					logEvent("warn", "adoption_refused", { taskId, reason: "the upstream does not confirm the task" });
-					continue;
+					this.early.forget(ref);
 				}
-				if (!(await claimUnansweredCreate(this.env.DB, ref, taskId))) continue;
-				if (!this.load()) {
-					const { prompt, callbackUrl, createdAt } = create;
-					this.start({ taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
-					const state = this.load() as TaskState;
-					if (create.idempotencyScope) state.keyToAdopt = { scope: create.idempotencyScope, ref };
-					this.save(state);
-				}
-				return "adopted";
 			} catch (error) {
 				logEvent("error", "adoption_check_failed", { taskId, error: error instanceof Error ? error.message : String(error) });
 				trouble = true;
 			}
 		}
-		return trouble ? "retry" : "none";
+		if (confirmed.length > 1) {
+			// Two timed-out creates with one prompt, and callbacks through both URLs: which one made
+			// this task cannot be told, so neither is bound to it.
+			logEvent("warn", "adoption_refused", { taskId, reason: "more than one create matches" });
+			return "none";
+		}
+		const create = confirmed[0];
+		if (!create) return trouble ? "retry" : "none";
+		try {
+			if (!(await claimUnansweredCreate(this.env.DB, create.ref, taskId))) return "none";
+		} catch {
+			return "retry";
+		}
+		if (!this.load()) {
+			const { ref, prompt, callbackUrl, createdAt } = create;
+			this.start({ taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
+			const state = this.load() as TaskState;
+			if (create.idempotencyScope) state.keyToAdopt = { scope: create.idempotencyScope, ref };
+			this.save(state);
+		}
+		return "adopted";
 	}
 
 	/** Tells the adopted create's Idempotency-Key its task, so a retry with the key replays it; retried by the alarm. */
@@ -157,7 +171,13 @@ export class TaskObject extends DurableObject<Env> {
 			this.save(state);
 		} catch (error) {
 			logEvent("error", "idempotency_adopt_failed", { error: error instanceof Error ? error.message : String(error) });
-			await this.scheduleAlarm(Date.now() + KEY_ADOPT_RETRY_MS);
+			// Pointless once the key's own window is over.
+			const state = this.load() as TaskState;
+			if (Date.now() < state.createdAt + IDEMPOTENCY_WINDOW_MS) await this.scheduleAlarm(Date.now() + KEY_ADOPT_RETRY_MS);
+			else {
+				state.keyToAdopt = null;
+				this.save(state);
+			}
 		}
 	}
 
@@ -187,7 +207,7 @@ export class TaskObject extends DurableObject<Env> {
 		const verdict = this.decideCallback(ref, outcome);
 		if (verdict === "held-early") {
 			// Remembered for the alarm, which may adopt the task once its create has timed out.
-			this.sql.exec("INSERT OR REPLACE INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
+			this.sql.exec("INSERT OR IGNORE INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
 			await this.scheduleAlarm(Date.now() + ADOPTION_CHECK_DELAY_MS);
 		}
 		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
@@ -312,7 +332,10 @@ export class TaskObject extends DurableObject<Env> {
 			return;
 		}
 		if (adoption === "retry" && Date.now() < oldest + EARLY_CALLBACK_TTL_MS) {
-			await this.scheduleAlarm(Date.now() + ADOPTION_RETRY_MS);
+			// Backing off (1 min doubling to 30 min): a struggling upstream is not asked every minute.
+			const checks = this.sql.exec<{ checks: number }>("SELECT checks FROM early_identity").toArray()[0]?.checks ?? 0;
+			this.sql.exec("UPDATE early_identity SET checks = checks + 1");
+			await this.scheduleAlarm(Date.now() + Math.min(ADOPTION_RETRY_MS * 2 ** checks, MAX_ADOPTION_RETRY_MS));
 			return;
 		}
 		if (Date.now() >= oldest + EARLY_CALLBACK_TTL_MS) {

@@ -53,7 +53,10 @@ export async function fetchRecordInfo(config: Config, apiKey: string, taskId: st
 	return { ok: true, outcome: outcomeFromRecordInfo(sanitizeRecordInfo(data)) };
 }
 
-export type TaskPrompt = { kind: "found"; prompt: string | null } | { kind: "not-found" } | { kind: "unknown" };
+export type TaskPrompt =
+	| { kind: "found"; prompt: string | null; callBackUrl: string | null }
+	| { kind: "not-found" }
+	| { kind: "unknown" };
 
 /** Whether the upstream knows `taskId`, and the prompt it was created with (from record-info's `param`). */
 export async function fetchTaskPrompt(config: Config, apiKey: string, taskId: string): Promise<TaskPrompt> {
@@ -69,9 +72,14 @@ export async function fetchTaskPrompt(config: Config, apiKey: string, taskId: st
 	if (!isRecord(data) || (typeof data.taskId === "string" && data.taskId !== taskId)) return { kind: "not-found" };
 	try {
 		const param: unknown = typeof data.param === "string" ? JSON.parse(data.param) : null;
-		return { kind: "found", prompt: isRecord(param) && typeof param.prompt === "string" ? param.prompt : null };
+		if (!isRecord(param)) return { kind: "found", prompt: null, callBackUrl: null };
+		return {
+			kind: "found",
+			prompt: typeof param.prompt === "string" ? param.prompt : null,
+			callBackUrl: typeof param.callBackUrl === "string" ? param.callBackUrl : null,
+		};
 	} catch {
-		return { kind: "found", prompt: null };
+		return { kind: "found", prompt: null, callBackUrl: null };
 	}
 }
 

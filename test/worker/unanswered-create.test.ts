@@ -92,6 +92,8 @@ describe("a create the upstream answered too late", () => {
 		expect((await deliver(withBody(callback, forged))).status).toBe(200);
 		await runAlarm(forged.data.task_id);
 		expect((await recordInfo(forged.data.task_id)).code).toBe(404);
+		// Refuted, so forgotten rather than held for a day.
+		expect((await env.TASKS.getByName(forged.data.task_id).inspect()).earlyCallbacks).toBe(0);
 
 		// The upstream's own callback still adopts its task.
 		expect((await deliver(callback)).status).toBe(200);
@@ -148,5 +150,31 @@ describe("a create the upstream answered too late", () => {
 		await simScript(prompt, { createDelayMs: 0 });
 		expect((await withKey()).status).toBe(200);
 		expect((await simStats(prompt)).creates).toBe(2);
+	});
+
+	it("binds no create when two timed-out creates with one prompt could have made the task", async () => {
+		const prompt = uniquePrompt("twice the same prompt");
+		await simScript(prompt, { createDelayMs: 3000 });
+		const first = postJson("/api/v1/lyrics", { prompt });
+		const second = postJson("/api/v1/lyrics", { prompt });
+		await Promise.all([expectErrorEnvelope(await first, 504, 504), expectErrorEnvelope(await second, 504, 504)]);
+		const { tasks } = (await (await fetch(`${env.KIE_BASE_URL}/__sim/tasks?match=${encodeURIComponent(prompt)}`)).json()) as {
+			tasks: { taskId: string }[];
+		};
+		const [one, two] = tasks.map((task) => task.taskId) as [string, string];
+		const callbackOne = await simCallback(one);
+		const callbackTwo = await simCallback(two);
+
+		// Task two's result forged through create one's URL, beside task two's own callback.
+		const forged = callbackBody(callbackTwo);
+		expect((await deliver(withBody(callbackOne, forged))).status).toBe(200);
+		expect((await deliver(callbackTwo)).status).toBe(200);
+		await runAlarm(two);
+		expect((await recordInfo(two)).code).toBe(404);
+
+		// Task one's own callback still adopts it through create one's URL.
+		expect((await deliver(callbackOne)).status).toBe(200);
+		await runAlarm(one);
+		expect((await recordInfo(one)).data.status).toBe("SUCCESS");
 	});
 });
