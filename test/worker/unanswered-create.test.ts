@@ -31,6 +31,14 @@ async function runAlarm(taskId: string) {
 	return runDurableObjectAlarm(env.TASKS.getByName(taskId));
 }
 
+function createWithKey(prompt: string, key: string) {
+	return api("/api/v1/lyrics", {
+		method: "POST",
+		headers: { "content-type": "application/json", "idempotency-key": key },
+		body: JSON.stringify({ prompt }),
+	});
+}
+
 /** A create whose upstream answer comes after the deadline (UPSTREAM_TIMEOUT_MS is 1.5 s here). */
 async function timedOutCreate(prompt: string, extra: Record<string, unknown> = {}) {
 	await simScript(prompt, { createDelayMs: 3000 });
@@ -104,12 +112,7 @@ describe("a create the upstream answered too late", () => {
 	it("makes a retry with the same Idempotency-Key wait for the adoption instead of paying again", async () => {
 		const prompt = uniquePrompt("a retried timeout");
 		const key = crypto.randomUUID();
-		const withKey = () =>
-			api("/api/v1/lyrics", {
-				method: "POST",
-				headers: { "content-type": "application/json", "idempotency-key": key },
-				body: JSON.stringify({ prompt }),
-			});
+		const withKey = () => createWithKey(prompt, key);
 		await simScript(prompt, { createDelayMs: 3000 });
 		const first = withKey();
 		const { taskId: upstreamTaskId } = await waitForSimTask(prompt);
@@ -135,12 +138,7 @@ describe("a create the upstream answered too late", () => {
 	it("lets a retry create again once the doubt has run out with no callback", async () => {
 		const prompt = uniquePrompt("a timeout never called back");
 		const key = crypto.randomUUID();
-		const withKey = () =>
-			api("/api/v1/lyrics", {
-				method: "POST",
-				headers: { "content-type": "application/json", "idempotency-key": key },
-				body: JSON.stringify({ prompt }),
-			});
+		const withKey = () => createWithKey(prompt, key);
 		await simScript(prompt, { createDelayMs: 3000 });
 		await expectErrorEnvelope(await withKey(), 504, 504);
 		const keyObject = env.IDEMPOTENCY.getByName(await idempotencyScope(API_KEY, key));
