@@ -2,7 +2,7 @@
 import type { Config } from "../config";
 import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
 import { isRecord } from "../json";
-import { exchange } from "./http";
+import { type Exchange, exchange } from "./http";
 import { mapCreateFailure, type CreateFailure } from "./create-failure";
 import type { Outcome } from "../task/task-record";
 import { isValidTaskId } from "../task/task-id";
@@ -33,14 +33,19 @@ export async function createLyricsTask(
 	return { ok: false, failure: mapCreateFailure(answer, config.upstreamTimeoutMs) };
 }
 
-export type PollResult = { ok: true; outcome: Outcome } | { ok: false; reason: string };
-
-export async function fetchRecordInfo(config: Config, apiKey: string, taskId: string): Promise<PollResult> {
-	const answer = await exchange(
+/** The upstream's record-info about one task, as one bounded exchange (polls and adoption both ask it). */
+function askRecordInfo(config: Config, apiKey: string, taskId: string): Promise<Exchange> {
+	return exchange(
 		`${config.kieBaseUrl}/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`,
 		{ headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" } },
 		config.upstreamTimeoutMs,
 	);
+}
+
+export type PollResult = { ok: true; outcome: Outcome } | { ok: false; reason: string };
+
+export async function fetchRecordInfo(config: Config, apiKey: string, taskId: string): Promise<PollResult> {
+	const answer = await askRecordInfo(config, apiKey, taskId);
 	if (answer.kind !== "answered") return { ok: false, reason: `upstream ${answer.kind}` };
 	if (answer.status < 200 || answer.status >= 300) return { ok: false, reason: `upstream HTTP ${answer.status}` };
 	if (!isRecord(answer.json)) return { ok: false, reason: "upstream answer is not an object" };
@@ -60,11 +65,7 @@ export type TaskPrompt =
 
 /** Whether the upstream knows `taskId`, and the prompt it was created with (from record-info's `param`). */
 export async function fetchTaskPrompt(config: Config, apiKey: string, taskId: string): Promise<TaskPrompt> {
-	const answer = await exchange(
-		`${config.kieBaseUrl}/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`,
-		{ headers: { authorization: `Bearer ${apiKey}`, accept: "application/json" } },
-		config.upstreamTimeoutMs,
-	);
+	const answer = await askRecordInfo(config, apiKey, taskId);
 	if (answer.kind !== "answered" || !isRecord(answer.json)) return { kind: "unknown" };
 	if (answer.status === 404 || answer.json.code === 404) return { kind: "not-found" };
 	if (answer.status < 200 || answer.status >= 300 || answer.json.code !== 200) return { kind: "unknown" };
