@@ -26,7 +26,7 @@ import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { type AttemptResult, type Delivery, recordAttempt } from "../webhooks/delivery";
 import { sendWebhook } from "../webhooks/send";
 import { webhookBody } from "../webhooks/webhook-body";
-import { callbackUrlProblem, callbackUrlRefusal } from "../webhooks/target";
+import { callbackUrlProblem, resolvedAddressProblem } from "../webhooks/target";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./adoption";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
 import { EarlyCallbacks } from "./early-callbacks";
@@ -83,9 +83,7 @@ export class TaskObject extends DurableObject<Env> {
 			return "taken";
 		}
 		if (!existing) this.start(input, "task_registered");
-		await this.armDeliveryAlarm();
-		await this.syncToD1();
-		await this.armDeliveryAlarm();
+		await this.publish();
 		return "registered";
 	}
 
@@ -271,9 +269,7 @@ export class TaskObject extends DurableObject<Env> {
 		const result = answer.ok ? { ...answer, outcome: this.redact(answer.outcome) } : answer;
 
 		const verdict = this.decidePoll(result, config.taskMaxPendingSeconds, tickTime);
-		await this.armDeliveryAlarm();
-		await this.syncToD1();
-		await this.armDeliveryAlarm();
+		await this.publish();
 		return verdict;
 	}
 
@@ -325,9 +321,7 @@ export class TaskObject extends DurableObject<Env> {
 		// The create these callbacks belong to may have timed out meanwhile: adopt its task.
 		const adoption = await this.adoptUnansweredCreate();
 		if (adoption === "adopted") {
-			await this.armDeliveryAlarm();
-			await this.syncToD1();
-			await this.armDeliveryAlarm();
+			await this.publish();
 			await this.adoptIdempotencyKey();
 			return;
 		}
@@ -386,7 +380,7 @@ export class TaskObject extends DurableObject<Env> {
 		// back later: retried as usual).
 		const refused = callbackUrlProblem(url, config.allowPrivateCallbackUrls);
 		if (refused) return { ok: false, status: null, error: refused, permanent: true };
-		const resolvedInside = await callbackUrlRefusal(url, config);
+		const resolvedInside = await resolvedAddressProblem(url, config);
 		if (resolvedInside) return { ok: false, status: null, error: resolvedInside };
 		if (!config.webhookSigningKey) return { ok: false, status: null, error: "WEBHOOK_SIGNING_KEY is not set" };
 		return sendWebhook({
@@ -397,6 +391,17 @@ export class TaskObject extends DurableObject<Env> {
 			signingKey: config.webhookSigningKey,
 			timeoutMs: config.webhookTimeoutMs,
 		});
+	}
+
+	/**
+	 * After a decision: D1 is brought up to date, and the delivery alarm armed before that write
+	 * (so a reset during it cannot strand a delivery) and again after it (once D1 agrees, a due
+	 * attempt may run at once).
+	 */
+	private async publish(): Promise<void> {
+		await this.armDeliveryAlarm();
+		await this.syncToD1();
+		await this.armDeliveryAlarm();
 	}
 
 	/**

@@ -25,17 +25,25 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
 	return null;
 }
 
-/**
- * As callbackUrlProblem, and then where its name resolves: a public name pointing inside a
- * network is refused too. A resolver that cannot be asked does not block (Workers' own outbound
- * fetch does not reach private networks, and deliveries never follow redirects).
- */
+/** callbackUrlProblem, and then resolvedAddressProblem: every reason to refuse the URL. */
 export async function callbackUrlRefusal(
 	url: string,
 	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver">,
 ): Promise<string | null> {
-	const problem = callbackUrlProblem(url, config.allowPrivateCallbackUrls);
-	if (problem || config.allowPrivateCallbackUrls || !config.callbackDnsResolver) return problem;
+	return callbackUrlProblem(url, config.allowPrivateCallbackUrls) ?? (await resolvedAddressProblem(url, config));
+}
+
+/**
+ * Where the URL's name resolves, for a URL whose text passed callbackUrlProblem: a public name
+ * pointing inside a network is refused too. A resolver that cannot be asked does not block
+ * (Workers' own outbound fetch does not reach private networks, and deliveries never follow
+ * redirects).
+ */
+export async function resolvedAddressProblem(
+	url: string,
+	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver">,
+): Promise<string | null> {
+	if (config.allowPrivateCallbackUrls || !config.callbackDnsResolver) return null;
 	const { hostname } = new URL(url);
 	if (isAddressLiteral(hostname)) return null;
 	const resolution = await resolveHost(config.callbackDnsResolver, hostname, RESOLVE_TIMEOUT_MS);
