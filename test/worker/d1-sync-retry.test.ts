@@ -5,8 +5,7 @@
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { TaskObject } from "../../src/task/task-object";
-import { createTask, deliver, eventually, recordInfo, runCron, simCallback, simHook, uniquePrompt } from "./helpers";
+import { createTask, deliver, eventually, recordInfo, runCron, simCallback, setObjectEnv, simHook, uniquePrompt } from "./helpers";
 
 /** A D1 binding whose every statement fails, as during an outage. */
 const failingDb = {
@@ -18,12 +17,9 @@ const failingDb = {
 	}),
 } as unknown as D1Database;
 
-/** Swaps the DB binding the object sees (its env), leaving the rest of the Worker untouched. */
-async function setObjectDb(taskId: string, db: D1Database) {
-	await runInDurableObject(env.TASKS.getByName(taskId), (instance: TaskObject) => {
-		const objectEnv = (instance as unknown as { env: Env }).env;
-		(instance as unknown as { env: Env }).env = { ...objectEnv, DB: db };
-	});
+/** Swaps the DB binding the object sees, leaving the rest of the Worker untouched. */
+function setObjectDb(taskId: string, db: D1Database) {
+	return setObjectEnv(taskId, { DB: db });
 }
 
 describe("D1 write retries", () => {

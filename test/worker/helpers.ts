@@ -1,7 +1,7 @@
 /** What the tests share: calling the gateway, driving the simulator, delivering callbacks. */
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
@@ -227,6 +227,14 @@ export async function createdAt(taskId: string): Promise<number> {
 	const { state } = await inspectTask(taskId);
 	if (!state) throw new Error(`task ${taskId} has no state`);
 	return state.createdAt;
+}
+
+/** Replaces variables or bindings the task's object sees (its own env), leaving the rest of the Worker untouched. */
+export async function setObjectEnv(taskId: string, overrides: Partial<Env>): Promise<void> {
+	await runInDurableObject(env.TASKS.getByName(taskId), (instance) => {
+		const object = instance as unknown as { env: Env };
+		object.env = { ...object.env, ...overrides };
+	});
 }
 
 export function inspectTask(taskId: string) {

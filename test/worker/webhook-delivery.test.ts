@@ -16,6 +16,7 @@ import {
 	finishUpstream,
 	recordInfo,
 	runCron,
+	setObjectEnv,
 	simCallback,
 	simHook,
 	uniquePrompt,
@@ -193,10 +194,7 @@ describe("delivery to the client's callBackUrl", () => {
 		const hook = simHook("now-refused");
 		const taskId = await createTask(uniquePrompt("private urls turned off"), { callBackUrl: hook.url });
 		// The operator turns private URLs off after the create (the object reads its own env).
-		await runInDurableObject(env.TASKS.getByName(taskId), (instance) => {
-			const objectEnv = (instance as unknown as { env: Env }).env;
-			(instance as unknown as { env: Env }).env = { ...objectEnv, ALLOW_PRIVATE_CALLBACK_URLS: "false" };
-		});
+		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
 		await deliver(await simCallback(taskId));
 		const delivery = await eventually(() => deliveryOf(taskId), (d) => d?.state === "failed");
 		expect(delivery).toMatchObject({ attempts: 1, lastStatus: null, nextAttemptTime: null });
@@ -207,9 +205,8 @@ describe("delivery to the client's callBackUrl", () => {
 	it("retries, rather than sends, while the URL's name resolves inside a network", async () => {
 		const taskId = await createTask(uniquePrompt("a rebound name"), { callBackUrl: "https://hooks.example.com/lyrics" });
 		// The name now points inside (DNS rebinding), and the operator runs with private URLs off.
-		await runInDurableObject(env.TASKS.getByName(taskId), (instance, objectState) => {
-			const objectEnv = (instance as unknown as { env: Env }).env;
-			(instance as unknown as { env: Env }).env = { ...objectEnv, ALLOW_PRIVATE_CALLBACK_URLS: "false" };
+		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
+		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
 			const row = objectState.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
 			const state = JSON.parse(row.state);
 			state.callbackUrl = "https://rebound.private.dns.example.net/lyrics";
