@@ -13,7 +13,7 @@ import type { CreateFailure } from "../upstream/create-failure";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Longer than any create can take: the upstream deadline (at most 15 s) plus registering the task. */
-export const CLAIM_LEASE_MS = 30_000;
+const CLAIM_LEASE_MS = 30_000;
 const WAIT_STEP_MS = 50;
 
 export type Claim =
@@ -33,7 +33,7 @@ export type Claim =
  * before a retry may create again. The provider calls back when the lyrics are done, within
  * minutes.
  */
-export const DOUBT_MS = 15 * 60 * 1000;
+const DOUBT_MS = 15 * 60 * 1000;
 const IN_DOUBT_RETRY_MS = 30_000;
 
 type KeyRecord = {

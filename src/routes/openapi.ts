@@ -3,7 +3,7 @@ import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { AppEnv } from "../http/router";
 import { WebhookBodySchema, WebhookHeadersSchema } from "../schemas/webhook";
 
-export const OPENAPI_PATH = "/openapi.json";
+const OPENAPI_PATH = "/openapi.json";
 
 const info = {
 	title: "lyrics-gateway",

@@ -91,7 +91,7 @@ export const LyricsItemSchema = z
 	})
 	.openapi("LyricsItem");
 
-export const DeliverySchema = z
+const DeliverySchema = z
 	.object({
 		webhookId: z.string().openapi({ description: "The `webhook-id` header of every attempt, the same on retries" }),
 		state: z.enum(["pending", "delivered", "failed"]).openapi({

@@ -25,7 +25,7 @@ export type AttemptResult =
 	/** `permanent`: no retry can succeed (the URL is refused now), so the delivery is given up at once. */
 	| { ok: false; status: number | null; error: string; permanent?: boolean };
 
-export function webhookIdFor(taskId: string): string {
+function webhookIdFor(taskId: string): string {
 	return `msg_${taskId}`;
 }
 

@@ -13,7 +13,7 @@ import { hmacSign } from "../security/hmac";
 
 const WHSEC_PREFIX = "whsec_";
 
-export function signingKeyBytes(secret: string): Uint8Array {
+function signingKeyBytes(secret: string): Uint8Array {
 	if (secret.startsWith(WHSEC_PREFIX)) {
 		const decoded = fromBase64(secret.slice(WHSEC_PREFIX.length));
 		if (decoded && decoded.byteLength > 0) return decoded;
