@@ -40,10 +40,11 @@ export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" |
 /** Callbacks for a task the gateway never registered are dropped after this long. */
 const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
 /**
- * When to look whether held callbacks belong to a create the upstream never answered: after the
- * longest upstream deadline (15 s) and the create's own bookkeeping.
+ * When to look whether held callbacks belong to a create the upstream never answered: a callback
+ * comes after its create was sent, so by the upstream deadline (UPSTREAM_TIMEOUT_MS) plus this
+ * margin for the create's own bookkeeping, a timed-out create has been recorded.
  */
-const ADOPTION_CHECK_DELAY_MS = 30_000;
+const ADOPTION_CHECK_MARGIN_MS = 5_000;
 /** Next look when D1 or the upstream could not say whether held callbacks' create was made. */
 const ADOPTION_RETRY_MS = 60_000;
 const MAX_ADOPTION_RETRY_MS = 30 * 60_000;
@@ -206,7 +207,7 @@ export class TaskObject extends DurableObject<Env> {
 		if (verdict === "held-early") {
 			// Remembered for the alarm, which may adopt the task once its create has timed out.
 			this.sql.exec("INSERT OR IGNORE INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
-			await this.scheduleAlarm(Date.now() + ADOPTION_CHECK_DELAY_MS);
+			await this.scheduleAlarm(Date.now() + readConfig(this.env).upstreamTimeoutMs + ADOPTION_CHECK_MARGIN_MS);
 		}
 		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
 			// Armed before the D1 write: if the object is reset during it, the alarm still delivers.
