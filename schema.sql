@@ -1,5 +1,9 @@
--- D1 schema: what readers see. Each task's Durable Object decides its state and writes it here
--- (see src/task/task-object.ts); re-running this file is safe.
+-- D1 schema: what readers see. Each task's Durable Object decides its state and writes it here.
+--
+-- This file is the whole current schema in one place, for reading. Databases are created and
+-- upgraded by the files in migrations/ (`wrangler d1 migrations apply`), never by this file; a
+-- test checks that this file alone and all migrations give the same tables, columns and indexes,
+-- so a change to the schema is a new migration plus the same change here.
 
 CREATE TABLE IF NOT EXISTS tasks (
 	-- Insertion order: the list endpoint pages on it, so a task inserted while a client pages
@@ -39,7 +43,7 @@ CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE stat
 
 -- Creates the upstream never answered in time (504): it may still have made the task, and its
 -- callback then names it. Keyed by the ref of the callback URL minted for the create, so that
--- callback can adopt the task (src/task/task-object.ts) instead of it being lost; task_id is set
+-- callback can adopt the task (the task's Durable Object checks with the upstream) instead of it being lost; task_id is set
 -- by the one task that adopted it.
 CREATE TABLE IF NOT EXISTS unanswered_creates (
 	ref TEXT PRIMARY KEY,

@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { unstable_splitSqlQuery } from "wrangler";
 import { defineConfig } from "vitest/config";
 
-/** schema.sql as separate statements, applied to each test file's fresh D1 by test/worker/setup.ts. */
-const schemaStatements = readFileSync(new URL("./schema.sql", import.meta.url), "utf8")
-	.split(/;\s*$/m)
-	.map((statement: string) => statement.replace(/^\s*--.*$/gm, "").trim())
-	.filter((statement: string) => statement.length > 0);
+/** migrations/, applied to each test file's fresh D1 by test/worker/setup.ts, as `wrangler d1 migrations apply` does. */
+const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
+/** schema.sql split as wrangler splits a file, for the test that compares it with the migrations. */
+const schemaStatements = unstable_splitSqlQuery(readFileSync(new URL("./schema.sql", import.meta.url), "utf8"));
 
 export default defineConfig({
 	test: {
@@ -19,6 +19,8 @@ export default defineConfig({
 					cloudflareTest(({ inject }) => ({
 						wrangler: { configPath: "./wrangler.toml" },
 						miniflare: {
+							// A second, empty database for test/worker/schema-migrations.test.ts.
+							d1Databases: { SCHEMA_CHECK_DB: "schema-check" },
 							bindings: {
 								KIE_BASE_URL: inject("simulatorUrl"),
 								KIE_API_KEY: "test-upstream-key",
@@ -37,6 +39,7 @@ export default defineConfig({
 								ALLOW_PRIVATE_CALLBACK_URLS: "true",
 								// Where callBackUrl names point, answered by the simulator (no network here).
 								CALLBACK_DNS_RESOLVER: `${inject("simulatorUrl")}/__sim/dns-query`,
+								TEST_MIGRATIONS: migrations,
 								TEST_SCHEMA: schemaStatements,
 							},
 						},

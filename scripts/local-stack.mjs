@@ -1,4 +1,4 @@
-// The gateway running locally as deployed: the upstream simulator, local D1 with schema.sql
+// The gateway running locally as deployed: the upstream simulator, local D1 with migrations/
 // applied, and `wrangler dev` with development defaults for every variable. Used by `npm start`
 // (scripts/dev.mjs) and by the end-to-end tests (test/e2e), which drive it over real HTTP.
 
@@ -59,7 +59,7 @@ export async function startLocalStack(options = {}) {
   const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
 
   try {
-    applySchema(persist);
+    applyMigrations(persist);
   } catch (error) {
     await simulator.close();
     throw error;
@@ -127,15 +127,18 @@ function devVarsFile() {
   return vars;
 }
 
-/** schema.sql is idempotent, so applying it on every start is safe and keeps old local state current. */
-function applySchema(/** @type {string[]} */ persist) {
+/**
+ * Applies the migrations the local D1 has not had yet, exactly as a deployment is upgraded
+ * (`wrangler d1 migrations apply`), so old local state is brought up to date on every start.
+ */
+function applyMigrations(/** @type {string[]} */ persist) {
   const result = spawnSync(
     process.execPath,
-    [WRANGLER, 'd1', 'execute', 'DB', '--local', '--file', join(ROOT, 'schema.sql'), ...persist],
+    [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', ...persist],
     { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, encoding: 'utf8' },
   );
   if (result.status !== 0) {
-    throw new Error(`Applying schema.sql to the local D1 failed:\n${result.stdout}\n${result.stderr}`);
+    throw new Error(`Applying migrations/ to the local D1 failed:\n${result.stdout}\n${result.stderr}`);
   }
 }
 

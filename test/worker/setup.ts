@@ -1,6 +1,7 @@
-// Each test file gets a fresh D1; give it the schema, as `wrangler d1 execute --file schema.sql` does.
+// Each test file gets a fresh D1: give it the schema the way a deployment gets it, by applying
+// migrations/ in order (readD1Migrations in vitest.config.ts, as `wrangler d1 migrations apply`).
 import { env } from "cloudflare:workers";
-import { applyD1Migrations } from "cloudflare:test";
+import { type D1Migration, applyD1Migrations } from "cloudflare:test";
 
-const { TEST_SCHEMA } = env as unknown as { TEST_SCHEMA: string[] };
-await applyD1Migrations(env.DB, [{ name: "schema.sql", queries: TEST_SCHEMA }]);
+const { TEST_MIGRATIONS } = env as unknown as { TEST_MIGRATIONS: D1Migration[] };
+await applyD1Migrations(env.DB, TEST_MIGRATIONS);
