@@ -142,6 +142,8 @@ export function createProvider(deps) {
     if (!task) return sendJson(res, 200, { code: 404, msg: 'Task not found', data: null });
 
     const s = task.script ?? {};
+    // A slow upstream: the whole answer (error or not) comes late; readiness is judged after the wait.
+    if (s.recordDelayMs && !(await state.lifecycle.sleep(s.recordDelayMs))) return;
     if (s.recordHang) return deps.hold(res);
     if (s.recordBody !== undefined) return sendScripted(res, s.recordHttpStatus ?? 200, s.recordBody);
     if (s.recordHttpStatus !== undefined && s.recordHttpStatus !== 200) return sendJson(res, s.recordHttpStatus, statusBody(s.recordHttpStatus));

@@ -29,6 +29,7 @@ import { isObject } from './http.mjs';
  * @property {number} [recordHttpStatus]
  * @property {unknown} [recordBody]          JSON value (or raw string) answered on record-info.
  * @property {boolean} [recordHang]
+ * @property {number} [recordDelayMs]        Answer record-info this late, whatever it answers (a slow upstream).
  */
 
 const MAX_DELAY_MS = 10 * 60 * 1000;
@@ -55,6 +56,7 @@ const FIELDS = {
   recordHttpStatus: httpStatus,
   recordBody: () => null,
   recordHang: boolean,
+  recordDelayMs: delay,
 };
 
 /**

@@ -390,6 +390,19 @@ const checks = [
 
   }],
 
+  ['record-info delay: the answer comes late, an outage too', async () => {
+    await script({ match: 'rd-slow', recordDelayMs: 400, callback: 'drop', callbackDelayMs: 0 });
+    await script({ match: 'rd-outage', recordDelayMs: 400, recordHttpStatus: 503, callback: 'drop' });
+    const slowId = (await create('rd-slow song')).json.data.taskId;
+    const outageId = (await create('rd-outage song')).json.data.taskId;
+    const t0 = Date.now();
+    const [slow, outage] = await Promise.all([recordInfo(slowId), recordInfo(outageId)]);
+    assert.ok(Date.now() - t0 >= 380, 'both answers delayed');
+    assert.ok(Date.now() - t0 < 2000, 'delayed in parallel, not one after another');
+    assert.equal(slow.json.data.status, 'SUCCESS');
+    assert.equal(outage.status, 503);
+  }],
+
   ['record-info hang is unanswered', async () => {
     await script({ match: 'rh-hang', recordHang: true, callback: 'drop' });
     const taskId = (await create('rh-hang song')).json.data.taskId;
