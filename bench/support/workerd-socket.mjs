@@ -1,0 +1,102 @@
+// `wrangler dev` answers on its port through a proxy Worker in a workerd process of its own, which
+// forwards each request to the workerd process running the Worker. A throughput bench aimed at
+// the proxy measures the proxy too; this finds the Worker's own workerd socket instead, on Linux,
+// from /proc: the TCP ports that processes started by this one listen on, minus those already
+// known (the proxy's, another stack's), kept if `GET probePath` answers `expect`.
+
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+
+/** Listening TCP sockets on this machine: inode -> port. */
+function listeningInodes() {
+  /** @type {Map<string, number>} */
+  const byInode = new Map();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(table, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      // fields: sl local_address rem_address st ... inode (index 9); st 0A = LISTEN
+      if (fields.length < 10 || fields[3] !== '0A') continue;
+      byInode.set(fields[9], Number.parseInt(fields[1].split(':')[1], 16));
+    }
+  }
+  return byInode;
+}
+
+/** Every process descended from `root` (not `root` itself). */
+function descendants(root) {
+  /** @type {Map<number, number[]>} */
+  const children = new Map();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // "pid (comm) state ppid ...": comm may hold spaces, so read after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const found = [];
+  const queue = [root];
+  while (queue.length > 0) {
+    for (const child of children.get(/** @type {number} */ (queue.shift())) ?? []) {
+      found.push(child);
+      queue.push(child);
+    }
+  }
+  return found;
+}
+
+/** Ports that processes started by this one listen on. */
+export function childListeningPorts() {
+  const inodes = listeningInodes();
+  const ports = new Set();
+  for (const pid of descendants(process.pid)) {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      try {
+        const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        const port = match && inodes.get(match[1]);
+        if (port) ports.add(port);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  }
+  return ports;
+}
+
+/**
+ * The origin of the Worker's own workerd socket, or `fallback` (the proxy's origin) where /proc
+ * is not there to read, with a line saying so.
+ * @param {{ fallback: string, exclude: Set<number>, probePath: string, expect: (body: string) => boolean }} options
+ */
+export async function workerdOrigin({ fallback, exclude, probePath, expect }) {
+  if (process.platform !== 'linux') {
+    console.log(`(not Linux: measuring through wrangler's proxy at ${fallback})`);
+    return fallback;
+  }
+  for (const port of childListeningPorts()) {
+    if (exclude.has(port)) continue;
+    const origin = `http://127.0.0.1:${port}`;
+    try {
+      const response = await fetch(`${origin}${probePath}`, { signal: AbortSignal.timeout(2000) });
+      if (response.ok && expect(await response.text())) return origin;
+    } catch {
+      // not an HTTP socket of ours (an inspector, a loopback service)
+    }
+  }
+  console.log(`(workerd's own socket not found: measuring through wrangler's proxy at ${fallback})`);
+  return fallback;
+}
