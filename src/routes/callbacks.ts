@@ -11,7 +11,7 @@ import { createRouter } from "../http/router";
 import { logEvent } from "../log";
 import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
 import { errorResponses } from "../schemas/envelope";
-import { callbackTokenSecret, verifyCallbackToken } from "../security/callback-token";
+import { callbackTokenVerdict } from "../security/callback-token";
 import { verifyProviderSignature } from "../security/provider-signature";
 import type { CallbackVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
@@ -64,7 +64,9 @@ const callbackRoute = createRoute({
 callbacks.openAPIRegistry.registerPath(callbackRoute);
 callbacks.post("/:ref", async (c) => {
 	const ref = c.req.param("ref");
-	if (!(await verifyCallbackToken(callbackTokenSecret(c.env), ref, c.req.query("token")))) {
+	const config = readConfig(c.env);
+	const token = await callbackTokenVerdict(config, ref, c.req.query("token"));
+	if (token === "invalid") {
 		logEvent("warn", "callback_refused", { reason: "token" });
 		throw new GatewayError(401, "This callback URL's token does not verify.");
 	}
@@ -74,7 +76,7 @@ callbacks.post("/:ref", async (c) => {
 	const taskId = callbackTaskId(body);
 	if (!isValidTaskId(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
 
-	const hmacKey = readConfig(c.env).kieWebhookHmacKey;
+	const hmacKey = config.kieWebhookHmacKey;
 	if (hmacKey) {
 		const check = await verifyProviderSignature(
 			hmacKey,
@@ -89,7 +91,7 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body));
+	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
 	logEvent(verdict === "wrong-ref" || verdict === "d1-unavailable" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	if (verdict === "early-full") {

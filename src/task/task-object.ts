@@ -188,14 +188,21 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
+	async receiveCallback(
+		taskId: string,
+		ref: string,
+		upstreamOutcome: Outcome,
+		token: "current" | "legacy" = "current",
+	): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
 		if (!this.load()) {
 			// Not registered here (yet). A URL whose ref already belongs to another stored task is
 			// being reused for a made-up taskId, and one whose create is long over may only hold
 			// callbacks if that create was never answered (then the alarm checks with the upstream
 			// before adopting): refuse the rest rather than hold them.
-			const fresh = isFreshRef(ref);
+			// A URL verified only by the legacy key (minted before CALLBACK_TOKEN_SECRET) is never
+			// fresh: only D1 can vouch for it, so that key cannot mint places to park callbacks.
+			const fresh = token === "current" && isFreshRef(ref);
 			const notBefore = Date.now() - ADOPTION_WINDOW_MS;
 			const lookup = await withinBudget(
 				Promise.all([

@@ -7,7 +7,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { recordUnansweredCreate } from "../../src/db/tasks";
-import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
+import { readConfig } from "../../src/config";
+import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	createTask,
 	deliver,
@@ -75,7 +76,7 @@ describe.each(["failing", "slow"] as const)("an unregistered callback's D1 looku
 	it("answers 503, not 401, to the late callback of a timed-out create, and holds it once D1 answers", async () => {
 		// A create that got 504 ten minutes ago: its URL is no longer fresh, only D1 vouches for it.
 		const mintedAt = Date.now() - 10 * 60_000;
-		const target = await mintCallbackTarget("https://gateway.test", callbackTokenSecret(env) as string, mintedAt);
+		const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string, mintedAt);
 		await recordUnansweredCreate(env.DB, {
 			ref: target.ref,
 			prompt: uniquePrompt("a create answered too late"),

@@ -228,6 +228,21 @@ describe("configuration the create needs", () => {
 		expect(answer.msg).toMatch(/KIE_API_KEY/);
 	});
 
+	it.each([
+		["unset", undefined],
+		["empty", ""],
+		["blank", "   "],
+	])("CALLBACK_TOKEN_SECRET %s answers 503 saying so, sends nothing upstream and stores nothing", async (_name, value) => {
+		const marker = uniquePrompt("no callback token secret");
+		// Not even with the upstream key there: callback URLs are never keyed from KIE_API_KEY.
+		const answer = await expectRejected(
+			() => postJson("/api/v1/lyrics", { prompt: marker }, { CALLBACK_TOKEN_SECRET: value }),
+			503,
+			marker,
+		);
+		expect(answer.msg).toMatch(/CALLBACK_TOKEN_SECRET/);
+	});
+
 	it("PUBLIC_URL unset answers 503 saying so, and sends nothing upstream", async () => {
 		const marker = uniquePrompt("no public url");
 		const answer = await expectRejected(
