@@ -21,6 +21,8 @@ export interface Config {
 	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
 	webhookRetryDelaysMs: number[];
 	webhookTimeoutMs: number;
+	/** Keys the callback URL tokens; creates answer 503 without it (nothing is minted from KIE_API_KEY). */
+	callbackTokenSecret: string | undefined;
 	/** DNS-over-HTTPS endpoint that client callBackUrl hosts are resolved with; undefined = off. */
 	callbackDnsResolver: string | undefined;
 }
@@ -55,6 +57,7 @@ export function readConfig(env: Env): Config {
 		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
 		callbackDnsResolver: dnsResolver(env.CALLBACK_DNS_RESOLVER),
+		callbackTokenSecret: nonEmpty(env.CALLBACK_TOKEN_SECRET),
 	};
 }
 

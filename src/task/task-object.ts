@@ -34,7 +34,14 @@ import type { Outcome } from "./task-record";
 import { type NewTask, type TaskState, adoptStoredTask, finalize, newTaskState, publicRecord, timedOut } from "./task-state";
 
 export type RegisterVerdict = "registered" | "taken";
-export type CallbackVerdict = "applied" | "duplicate" | "held-early" | "early-full" | "not-final" | "wrong-ref";
+export type CallbackVerdict =
+	| "applied"
+	| "duplicate"
+	| "held-early"
+	| "early-full"
+	| "not-final"
+	| "wrong-ref"
+	| "d1-unavailable";
 export type PollVerdict = "unknown" | "final" | "not-due" | "busy" | "applied" | "still-pending" | "expired";
 
 /** Callbacks for a task the gateway never registered are dropped after this long. */
@@ -181,24 +188,35 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
+	async receiveCallback(
+		taskId: string,
+		ref: string,
+		upstreamOutcome: Outcome,
+		token: "current" | "legacy" = "current",
+	): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
 		if (!this.load()) {
 			// Not registered here (yet). A URL whose ref already belongs to another stored task is
 			// being reused for a made-up taskId, and one whose create is long over may only hold
 			// callbacks if that create was never answered (then the alarm checks with the upstream
 			// before adopting): refuse the rest rather than hold them.
-			const fresh = isFreshRef(ref);
+			// A URL verified only by the legacy key (minted before CALLBACK_TOKEN_SECRET) is never
+			// fresh: only D1 can vouch for it, so that key cannot mint places to park callbacks.
+			const fresh = token === "current" && isFreshRef(ref);
 			const notBefore = Date.now() - ADOPTION_WINDOW_MS;
-			const [owner, unanswered] = await withinBudget(
+			const lookup = await withinBudget(
 				Promise.all([
 					findTaskIdByCallbackRef(this.env.DB, ref),
 					fresh ? Promise.resolve(null) : findUnansweredCreate(this.env.DB, ref, notBefore),
 				]),
-				[null, null] as const,
+				null,
 			);
+			// D1 slow or failing cannot say whose URL this is: neither refuse it for good nor hold
+			// it, answer so the upstream retries (unless the task was registered meanwhile).
+			if (lookup === null && !this.load()) return "d1-unavailable";
+			const [owner, unanswered] = lookup ?? [null, null];
 			if (owner !== null && owner !== taskId) return "wrong-ref";
-			if (!fresh && (unanswered === null || (unanswered.taskId !== null && unanswered.taskId !== taskId))) {
+			if (lookup && !fresh && (unanswered === null || (unanswered.taskId !== null && unanswered.taskId !== taskId))) {
 				return "wrong-ref";
 			}
 		}
