@@ -3,7 +3,7 @@
  * served to clients. A buggy or hostile upstream could echo the gateway's own key in it, so every
  * configured secret is cut out before anything is stored.
  */
-import type { Outcome } from "../task/task-record";
+import type { Outcome } from "../domain/task-record";
 
 /**
  * Shorter values would cut ordinary syllables out of lyrics; keys this short are weak anyway

@@ -4,7 +4,7 @@
  * with a count of deliveries: only the first final outcome per ref can ever apply, so duplicates
  * cost nothing. Lives in the object's own SQLite storage, used only from its synchronous steps.
  */
-import type { Outcome } from "./task-record";
+import type { Outcome } from "../domain/task-record";
 
 /** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
 const MAX_REFS = 20;

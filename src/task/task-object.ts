@@ -23,14 +23,14 @@ import { logEvent } from "../log";
 import { isFreshRef } from "../security/callback-token";
 import { configuredSecrets, redactOutcome } from "../security/redact";
 import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
-import { type AttemptResult, type Delivery, recordAttempt } from "../webhooks/delivery";
+import { type AttemptResult, type Delivery, recordAttempt } from "../domain/delivery";
 import { sendWebhook } from "../webhooks/send";
 import { webhookBody } from "../webhooks/webhook-body";
 import { callbackUrlProblem, resolvedAddressProblem } from "../webhooks/target";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./adoption";
 import { pollDelayMs, syncRetryDelayMs } from "./backoff";
 import { EarlyCallbacks } from "./early-callbacks";
-import type { Outcome } from "./task-record";
+import type { Outcome } from "../domain/task-record";
 import { type NewTask, type TaskState, adoptStoredTask, finalize, newTaskState, publicRecord, timedOut } from "./task-state";
 
 export type RegisterVerdict = "registered" | "taken";

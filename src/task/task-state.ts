@@ -1,8 +1,8 @@
 /** A task object's state, and the steps that build and change it (no storage, no I/O). */
 import type { StoredTask } from "../db/tasks";
 import { logEvent } from "../log";
-import { newDelivery } from "../webhooks/delivery";
-import type { FinalOutcome, ResultSource, TaskRecord } from "./task-record";
+import { newDelivery } from "../domain/delivery";
+import type { FinalOutcome, ResultSource, TaskRecord } from "../domain/task-record";
 
 /** The object's own state: the public record plus what only the object needs. */
 export interface TaskState extends TaskRecord {

@@ -1,5 +1,5 @@
 /** One delivery attempt: POST the body, and only a 2xx within the deadline counts. */
-import type { AttemptResult } from "./delivery";
+import type { AttemptResult } from "../domain/delivery";
 import { deliveryHeaders } from "./signing";
 
 const USER_AGENT = "lyrics-gateway-webhooks/1";
