@@ -9,13 +9,13 @@ export interface Attempt {
 	webhookId: string;
 	taskId: string;
 	body: string;
-	signingKey: string;
+	signingKeys: string[];
 	timeoutMs: number;
 }
 
 /** Never throws. */
 export async function sendWebhook(attempt: Attempt): Promise<AttemptResult> {
-	const headers = await deliveryHeaders(attempt.signingKey, {
+	const headers = await deliveryHeaders(attempt.signingKeys, {
 		webhookId: attempt.webhookId,
 		taskId: attempt.taskId,
 		timestamp: Math.floor(Date.now() / 1000),
