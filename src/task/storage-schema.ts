@@ -8,12 +8,23 @@
  *   key handoff and the late-create check each in their collaborator's table.
  */
 import type { TaskRecord } from "../domain/task-record";
-import type { SyncStatus } from "./d1-projection";
+import type { KeyHandoff } from "../late-create/key-handoff";
+import type { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
+import type { D1Projection, SyncStatus } from "./d1-projection";
+import type { DeliveryRunner } from "./delivery-runner";
 
 export const STORAGE_VERSION = 2;
 
-/** What version 1 kept beside the record, for the collaborators to take over. */
-export interface Version1Leftovers {
+/** The collaborators that take over what an older version kept for them. */
+export interface Heirs {
+	d1: Pick<D1Projection, "restore">;
+	delivery: Pick<DeliveryRunner, "setLease">;
+	lateCreate: Pick<UnansweredCreateClaim, "restore">;
+	keyHandoff: Pick<KeyHandoff, "set">;
+}
+
+/** What version 1 kept beside the record. */
+interface Version1Leftovers {
 	sync: SyncStatus | null;
 	deliveryLeaseUntil: number;
 	keyToAdopt: { scope: string; ref: string } | null;
@@ -23,15 +34,15 @@ export interface Version1Leftovers {
 type Version1State = TaskRecord &
 	SyncStatus & { ref: string; pollLeaseUntil: number; deliveryLeaseUntil: number; keyToAdopt?: { scope: string; ref: string } | null };
 
-/** Brings the storage to STORAGE_VERSION; `takeOver` receives what version 1 kept (called at most once). */
-export function migrateStorage(storage: DurableObjectStorage, takeOver: (leftovers: Version1Leftovers) => void): void {
+/** Brings the storage to STORAGE_VERSION, in one transaction. */
+export function migrateStorage(storage: DurableObjectStorage, heirs: Heirs): void {
 	const sql = storage.sql;
 	sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
 	// No row: version 1 (which had no meta table), or a fresh object, whose empty tables step 1→2 reshapes as well.
 	const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'storage_version'").toArray()[0]?.value ?? 1;
 	if (version >= STORAGE_VERSION) return;
 	storage.transactionSync(() => {
-		if (version < 2) takeOver(toVersion2(sql));
+		if (version < 2) handOver(toVersion2(sql), heirs);
 		sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_version', ?)", STORAGE_VERSION);
 	});
 }
@@ -57,4 +68,12 @@ function toVersion2(sql: SqlStorage): Version1Leftovers {
 	) as Version1State;
 	sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", JSON.stringify(record), ref, pollLeaseUntil);
 	return { ...leftovers, sync: { syncedVersion, syncFailures }, deliveryLeaseUntil, keyToAdopt: keyToAdopt ?? null };
+}
+
+function handOver(old: Version1Leftovers, heirs: Heirs): void {
+	if (old.sync) heirs.d1.restore(old.sync);
+	heirs.delivery.setLease(old.deliveryLeaseUntil);
+	if (old.keyToAdopt) heirs.keyHandoff.set(old.keyToAdopt);
+	// The old code's alarm may be gone by the next entry point: look again at once.
+	if (old.lateCreateCheck) heirs.lateCreate.restore(old.lateCreateCheck.taskId, old.lateCreateCheck.checks, Date.now());
 }

@@ -11,6 +11,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
+import { settleAlarm } from "../durable-alarm";
 import type { Outcome } from "../domain/task-record";
 import { mayHoldEarlyCallback } from "../late-create/early-callback-gate";
 import { KeyHandoff } from "../late-create/key-handoff";
@@ -22,7 +23,7 @@ import { D1Projection } from "./d1-projection";
 import { DeliveryRunner } from "./delivery-runner";
 import { EarlyCallbacks } from "./early-callbacks";
 import { migrateStorage } from "./storage-schema";
-import { type AppliedCallback, type AppliedPoll, type NewTask, type TaskState, applyCallback, applyPoll, finalize, newTaskState } from "./task-state";
+import { type AppliedCallback, type AppliedPoll, type NewTask, type TaskState, applyCallback, applyPoll, startingState } from "./task-state";
 import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
@@ -59,13 +60,8 @@ export class TaskObject extends DurableObject<Env> {
 		this.delivery = new DeliveryRunner(sql, this.store);
 		this.lateCreate = new UnansweredCreateClaim(sql, this.early);
 		this.keyHandoff = new KeyHandoff(sql);
-		migrateStorage(ctx.storage, (old) => {
-			if (old.sync) this.d1.restore(old.sync);
-			this.delivery.setLease(old.deliveryLeaseUntil);
-			if (old.keyToAdopt) this.keyHandoff.set(old.keyToAdopt);
-			// Its alarm may have been set by the old code: look again at once.
-			if (old.lateCreateCheck) this.lateCreate.restore(old.lateCreateCheck.taskId, old.lateCreateCheck.checks, Date.now());
-		});
+		const { d1, delivery, lateCreate, keyHandoff } = this;
+		migrateStorage(ctx.storage, { d1, delivery, lateCreate, keyHandoff });
 	}
 
 	/**
@@ -83,21 +79,9 @@ export class TaskObject extends DurableObject<Env> {
 		return "registered";
 	}
 
-	/**
-	 * Stores the task's first state, in one synchronous step. Callbacks that came before it:
-	 * apply the first final one that carries this task's ref, drop the rest (they were minted for
-	 * some other create).
-	 */
+	/** Stores the task's first state, with the callbacks held for it, in one synchronous step. */
 	private start(input: NewTask, event: string): void {
-		const state = newTaskState(input);
-		for (const held of this.early.takeAll()) {
-			if (held.ref !== input.ref) {
-				logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
-				continue;
-			}
-			state.record.callbacksReceived += held.deliveries;
-			if (held.outcome.final && state.record.status === "PENDING") finalize(state, held.outcome, "callback", held.receivedAt);
-		}
+		const state = startingState(input, this.early.takeAll());
 		this.store.save(state);
 		this.lateCreate.forget();
 		logEvent("info", event, { taskId: input.taskId, status: state.record.status });
@@ -176,13 +160,8 @@ export class TaskObject extends DurableObject<Env> {
 		const verdict = applyPoll(state, result.ok ? result.outcome : null, maxPendingSeconds, now);
 		this.store.commit(state, now);
 		const { taskId, polls, nextPollAt } = state.record;
-		logEvent("info", "task_polled", {
-			taskId,
-			source: "poll",
-			verdict,
-			polls,
-			...(verdict === "still-pending" ? { nextPollInMs: nextPollAt - now } : {}),
-		});
+		const next = verdict === "still-pending" ? { nextPollInMs: nextPollAt - now } : {};
+		logEvent("info", "task_polled", { taskId, source: "poll", verdict, polls, ...next });
 		return verdict;
 	}
 
@@ -245,24 +224,15 @@ export class TaskObject extends DurableObject<Env> {
 					this.keyHandoff.nextRun(now),
 				]
 			: [this.lateCreate.nextRun(), this.early.expiresAt()];
-		const at = earliest(wanted);
-		const current = await this.ctx.storage.getAlarm();
-		if (at === null) {
-			if (current !== null) await this.ctx.storage.deleteAlarm();
-		} else if (current !== at) await this.ctx.storage.setAlarm(at);
+		await settleAlarm(this.ctx.storage, earliest(wanted));
 	}
 
 	/** The object's whole state, flat, for tests and operators. */
 	inspect() {
 		const state = this.store.load();
-		const view = state && {
-			...state.record,
-			ref: state.ref,
-			pollLeaseUntil: state.pollLeaseUntil,
-			...this.d1.status(),
-			deliveryLeaseUntil: this.delivery.leaseUntil(),
-		};
-		return { state: view, earlyCallbacks: this.early.deliveries() };
+		const { ref, pollLeaseUntil } = state ?? { ref: "", pollLeaseUntil: 0 };
+		const books = { ref, pollLeaseUntil, deliveryLeaseUntil: this.delivery.leaseUntil(), ...this.d1.status() };
+		return { state: state && { ...state.record, ...books }, earlyCallbacks: this.early.deliveries() };
 	}
 
 	private redact(outcome: Outcome): Outcome {
@@ -271,6 +241,5 @@ export class TaskObject extends DurableObject<Env> {
 }
 
 function earliest(times: (number | null)[]): number | null {
-	const set = times.filter((at): at is number => at !== null);
-	return set.length > 0 ? Math.min(...set) : null;
+	return times.reduce<number | null>((soonest, at) => (at === null || (soonest !== null && soonest <= at) ? soonest : at), null);
 }

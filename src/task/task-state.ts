@@ -4,6 +4,7 @@ import { newDelivery } from "../domain/delivery";
 import type { FinalOutcome, Outcome, ResultSource, TaskRecord } from "../domain/task-record";
 import { logEvent } from "../log";
 import { pollDelayMs } from "./backoff";
+import type { HeldCallback } from "./early-callbacks";
 
 /**
  * What the object decides on: the public record readers see (D1's row), plus the two facts
@@ -51,6 +52,23 @@ export function newTaskState(input: NewTask): TaskState {
 		ref: input.ref,
 		pollLeaseUntil: 0,
 	};
+}
+
+/**
+ * The task's first state, given the callbacks that came before it: the first final one that
+ * carries this task's ref applies, the rest are dropped (they were minted for some other create).
+ */
+export function startingState(input: NewTask, held: HeldCallback[]): TaskState {
+	const state = newTaskState(input);
+	for (const callback of held) {
+		if (callback.ref !== input.ref) {
+			logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
+			continue;
+		}
+		state.record.callbacksReceived += callback.deliveries;
+		if (callback.outcome.final && state.record.status === "PENDING") finalize(state, callback.outcome, "callback", callback.receivedAt);
+	}
+	return state;
 }
 
 export function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
