@@ -227,4 +227,33 @@ describe("an object stored by the previous layout (storage version 1)", () => {
 		await evictDurableObject(stub);
 		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, version: 3, syncedVersion: 3, ref: flat.ref });
 	});
+
+	it("keeps callbacks it held for a task not yet registered, and still looks for their create", async () => {
+		const taskId = crypto.randomUUID().replace(/-/g, "");
+		const receivedAt = Date.now() - 60_000;
+		const outcome = { final: true, status: "SUCCESS", items: [], errorCode: null, errorMessage: null };
+		const stub = stubOf(taskId);
+		await runInDurableObject(stub, async (_instance, state) => {
+			await state.storage.deleteAll();
+			const sql = state.storage.sql;
+			// Version 1's tables for held callbacks (the first unchanged since).
+			sql.exec("CREATE TABLE task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+			sql.exec(
+				"CREATE TABLE early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+			);
+			sql.exec("INSERT INTO early_callbacks VALUES ('0123456789abcdef0123456789abcdef', ?, 1, 3, ?)", JSON.stringify(outcome), receivedAt);
+			sql.exec(
+				"CREATE TABLE early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)",
+			);
+			sql.exec("INSERT INTO early_identity (id, task_id, checks) VALUES (1, ?, 2)", taskId);
+			await state.storage.setAlarm(Date.now() + 60_000);
+		});
+		await evictDurableObject(stub);
+
+		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
+		// The check runs (no create was recorded for the ref), and the alarm is then the callbacks' expiry.
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
+		expect(await alarmOf(taskId)).toBe(receivedAt + 86_400_000);
+	});
 });
