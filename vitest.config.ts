@@ -54,6 +54,14 @@ export default defineConfig({
 				},
 			},
 			{
+				// Pure modules and the source's structure, in plain Node: no workerd, no simulator.
+				test: {
+					name: "unit",
+					include: ["test/unit/**/*.test.ts", "test/structure/**/*.test.ts"],
+					environment: "node",
+				},
+			},
+			{
 				// The same gateway from outside: `wrangler dev` + simulator over real HTTP.
 				test: {
 					name: "e2e",

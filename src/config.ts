@@ -16,6 +16,10 @@ export interface Config {
 	kieCreateLimit: number;
 	/** Signs deliveries to clients' own callback URLs; a create naming one needs it. */
 	webhookSigningKey: string | undefined;
+	/** WEBHOOK_SIGNING_KEY's keys (several, space-separated, while rotating; the new one first). */
+	webhookSigningKeys: string[];
+	/** Every configured secret value, which must never be stored or served (src/security/redact.ts). */
+	secretValues: string[];
 	/** Lets client callback URLs point at loopback and private addresses (local development). */
 	allowPrivateCallbackUrls: boolean;
 	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
@@ -38,27 +42,41 @@ const MAX_WEBHOOK_TIMEOUT_MS = 15_000;
 const DEFAULT_WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export function readConfig(env: Env): Config {
+	const apiKeys = list(env.API_KEYS, ",");
+	const webhookSigningKeys = list(env.WEBHOOK_SIGNING_KEY, /\s+/);
+	const kieApiKey = nonEmpty(env.KIE_API_KEY);
+	const kieWebhookHmacKey = nonEmpty(env.KIE_WEBHOOK_HMAC_KEY);
+	const callbackTokenSecret = nonEmpty(env.CALLBACK_TOKEN_SECRET);
 	return {
 		kieBaseUrl: (nonEmpty(env.KIE_BASE_URL) ?? "https://api.kie.ai").replace(/\/+$/, ""),
-		kieApiKey: nonEmpty(env.KIE_API_KEY),
+		kieApiKey,
 		publicUrl: httpOrigin(env.PUBLIC_URL),
-		apiKeys: (env.API_KEYS ?? "")
-			.split(",")
-			.map((key) => key.trim())
-			.filter((key) => key.length > 0),
-		kieWebhookHmacKey: nonEmpty(env.KIE_WEBHOOK_HMAC_KEY),
+		apiKeys,
+		kieWebhookHmacKey,
 		pollGraceSeconds: positiveInt(env.POLL_GRACE_SECONDS, 120, { allowZero: true }),
 		upstreamTimeoutMs: Math.min(positiveInt(env.UPSTREAM_TIMEOUT_MS, 10_000), MAX_UPSTREAM_TIMEOUT_MS),
 		pollMaxPerTick: positiveInt(env.POLL_MAX_PER_TICK, 40),
 		taskMaxPendingSeconds: positiveInt(env.TASK_MAX_PENDING_SECONDS, 3600),
 		kieCreateLimit: positiveInt(env.KIE_CREATE_LIMIT, 20),
 		webhookSigningKey: nonEmpty(env.WEBHOOK_SIGNING_KEY),
+		webhookSigningKeys,
+		callbackTokenSecret,
+		secretValues: [kieApiKey, kieWebhookHmacKey, ...webhookSigningKeys, callbackTokenSecret, ...apiKeys].filter(
+			(value): value is string => value !== undefined,
+		),
 		allowPrivateCallbackUrls: env.ALLOW_PRIVATE_CALLBACK_URLS?.trim() === "true",
 		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
 		callbackDnsResolver: dnsResolver(env.CALLBACK_DNS_RESOLVER),
-		callbackTokenSecret: nonEmpty(env.CALLBACK_TOKEN_SECRET),
 	};
+}
+
+/** The trimmed, non-empty entries of a separated list. */
+function list(value: string | undefined, separator: string | RegExp): string[] {
+	return (value ?? "")
+		.split(separator)
+		.map((entry) => entry.trim())
+		.filter((entry) => entry.length > 0);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
