@@ -13,7 +13,7 @@ import { matchedRoutes } from "hono/route";
 import { type LogLevel, logEvent } from "../log";
 import { isRecord } from "../json";
 import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
-import { isValidTaskId } from "../task/task-id";
+import { isValidTaskId } from "../domain/task-id";
 import type { AppEnv } from "./router";
 
 /** Longest path logged for a request no route matched (scanners send anything). */
@@ -33,6 +33,8 @@ export const logRequest = createMiddleware<AppEnv>(async (c, next) => {
 		status,
 		ms: Date.now() - started,
 		...withTaskId(c.req.query("taskId") ?? envelope.taskId),
+		// Whose request it was, once authenticated (a tenant's name is not a secret; its keys are).
+		...(c.get("tenant") ? { tenant: c.get("tenant").name } : {}),
 		...(envelope.code !== undefined && envelope.code !== status ? { code: envelope.code } : {}),
 	});
 });

@@ -3,7 +3,7 @@
  * OpenAPI document is generated from them.
  */
 import { z } from "@hono/zod-openapi";
-import { TASK_STATUSES } from "../task/task-record";
+import { type LyricsItem, TASK_STATUSES } from "../domain/task-record";
 
 export const MAX_PROMPT_WORDS = 200;
 export const MAX_CREATE_BODY_BYTES = 64 * 1024;
@@ -89,7 +89,8 @@ export const LyricsItemSchema = z
 		status: z.enum(["complete", "failed"]),
 		errorMessage: z.string(),
 	})
-	.openapi("LyricsItem");
+	// The domain's LyricsItem is what this schema parses (checked at compile time).
+	.openapi("LyricsItem") satisfies z.ZodType<LyricsItem>;
 
 const DeliverySchema = z
 	.object({
@@ -127,6 +128,10 @@ export const TaskRecordSchema = z
 		delivery: DeliverySchema.nullable().openapi({
 			description: "The delivery of the final result to your callBackUrl; null until final, or without one",
 		}),
+		owner: z.string().nullable().openapi({
+			description: "The tenant whose key created the task; null for a task stored before tenants existed",
+			example: "acme",
+		}),
 	})
 	.openapi("LyricsTask");
 
@@ -150,6 +155,18 @@ export const ListTasksQuery = z.object({
 	cursor: z.preprocess(
 		emptyAsAbsent,
 		z.string().optional().openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+	),
+	owner: z.preprocess(
+		emptyAsAbsent,
+		z
+			.string()
+			.optional()
+			.openapi({
+				// No example: Swagger UI's "Try it out" would send it, and a client key naming another
+				// tenant answers 403.
+				description:
+					"One tenant's tasks. Admin keys: any tenant. Client keys: only their own tenant's name (any other answers 403).",
+			}),
 	),
 });
 

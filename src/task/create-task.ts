@@ -1,13 +1,16 @@
 /**
- * Creating a task: take a slot under the upstream's rate limit, mint the callback URL, ask the
+ * Creating a task: claim one of the tenant's daily creates, take a slot under the upstream's
+ * rate limit, mint the callback URL, ask the
  * upstream, and register the task with its object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
  * leave a task the upstream has already charged for unrecorded.
  */
 import type { Config } from "../config";
-import { recordUnansweredCreate } from "../db/tasks";
+import { rememberUnansweredCreate } from "../late-create/remember-unanswered-create";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
-import { createRateLimiter } from "../ratelimit/create-rate-limiter";
+import { type Permit, createRateLimiter } from "../ratelimit/create-rate-limiter";
+import { type Backoff, withRetries } from "../retry";
+import { claimQuota } from "../tenants/quota";
 import type { CreateFailure } from "../upstream/create-failure";
 import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
 import type { RegisterVerdict } from "./task-object";
@@ -20,6 +23,8 @@ export interface CreateRequest {
 	callbackUrl: string | null;
 	/** The Idempotency-Key object's name, when the create came with a key. */
 	idempotencyScope?: string;
+	/** The tenant whose key sent the create: the task's owner. */
+	owner: string;
 }
 
 /** Configuration a create cannot go without; the route checks it before calling. */
@@ -42,10 +47,23 @@ export async function createTask(
 	/** Told the taskId the moment the upstream names it, before the task is registered. */
 	onUpstreamCreated: (taskId: string) => Promise<void> = async () => {},
 ): Promise<CreateResult> {
-	const permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+	const quota = await claimQuota(env, config, request.owner);
+	if (!quota.granted) {
+		logEvent("warn", "create_over_quota", { tenant: request.owner });
+		return { ok: false, failure: quota.failure };
+	}
+	let permit: Permit;
+	try {
+		permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+	} catch (error) {
+		// Nothing was sent: the tenant's create is not spent.
+		background(quota.claim.release());
+		throw error;
+	}
 	if (!permit.granted) {
 		const seconds = Math.ceil(permit.retryAfterMs / 1000);
 		logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
+		background(quota.claim.release());
 		return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
 	}
 	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
@@ -54,6 +72,8 @@ export async function createTask(
 		prompt: request.prompt,
 		callBackUrl: target.url,
 	});
+	// Sent: it counts whatever the upstream answered (it may have made the task and charged for it).
+	background(quota.claim.sent());
 	if (!created.ok) {
 		logEvent("warn", "create_failed", {
 			upstream: created.failure.upstream,
@@ -61,21 +81,15 @@ export async function createTask(
 			ms: Date.now() - started,
 		});
 		if (created.failure.upstream === "timeout") {
-			// The upstream may have made (and charged for) the task all the same: remember the
-			// create, so that the task's callback, which carries this ref, can adopt it.
-			const recorded = await recordUnansweredCreate(env.DB, {
+			// The upstream may have made (and charged for) the task all the same.
+			const recorded = await rememberUnansweredCreate(env.DB, {
 				ref: target.ref,
 				prompt: request.prompt,
 				callbackUrl: request.callbackUrl,
 				createdAt: started,
 				idempotencyScope: request.idempotencyScope ?? null,
-			}).then(
-				() => true,
-				(error: unknown) => {
-					logEvent("error", "unanswered_create_not_recorded", { error: error instanceof Error ? error.message : String(error) });
-					return false;
-				},
-			);
+				owner: request.owner,
+			});
 			if (recorded) return { ok: false, failure: { ...created.failure, ref: target.ref } };
 		}
 		return created;
@@ -87,8 +101,10 @@ export async function createTask(
 		prompt: request.prompt,
 		callbackUrl: request.callbackUrl,
 		createdAt: started,
+		owner: request.owner,
 	};
-	const registered = await registerWithRetry(env, task, [100, 200]);
+	// Pauses of 100 and 200 ms: the create's answer waits on these.
+	const registered = await registerWithRetry(env, task, 2, { firstMs: 100, maxMs: 200 });
 	if (registered === "taken") {
 		return {
 			ok: false,
@@ -104,7 +120,7 @@ export async function createTask(
 		// The credit is spent: answering an error would have the client create (and pay) again.
 		// Answer the taskId and keep registering after the answer; record-info finds it once done.
 		logEvent("error", "task_register_deferred", { taskId: created.taskId });
-		background(registerWithRetry(env, task, [1000, 2000, 4000, 8000]));
+		background(registerWithRetry(env, task, 4, { firstMs: 1000, maxMs: 8000 }));
 	}
 	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
 	return { ok: true, taskId: created.taskId };
@@ -125,21 +141,18 @@ function rateLimited(limit: number, retryAfterSeconds: number): CreateFailure {
 
 /**
  * The upstream has already spent a credit on this task: a passing failure to reach its object is
- * retried, once more than there are pauses.
+ * retried, `retries` times after the first try.
  */
-async function registerWithRetry(env: Env, input: NewTask, pausesMs: number[]): Promise<RegisterVerdict | "failed"> {
-	for (let attempt = 1; attempt <= pausesMs.length + 1; attempt++) {
-		try {
-			return await taskObject(env, input.taskId).register(input);
-		} catch (error) {
+function registerWithRetry(env: Env, input: NewTask, retries: number, backoff: Backoff): Promise<RegisterVerdict | "failed"> {
+	return withRetries(() => taskObject(env, input.taskId).register(input), {
+		retries,
+		backoff,
+		gaveUp: "failed" as const,
+		onError: (error, attempt) =>
 			logEvent("error", "register_failed", {
 				taskId: input.taskId,
 				attempt,
 				error: error instanceof Error ? error.message : String(error),
-			});
-			const pause = pausesMs[attempt - 1];
-			if (pause !== undefined) await new Promise((resolve) => setTimeout(resolve, pause));
-		}
-	}
-	return "failed";
+			}),
+	});
 }
