@@ -5,7 +5,8 @@
 // how many tasks were recovered 30, 60 and 90 s after it (the 60 s figure is the recovery per
 // minute, one tick a minute), and how often the upstream was polled per task.
 //
-// Run: npm run bench:poller [budget ...]   (default 40 200 1000). Knob: RECORD_DELAY_MS (800).
+// Run: npm run bench:poller [budget ...]   (default 40 200 1000).
+// Knobs: RECORD_DELAY_MS (800), POLL_SPREAD_SECONDS (the gateway's default unless set).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,8 +38,16 @@ async function measure(budget) {
     simulatorPort: 0,
     inspectorPort: await freePort(),
     persistTo,
+    // VERBOSE=1 shows wrangler's and the simulator's output, as for `npm start`.
+    log: process.env.VERBOSE === '1',
     // Due at once (no grace), creates not limited: the tick is what is measured.
-    vars: { POLL_MAX_PER_TICK: String(budget), POLL_GRACE_SECONDS: '0', KIE_CREATE_LIMIT: '1000000' },
+    vars: {
+      POLL_MAX_PER_TICK: String(budget),
+      POLL_GRACE_SECONDS: '0',
+      KIE_CREATE_LIMIT: '1000000',
+      // The gateway's own default unless set here, to compare spreads.
+      ...(process.env.POLL_SPREAD_SECONDS ? { POLL_SPREAD_SECONDS: process.env.POLL_SPREAD_SECONDS } : {}),
+    },
   });
   try {
     const marker = `bench-poll-${budget}-${Date.now()}`;

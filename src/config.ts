@@ -13,6 +13,8 @@ export interface Config {
 	pollGraceSeconds: number;
 	upstreamTimeoutMs: number;
 	pollMaxPerTick: number;
+	/** A tick's polls are spread evenly over this many seconds (0: all at once). */
+	pollSpreadSeconds: number;
 	taskMaxPendingSeconds: number;
 	/** Creates sent upstream in any 10 s per upstream key, across every Worker instance. */
 	kieCreateLimit: number;
@@ -52,6 +54,8 @@ export interface TenantQuotas {
 	others: number | null;
 }
 
+/** Spread a tick's polls over at most this much of its minute. */
+const MAX_POLL_SPREAD_SECONDS = 45;
 /** The contract caps the upstream timeout at 15 s; anything larger is clamped to it. */
 const MAX_UPSTREAM_TIMEOUT_MS = 15_000;
 /** A client endpoint has 15 s to answer a delivery with a 2xx. */
@@ -76,6 +80,8 @@ export function readConfig(env: Env): Config {
 		pollGraceSeconds: positiveInt(env.POLL_GRACE_SECONDS, 120, { allowZero: true }),
 		upstreamTimeoutMs: Math.min(positiveInt(env.UPSTREAM_TIMEOUT_MS, 10_000), MAX_UPSTREAM_TIMEOUT_MS),
 		pollMaxPerTick: positiveInt(env.POLL_MAX_PER_TICK, 40),
+		// Past 45 s the last polls (up to UPSTREAM_TIMEOUT_MS each) could run into the next tick.
+		pollSpreadSeconds: Math.min(positiveInt(env.POLL_SPREAD_SECONDS, 40, { allowZero: true }), MAX_POLL_SPREAD_SECONDS),
 		taskMaxPendingSeconds: positiveInt(env.TASK_MAX_PENDING_SECONDS, 3600),
 		kieCreateLimit: positiveInt(env.KIE_CREATE_LIMIT, 20),
 		webhookSigningKey: nonEmpty(env.WEBHOOK_SIGNING_KEY),

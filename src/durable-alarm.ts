@@ -3,11 +3,25 @@
  * (the task object from what each collaborator says it needs, the idempotency object from its
  * key's window) and hands the decision here: a time, or null for no alarm at all.
  */
-export async function settleAlarm(storage: DurableObjectStorage, at: number | null): Promise<void> {
+export async function settleAlarm(
+	storage: DurableObjectStorage,
+	at: number | null,
+	{ soonerOnly = false }: { soonerOnly?: boolean } = {},
+): Promise<void> {
 	const current = await storage.getAlarm();
+	if (soonerOnly) {
+		// Only ever brings the alarm forward: one that is due sooner stays, and nothing is deleted.
+		if (at !== null && (current === null || current > at)) await storage.setAlarm(at);
+		return;
+	}
 	if (at === null) {
 		if (current !== null) await storage.deleteAlarm();
 	} else if (current !== at) {
 		await storage.setAlarm(at);
 	}
+}
+
+/** The soonest of the times given, ignoring nulls; null when there is none. */
+export function earliest(times: (number | null)[]): number | null {
+	return times.reduce<number | null>((soonest, at) => (at === null || (soonest !== null && soonest <= at) ? soonest : at), null);
 }

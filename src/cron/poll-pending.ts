@@ -1,27 +1,28 @@
 /**
- * The Cron Trigger's job: ask the upstream about tasks whose callback never came.
+ * The Cron Trigger's job: have the upstream asked about tasks whose callback never came.
  *
- * D1 picks the due tasks (pending past POLL_GRACE_SECONDS, their backoff elapsed, oldest first)
- * and each one's object polls and decides, through the same path as a callback. Each object call
- * is one subrequest of this invocation, so POLL_MAX_PER_TICK (default 40) keeps a tick inside the
- * Workers Free plan's 50 with room for the D1 query.
+ * D1 picks the due tasks (pending past POLL_GRACE_SECONDS, their backoff elapsed, oldest first,
+ * at most POLL_MAX_PER_TICK) and the tick asks each one's object to poll at a time of its own,
+ * spread evenly over POLL_SPREAD_SECONDS: the object polls on its alarm, an invocation of its own,
+ * and decides through the same path as a callback. So the tick takes about as long as its object
+ * calls (milliseconds each), whatever the upstream's latency; the upstream sees the budget's polls
+ * spread over the minute rather than in one burst; and each object call is one subrequest of this
+ * invocation, so the default 40 keeps a tick inside the Workers Free plan's 50 (with the two D1
+ * queries), while the Paid plan's 10,000 allow a budget of several thousand.
  */
 import { readConfig } from "../config";
 import { deleteOldUnansweredCreates, selectDueForPoll } from "../db/tasks";
 import { logEvent } from "../log";
 import { ADOPTION_WINDOW_MS } from "../late-create/upstream-confirmation";
-import type { PollVerdict } from "../task/task-object";
+import type { PollAsk } from "../task/task-object";
 import { taskObject } from "../task/stub";
 
 /** Workers allow six simultaneous outgoing connections per invocation. */
 const CONCURRENCY = 6;
-/**
- * No new poll starts after this much of a tick has passed, so a tick of slow upstream answers
- * ends before the next one begins; what is left is oldest first in the next tick.
- */
+/** No ask starts after this much of a tick has passed, so a tick ends before the next begins. */
 const TICK_BUDGET_MS = 45_000;
 
-export type PollTickReport = Partial<Record<PollVerdict | "error", number>> & { due: number };
+export type PollTickReport = Partial<Record<PollAsk | "error", number>> & { due: number };
 
 export async function pollPendingTasks(env: Env, now: number = Date.now()): Promise<PollTickReport> {
 	const config = readConfig(env);
@@ -32,19 +33,23 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 		limit: config.pollMaxPerTick,
 	});
 	const report: PollTickReport = { due: due.length };
-	const stopStartingAt = Date.now() + TICK_BUDGET_MS;
+	// By the wall clock: the objects' alarms run on it (the tick's scheduled time may be a test's).
+	const startedAt = Date.now();
+	const stopAskingAt = startedAt + TICK_BUDGET_MS;
+	const spacingMs = due.length > 0 ? (config.pollSpreadSeconds * 1000) / due.length : 0;
 	let next = 0;
 	const worker = async () => {
-		while (next < due.length && Date.now() < stopStartingAt) {
-			const taskId = due[next++] as string;
-			let verdict: PollVerdict | "error";
+		while (next < due.length && Date.now() < stopAskingAt) {
+			const index = next++;
+			const taskId = due[index] as string;
+			let answer: PollAsk | "error";
 			try {
-				verdict = await taskObject(env, taskId).poll(taskId, now);
+				answer = await taskObject(env, taskId).askToPoll(taskId, now, startedAt + Math.floor(index * spacingMs));
 			} catch (error) {
-				verdict = "error";
+				answer = "error";
 				logEvent("error", "poll_error", { taskId, error: error instanceof Error ? error.message : String(error) });
 			}
-			report[verdict] = (report[verdict] ?? 0) + 1;
+			report[answer] = (report[answer] ?? 0) + 1;
 		}
 	};
 	await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));

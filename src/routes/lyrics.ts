@@ -173,7 +173,11 @@ const recordInfoRoute = createRoute({
 	path: "/record-info",
 	operationId: "getLyricsTask",
 	summary: "Get a task",
-	description: "The task in the provider's record-info shape, from D1, for as long as it is stored.",
+	description:
+		"The task in the provider's record-info shape, from D1, for as long as it is stored. A result is " +
+		"here before the upstream's callback is answered. Counters and bookkeeping that are not a result " +
+		"(callbacksReceived after a duplicate or not-final callback, and the next poll time) are coalesced " +
+		"by the task's object and reach D1 within a few seconds, so they may briefly lag behind.",
 	security,
 	request: { query: TaskIdQuery },
 	responses: {

@@ -123,7 +123,10 @@ export const TaskRecordSchema = z
 			.enum(["callback", "poll", "timeout"])
 			.nullable()
 			.openapi({ description: "How the final result arrived" }),
-		callbacksReceived: z.number().int().openapi({ description: "Upstream callbacks received for this task" }),
+		callbacksReceived: z
+			.number()
+			.int()
+			.openapi({ description: "Upstream callbacks received for this task; duplicates are counted here within a few seconds" }),
 		polls: z.number().int().openapi({ description: "Times the gateway polled the upstream for this task" }),
 		delivery: DeliverySchema.nullable().openapi({
 			description: "The delivery of the final result to your callBackUrl; null until final, or without one",

@@ -4,12 +4,20 @@
  * (callers arriving during one share the next round, so N concurrent duplicate callbacks cost a
  * couple of D1 writes rather than N), guarded by version (a late write never replaces a newer
  * one), and retried with backoff when they fail. Owns its table, `d1_sync`.
+ *
+ * Not every change is urgent: a decision (a result, a poll's answer) is written at once, while a
+ * count or an earlier poll time (a duplicate or not-final callback) only marks D1 behind and is
+ * written by the alarm within COALESCE_MS, together with whatever else came meanwhile, so a burst
+ * of duplicates costs one D1 write and none of them waits on D1.
  */
 import { getTask, getTaskVersion, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { syncRetryDelayMs } from "./backoff";
 import { type TaskState, stateFromStoredRow } from "./task-state";
 import type { TaskStore } from "./task-store";
+
+/** How long a change that is not a decision may wait for D1: counters reach readers within this. */
+export const COALESCE_MS = 2_000;
 
 export interface SyncStatus {
 	/** Highest version D1 has acknowledged. */
@@ -68,22 +76,29 @@ export class D1Projection {
 	}
 
 	/**
-	 * When the alarm must try the write again, while D1 lags behind: a failed write's backoff, or
-	 * a guard behind one under way (should the object be reset during it). Null when D1 is current
-	 * or no write has been tried yet (the decision's own write comes first).
+	 * When the alarm must write, while D1 lags behind `version` (the record's current one): a
+	 * failed write's backoff, a guard behind one under way (should the object be reset during
+	 * it), or a coalesced write's time. Null when D1 is current or no write is owed yet.
 	 */
-	nextRun(): number | null {
-		const state = this.store.load();
-		if (!state || !this.isBehind(state.record.version)) return null;
-		return this.row().retry_at;
+	nextRun(version: number): number | null {
+		const row = this.row();
+		return row.synced_version < version ? row.retry_at : null;
 	}
 
-	/** The earliest D1 can be expected to hold the current version: null when it does now. */
-	caughtUpBy(now: number): number | null {
-		const state = this.store.load();
-		if (!state || !this.isBehind(state.record.version)) return null;
+	/** The earliest D1 can be expected to hold `version`: null when it does now. */
+	caughtUpBy(version: number, now: number): number | null {
 		const row = this.row();
+		if (row.synced_version >= version) return null;
 		return row.retry_at ?? now + syncRetryDelayMs(Math.max(1, row.failures));
+	}
+
+	/**
+	 * A change readers may see a little later (a count, an earlier poll time): D1 is owed a write
+	 * by COALESCE_MS from now, unless one is owed sooner already. Nothing is written to D1 here.
+	 */
+	defer(now: number): void {
+		const row = this.row();
+		if (row.retry_at === null) this.write(row.synced_version, row.failures, now + COALESCE_MS);
 	}
 
 	/**
@@ -140,7 +155,9 @@ export class D1Projection {
 			});
 			return false;
 		}
-		this.write(Math.max(this.row().synced_version, state.record.version), 0, null);
+		// Changes that came during the write (duplicates, say) are owed a coalesced write.
+		const current = this.store.version() ?? state.record.version;
+		this.write(Math.max(this.row().synced_version, state.record.version), 0, current > state.record.version ? Date.now() + COALESCE_MS : null);
 		return true;
 	}
 

@@ -11,25 +11,28 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
-import { settleAlarm } from "../durable-alarm";
+import { earliest, settleAlarm } from "../durable-alarm";
 import type { Outcome } from "../domain/task-record";
 import { mayHoldEarlyCallback } from "../late-create/early-callback-gate";
 import { KeyHandoff } from "../late-create/key-handoff";
 import { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
 import { logEvent } from "../log";
 import { configuredSecrets, redactOutcome } from "../security/redact";
-import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { D1Projection } from "./d1-projection";
 import { DeliveryRunner } from "./delivery-runner";
 import { EarlyCallbacks } from "./early-callbacks";
+import { type AskedPoll, PollRunner } from "./poll-runner";
 import { migrateStorage } from "./storage-schema";
-import { type AppliedCallback, type AppliedPoll, type NewTask, type TaskState, applyCallback, applyPoll, startingState } from "./task-state";
+import { type AppliedCallback, type NewTask, type TaskState, applyCallback, pollDue, startingState } from "./task-state";
 import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
+/** Which callback token the URL carried: the current kind, or one minted before it (the late-create gate asks). */
+type TokenKind = "current" | "legacy";
 export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "wrong-ref" | "d1-unavailable";
-export type PollVerdict = AppliedPoll | "unknown" | "not-due" | "busy";
+/** What a tick hears when it asks for a poll: "asked" (the object's alarm polls at the given time), or why not. */
+export type PollAsk = "asked" | "busy" | "final" | "not-due" | "unknown";
 
 /**
  * When to look whether held callbacks belong to a create the upstream never answered: a callback
@@ -50,6 +53,7 @@ export class TaskObject extends DurableObject<Env> {
 	private readonly delivery: DeliveryRunner;
 	private readonly lateCreate: UnansweredCreateClaim;
 	private readonly keyHandoff: KeyHandoff;
+	private readonly polls: PollRunner;
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -60,6 +64,7 @@ export class TaskObject extends DurableObject<Env> {
 		this.delivery = new DeliveryRunner(sql, this.store);
 		this.lateCreate = new UnansweredCreateClaim(sql, this.early);
 		this.keyHandoff = new KeyHandoff(sql);
+		this.polls = new PollRunner(sql, this.store);
 		const { d1, delivery, lateCreate, keyHandoff } = this;
 		migrateStorage(ctx.storage, { d1, delivery, lateCreate, keyHandoff });
 	}
@@ -87,84 +92,70 @@ export class TaskObject extends DurableObject<Env> {
 		logEvent("info", event, { taskId: input.taskId, status: state.record.status });
 	}
 
-	/** Applies one upstream callback; the first final result wins and never changes. */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: "current" | "legacy" = "current"): Promise<CallbackVerdict> {
-		const outcome = this.redact(upstreamOutcome);
-		if (!this.store.load()) {
-			const gate = await mayHoldEarlyCallback(this.env.DB, taskId, ref, token, CALLBACK_D1_BUDGET_MS);
-			if (gate === "refuse") return "wrong-ref";
-			if (gate === "d1-unavailable" && !this.store.load()) return "d1-unavailable";
+	/**
+	 * Applies one upstream callback; the first final result wins and never changes. The state is
+	 * read once, and the alarm set at most once. Only a result waits on D1 (within the budget): a
+	 * duplicate or not-final callback is counted here and reaches D1 with the alarm's coalesced write.
+	 */
+	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: TokenKind = "current"): Promise<CallbackVerdict> {
+		const state = this.store.load() ?? (await this.holdEarlyCallback(taskId, ref, upstreamOutcome, token));
+		if (typeof state === "string") return state;
+		if (ref !== state.ref) return "wrong-ref";
+		const now = Date.now();
+		// Redacted only when it may be stored; a duplicate's body is never looked at.
+		const outcome = state.record.status === "PENDING" && upstreamOutcome.final ? this.redact(upstreamOutcome) : upstreamOutcome;
+		const verdict = applyCallback(state, outcome, now);
+		this.store.commit(state, now);
+		if (verdict !== "applied") {
+			this.d1.defer(now);
+			await this.setNextAlarm(state, { soonerOnly: true });
+			return verdict;
 		}
-		// Decided on the state as it is now: the task may have been registered during the lookup.
-		const verdict = this.decideCallback(ref, outcome);
-		if (verdict === "held-early") {
-			// The alarm may start the task from its create, once that create has timed out.
-			this.lateCreate.expect(taskId, Date.now() + readConfig(this.env).upstreamTimeoutMs + LATE_CREATE_CHECK_MARGIN_MS);
-		}
-		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
-			// Armed before the D1 write: if the object is reset during it, the alarm still delivers.
-			await this.setNextAlarm();
-			const synced = this.d1.sync();
-			// Still under way past the budget: the write's own guard is in the alarm, and once it
-			// lands the alarm is set again (a delivery may be due at once).
-			if (!(await withinBudget(synced.then(() => true), false, CALLBACK_D1_BUDGET_MS))) void synced.then(() => this.setNextAlarm());
-		}
-		await this.setNextAlarm();
+		// A delivery is armed before the D1 write, so a reset during it cannot strand it; without one,
+		// the alarm is set only if the write is still under way past the budget (its guard).
+		if (state.record.delivery) await this.setNextAlarm(state);
+		const synced = this.d1.sync();
+		const landed = await withinBudget(synced.then(() => true), false, CALLBACK_D1_BUDGET_MS);
+		if (!landed && !state.record.delivery) await this.setNextAlarm(state, { soonerOnly: true });
 		return verdict;
 	}
 
-	private decideCallback(ref: string, outcome: Outcome): CallbackVerdict {
+	/** A callback for a task not stored here: held for it, or refused; the state when it was stored meanwhile. */
+	private async holdEarlyCallback(taskId: string, ref: string, outcome: Outcome, token: TokenKind): Promise<TaskState | CallbackVerdict> {
+		const gate = await mayHoldEarlyCallback(this.env.DB, taskId, ref, token, CALLBACK_D1_BUDGET_MS);
+		if (gate === "refuse") return "wrong-ref";
+		// Decided on the state as it is now: the task may have been registered during the lookup.
 		const state = this.store.load();
-		const now = Date.now();
-		if (!state) return this.early.hold(ref, outcome, now) === "held" ? "held-early" : "early-full";
-		if (ref !== state.ref) return "wrong-ref";
-		const verdict = applyCallback(state, outcome, now);
-		this.store.commit(state, now);
-		return verdict;
+		if (state) return state;
+		if (gate === "d1-unavailable") return "d1-unavailable";
+		if (this.early.hold(ref, this.redact(outcome), Date.now()) !== "held") return "early-full";
+		// The alarm may start the task from its create, once that create has timed out.
+		this.lateCreate.expect(taskId, Date.now() + readConfig(this.env).upstreamTimeoutMs + LATE_CREATE_CHECK_MARGIN_MS);
+		await this.setNextAlarm(null);
+		return "held-early";
 	}
 
 	/**
-	 * Called by the cron for a task D1 lists as pending and due: asks the upstream about it and
-	 * applies the answer. `tickTime` is the tick's scheduled time, so one tick judges every task's
-	 * due time and age by the same clock; the lease uses the real clock, as it guards real time.
+	 * Called by the cron for a task D1 lists as pending and due: the object polls on its own alarm
+	 * at `dueAt`, so the tick hands out times and returns. `tickTime` is the tick's scheduled time:
+	 * one tick judges every task's due time and age by the same clock.
 	 */
-	async poll(taskId: string, tickTime: number = Date.now()): Promise<PollVerdict> {
-		const config = readConfig(this.env);
+	async askToPoll(taskId: string, tickTime: number, dueAt: number): Promise<PollAsk> {
 		const state = this.store.load() ?? (await this.d1.restoreState(taskId));
 		if (!state) return "unknown";
-		const expired = tickTime >= state.record.createdAt + config.taskMaxPendingSeconds * 1000;
-		if (state.record.status !== "PENDING" || (tickTime < state.record.nextPollAt && !expired)) {
+		const due = pollDue(state, tickTime, readConfig(this.env).taskMaxPendingSeconds);
+		if (due !== "due") {
 			// D1 listed this task as due, so D1 is behind this object: write it again (and make
 			// sure a delivery decided before a reset still has its alarm).
 			await this.d1.resync();
-			await this.setNextAlarm();
-			return state.record.status !== "PENDING" ? "final" : "not-due";
+			await this.setNextAlarm(state);
+			return due;
 		}
-		const wallClock = Date.now();
-		if (state.pollLeaseUntil > wallClock) return "busy";
-		// Lease the poll before the await: input gates do not cover fetch(), and a second cron
-		// tick arriving meanwhile must not poll the same task again.
-		state.pollLeaseUntil = wallClock + config.upstreamTimeoutMs + 5000;
-		this.store.save(state);
-
-		const answer: PollResult = config.kieApiKey
-			? await fetchRecordInfo(config, config.kieApiKey, state.record.taskId)
-			: { ok: false, reason: "KIE_API_KEY is not set" };
-		const result = answer.ok ? { ...answer, outcome: this.redact(answer.outcome) } : answer;
-
-		const verdict = this.decidePoll(this.store.load() ?? state, result, config.taskMaxPendingSeconds, tickTime);
-		await this.publish();
-		return verdict;
-	}
-
-	private decidePoll(state: TaskState, result: PollResult, maxPendingSeconds: number, now: number): PollVerdict {
-		if (!result.ok) logEvent("warn", "poll_failed", { taskId: state.record.taskId, reason: result.reason });
-		const verdict = applyPoll(state, result.ok ? result.outcome : null, maxPendingSeconds, now);
-		this.store.commit(state, now);
-		const { taskId, polls, nextPollAt } = state.record;
-		const next = verdict === "still-pending" ? { nextPollInMs: nextPollAt - now } : {};
-		logEvent("info", "task_polled", { taskId, source: "poll", verdict, polls, ...next });
-		return verdict;
+		const now = Date.now();
+		if (state.pollLeaseUntil > now || this.polls.asked()) return "busy";
+		this.polls.ask({ dueAt, tickTime, askedAt: now });
+		await this.setNextAlarm(state, { soonerOnly: true });
+		return "asked";
 	}
 
 	/**
@@ -174,9 +165,10 @@ export class TaskObject extends DurableObject<Env> {
 	 * is still due.
 	 */
 	override async alarm(): Promise<void> {
-		const state = this.store.load();
-		if (state) {
+		if (this.store.load()) {
+			await this.polls.runIfDue(readConfig(this.env), (outcome) => this.redact(outcome));
 			await this.d1.sync();
+			const state = this.store.load() as TaskState;
 			await this.keyHandoff.handOff(this.env, state.record.taskId, state.record.createdAt);
 			const config = readConfig(this.env);
 			if (await this.delivery.attemptIfDue(config, this.d1.isBehind(state.record.version))) await this.d1.sync();
@@ -215,18 +207,23 @@ export class TaskObject extends DurableObject<Env> {
 		await this.setNextAlarm();
 	}
 
-	/** The one place the alarm is set: to the earliest time any collaborator needs to run, or none. */
-	private async setNextAlarm(): Promise<void> {
+	/**
+	 * The one place the alarm is set: to the earliest time any collaborator needs to run, or none.
+	 * `soonerOnly` after a change that can only add work (a count, an asked poll): an alarm already
+	 * due sooner stays, so a burst of duplicates arms it once.
+	 */
+	private async setNextAlarm(state: TaskState | null = this.store.load(), { soonerOnly = false } = {}): Promise<void> {
 		const now = Date.now();
-		const state = this.store.load();
+		const version = state?.record.version ?? 0;
 		const wanted = state
 			? [
-					this.d1.nextRun(),
-					this.delivery.nextRun(state.record.delivery, this.d1.caughtUpBy(now)),
+					this.d1.nextRun(version),
+					this.delivery.nextRun(state.record.delivery, this.d1.caughtUpBy(version, now)),
 					this.keyHandoff.nextRun(now),
+					this.polls.nextRun(),
 				]
 			: [this.lateCreate.nextRun(), this.early.expiresAt()];
-		await settleAlarm(this.ctx.storage, earliest(wanted));
+		await settleAlarm(this.ctx.storage, earliest(wanted), { soonerOnly });
 	}
 
 	/** The object's whole state, flat, for tests and operators. */
@@ -237,11 +234,12 @@ export class TaskObject extends DurableObject<Env> {
 		return { state: state && { ...state.record, ...books }, earlyCallbacks: this.early.deliveries() };
 	}
 
+	/** The poll a tick asked for and this object has yet to make, if any (for tests and operators). */
+	askedPoll(): AskedPoll | null {
+		return this.polls.asked();
+	}
+
 	private redact(outcome: Outcome): Outcome {
 		return redactOutcome(outcome, configuredSecrets(readConfig(this.env)));
 	}
-}
-
-function earliest(times: (number | null)[]): number | null {
-	return times.reduce<number | null>((soonest, at) => (at === null || (soonest !== null && soonest <= at) ? soonest : at), null);
 }

@@ -135,6 +135,13 @@ export function applyCallback(state: TaskState, outcome: Outcome, now: number): 
 	return "applied";
 }
 
+/** Whether a tick at `tickTime` should have this task polled: pending, and its backoff over or its age past the bound. */
+export function pollDue(state: TaskState, tickTime: number, maxPendingSeconds: number): "due" | "final" | "not-due" {
+	if (state.record.status !== "PENDING") return "final";
+	const expired = tickTime >= state.record.createdAt + maxPendingSeconds * 1000;
+	return tickTime < state.record.nextPollAt && !expired ? "not-due" : "due";
+}
+
 /** A poll's answer (`outcome`, or null when the upstream could not be asked), judged at `now`. */
 export function applyPoll(state: TaskState, outcome: Outcome | null, maxPendingSeconds: number, now: number): AppliedPoll {
 	const record = state.record;

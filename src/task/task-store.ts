@@ -19,6 +19,14 @@ export class TaskStore {
 		return row ? { record: JSON.parse(row.state) as TaskRecord, ref: row.ref, pollLeaseUntil: row.poll_lease_until } : null;
 	}
 
+	/** The record's current version, read without parsing the record. */
+	version(): number | null {
+		return (
+			this.sql.exec<{ version: number }>("SELECT json_extract(state, '$.version') AS version FROM task WHERE id = 1").toArray()[0]
+				?.version ?? null
+		);
+	}
+
 	/** Stores bookkeeping only (a lease): readers see no change, so no new version. */
 	save(state: TaskState): void {
 		this.sql.exec(

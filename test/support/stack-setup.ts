@@ -39,6 +39,8 @@ export default async function setup(project: TestProject) {
 			KIE_WEBHOOK_HMAC_KEY: E2E_HMAC_KEY,
 			// Poll as soon as the cron runs, so the lost-callback path takes seconds, not minutes.
 			POLL_GRACE_SECONDS: "0",
+			// And all of a tick's polls at once: other files' pending tasks must not push this one's back.
+			POLL_SPREAD_SECONDS: "0",
 			UPSTREAM_TIMEOUT_MS: "2000",
 			// Client webhook retries after 1 s (three of them) with a 1 s deadline, so a test sees
 			// retries and give-ups in seconds; the default schedule spans a day.

@@ -10,6 +10,7 @@ import {
 	type RecordInfo,
 	callbackBody,
 	createTask,
+	d1CaughtUp,
 	deliver,
 	inspectTask,
 	recordInfo,
@@ -63,6 +64,7 @@ describe("concurrent callbacks", () => {
 		expect(results.filter((r) => r === "applied")).toHaveLength(1);
 		expect(results.filter((r) => r === "already-final")).toHaveLength(49);
 
+		await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 		const done = await recordInfo(taskId);
 		expect(done.code).toBe(200);
 		expect(done.data.status).toBe("SUCCESS");
@@ -98,6 +100,7 @@ describe("concurrent callbacks", () => {
 		expect(results.filter((r) => r === "applied")).toHaveLength(1);
 		expect(results.filter((r) => r === "already-final")).toHaveLength(49);
 
+		await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 		const first = await recordInfo(taskId);
 		expect(first.data.callbacksReceived).toBe(50);
 		expect(first.data.resultSource).toBe("callback");
@@ -127,6 +130,7 @@ describe("concurrent callbacks", () => {
 			const later = await recordInfo(taskId);
 			expect(result(later.data)).toEqual(result(first.data));
 		}
+		await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 		const last = await recordInfo(taskId);
 		expect(last.data.callbacksReceived).toBe(64);
 		expect(result(last.data)).toEqual(result(first.data));
@@ -149,6 +153,7 @@ describe("concurrent callbacks", () => {
 				msg: "success",
 				data: { taskId, result: "already-final" },
 			});
+			await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 			const now = await recordInfo(taskId);
 			expect(result(now.data)).toEqual(result(applied.data));
 			expect(now.data.callbacksReceived).toBe(1 + i);
@@ -173,6 +178,7 @@ describe("concurrent callbacks", () => {
 			expect(late.status).toBe(200);
 			expect(await late.json()).toMatchObject({ code: 200, data: { taskId, result: "already-final" } });
 		}
+		await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 		const after = await recordInfo(taskId);
 		expect(after.data.status).toBe("SUCCESS");
 		expect(after.data.errorCode).toBeNull();
@@ -191,6 +197,7 @@ describe("concurrent callbacks", () => {
 
 		const late = await deliver(await simCallback(taskId));
 		expect(await late.json()).toMatchObject({ code: 200, data: { result: "already-final" } });
+		await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 		const after = await recordInfo(taskId);
 		expect(result(after.data)).toEqual(result(failed.data));
 		expect(after.data.response.data).toEqual([]);

@@ -12,6 +12,7 @@ import {
 	api,
 	callbackBody,
 	createTask,
+	d1CaughtUp,
 	deliver,
 	inspectTask,
 	recordInfo,
@@ -72,6 +73,7 @@ describe("early callbacks", () => {
 		// The task is final now: the same callback again is a duplicate, not a second result.
 		const again = await deliver(callback);
 		expect(await again.json()).toMatchObject({ data: { result: "already-final" } });
+		await d1CaughtUp(taskId); // counts reach D1 with the object's coalesced write, seconds later
 		const after = await recordInfo(taskId);
 		expect(after.data.status).toBe("SUCCESS");
 		expect(after.data.response).toEqual(done.data.response);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
 	createTask,
 	createdAt,
+	d1CaughtUp,
 	deliver,
 	finishUpstream,
 	recordInfo,
@@ -81,6 +82,8 @@ describe("cron fallback", () => {
 		const late = await deliver(await simCallback(taskId, "?fail=1"));
 		expect(late.status).toBe(200);
 		expect(await late.json()).toMatchObject({ data: { result: "already-final" } });
+		// A duplicate's count reaches D1 with the object's coalesced write, seconds later.
+		await d1CaughtUp(taskId);
 		const after = await recordInfo(taskId);
 		expect(after.data.status).toBe("SUCCESS");
 		expect(after.data.response).toEqual(polled.data.response);

@@ -1,7 +1,13 @@
 /** What the tests share: calling the gateway, driving the simulator, delivering callbacks. */
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
-import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import {
+	createExecutionContext,
+	createScheduledController,
+	runDurableObjectAlarm,
+	runInDurableObject,
+	waitOnExecutionContext,
+} from "cloudflare:test";
 import { bareKeyTenant } from "../../src/config";
 import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
@@ -165,9 +171,54 @@ export interface RecordInfo {
 	} | null;
 }
 
-/** Runs the Worker's scheduled handler as the Cron Trigger would at `scheduledTime`. */
+/**
+ * Runs the Worker's scheduled handler as the Cron Trigger would at `scheduledTime`, then waits
+ * for the polls it asked for: the tick only asks each due task's object to poll on its alarm
+ * (spread over no time here, so a test need not wait out the minute), and a test reads the outcome.
+ */
 export async function runCron(scheduledTime: number, overrides: Partial<Env> = {}): Promise<void> {
-	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), { ...env, ...overrides });
+	await worker.scheduled(createScheduledController({ scheduledTime, cron: "* * * * *" }), {
+		...env,
+		POLL_SPREAD_SECONDS: "0",
+		...overrides,
+	});
+	await settleAskedPolls();
+}
+
+/**
+ * Waits until D1 holds everything the task's object has recorded: counts from duplicate and
+ * not-final callbacks reach D1 with the object's coalesced write, within seconds, not at once.
+ */
+export async function d1CaughtUp(taskId: string): Promise<void> {
+	// The write is the object's alarm's job: run it now rather than wait out the coalescing.
+	await runDurableObjectAlarm(env.TASKS.getByName(taskId));
+	await eventually(
+		async () => (await env.TASKS.getByName(taskId).inspect()).state,
+		(state) => state !== null && state.syncedVersion >= state.version,
+	);
+}
+
+/** Every asked poll made, decided and in D1 (or its D1 write failed, when a test made D1 fail). */
+async function settleAskedPolls(): Promise<void> {
+	const { results } = await env.DB.prepare("SELECT task_id FROM tasks WHERE status = 'PENDING'").all<{ task_id: string }>();
+	await Promise.all(
+		results.map(async ({ task_id: taskId }) => {
+			const stub = env.TASKS.getByName(taskId);
+			const deadline = Date.now() + 10_000;
+			for (;;) {
+				// Its alarm is due now and fires by itself; running it here (to its end) only saves the wait.
+				if ((await stub.askedPoll()) !== null) await runDurableObjectAlarm(stub);
+				else {
+					const { state } = await stub.inspect();
+					const polling = state !== null && state.pollLeaseUntil > 0;
+					const d1Behind = state !== null && state.syncedVersion < state.version && state.syncFailures === 0;
+					if (!polling && !d1Behind) return;
+				}
+				if (Date.now() > deadline) throw new Error(`the poll asked of ${taskId} did not finish`);
+				await new Promise((resolve) => setTimeout(resolve, 25));
+			}
+		}),
+	);
 }
 
 /** Marks the task finished upstream (record-info answers SUCCESS) without sending its callback. */

@@ -1,0 +1,104 @@
+/**
+ * Only a result waits on D1: a duplicate or not-final callback is counted in the task's object,
+ * answered without a D1 statement, and reaches D1 with the alarm's coalesced write seconds later.
+ */
+import { runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createTask, deliver, eventually, recordInfo, setObjectEnv, simCallback, uniquePrompt, withBody } from "./helpers";
+
+/** A D1 binding that records each statement and fails it at once. */
+function recordingDb() {
+	const statements: string[] = [];
+	const fail = () => Promise.reject(new Error("D1_ERROR: not expected here"));
+	const db = {
+		prepare: (sql: string) => {
+			statements.push(sql);
+			return { bind: () => ({ run: fail, first: fail, all: fail }) };
+		},
+	} as unknown as D1Database;
+	return { db, statements };
+}
+
+describe("what a callback costs in D1", () => {
+	it("answers duplicates without a D1 statement, and the alarm writes their count within seconds", async () => {
+		const taskId = await createTask(uniquePrompt("a chorus repeated without cost"));
+		const callback = await simCallback(taskId);
+		expect(await (await deliver(callback)).json()).toMatchObject({ data: { result: "applied" } });
+		// The result's own write came before its answer, as always.
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
+
+		const recorder = recordingDb();
+		await setObjectEnv(taskId, { DB: recorder.db });
+		const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(callback)));
+		await setObjectEnv(taskId, { DB: env.DB });
+		for (const answer of answers) {
+			expect(answer.status).toBe(200);
+			expect(await answer.json()).toMatchObject({ data: { result: "already-final" } });
+		}
+		expect(recorder.statements).toEqual([]);
+
+		// Nothing here runs the alarm: it comes by itself and writes the five counts in one go.
+		const counted = await eventually(
+			() => recordInfo(taskId),
+			(info) => info.data.callbacksReceived === 6,
+		);
+		expect(counted.data.status).toBe("SUCCESS");
+		const { state } = await env.TASKS.getByName(taskId).inspect();
+		expect(state).toMatchObject({ callbacksReceived: 6, syncFailures: 0 });
+		expect(state!.syncedVersion).toBe(state!.version);
+	});
+
+	it("answers a not-final callback without a D1 statement, and D1 learns the earlier poll time within seconds", async () => {
+		const taskId = await createTask(uniquePrompt("a success with nothing in it"));
+		const request = await simCallback(taskId);
+		const empty = withBody(request, { code: 200, msg: "success", data: { callbackType: "complete", task_id: taskId, data: [] } });
+		const before = (await env.TASKS.getByName(taskId).inspect()).state!;
+
+		const recorder = recordingDb();
+		await setObjectEnv(taskId, { DB: recorder.db });
+		const answer = await deliver(empty);
+		await setObjectEnv(taskId, { DB: env.DB });
+		expect(answer.status).toBe(200);
+		expect(await answer.json()).toMatchObject({ data: { result: "still-pending" } });
+		expect(recorder.statements).toEqual([]);
+
+		const seen = await eventually(
+			() => recordInfo(taskId),
+			(info) => info.data.callbacksReceived === 1,
+		);
+		expect(seen.data.status).toBe("PENDING");
+		const row = await env.DB.prepare("SELECT next_poll_at FROM tasks WHERE task_id = ?1").bind(taskId).first<{ next_poll_at: number }>();
+		expect(row!.next_poll_at).toBeGreaterThanOrEqual(before.nextPollAt);
+		expect(row!.next_poll_at).toBeLessThanOrEqual(Date.now());
+	});
+
+	it("sets the alarm at most once for a burst of duplicates", async () => {
+		const taskId = await createTask(uniquePrompt("a burst of copies"));
+		const callback = await simCallback(taskId);
+		await deliver(callback);
+		await eventually(
+			async () => (await env.TASKS.getByName(taskId).inspect()).state,
+			(state) => state !== null && state.syncedVersion === state.version,
+		);
+		// Let the result's own alarm (the guard behind its D1 write) run out first.
+		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => objectState.storage.deleteAlarm());
+
+		const sets: number[] = [];
+		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
+			const storage = objectState.storage as DurableObjectStorage & { setAlarm: DurableObjectStorage["setAlarm"] };
+			const setAlarm = storage.setAlarm.bind(storage);
+			storage.setAlarm = (at, options) => {
+				sets.push(typeof at === "number" ? at : at.getTime());
+				return setAlarm(at, options);
+			};
+		});
+		const answers = await Promise.all(Array.from({ length: 20 }, () => deliver(callback)));
+		expect(answers.every((answer) => answer.status === 200)).toBe(true);
+		expect(sets).toHaveLength(1);
+		await eventually(
+			() => recordInfo(taskId),
+			(info) => info.data.callbacksReceived === 21,
+		);
+	});
+});
