@@ -111,12 +111,12 @@ export class TaskObject extends DurableObject<Env> {
 			await this.setNextAlarm(state, { soonerOnly: true });
 			return verdict;
 		}
-		// A delivery is armed before the D1 write, so a reset during it cannot strand it; without one,
-		// the alarm is set only if the write is still under way past the budget (its guard).
+		// A delivery is armed before the D1 write, so a reset during it cannot strand it. Without one,
+		// the alarm is set only if D1 is still behind after the budget: the write failed (its retry)
+		// or is still under way (its guard). A write that lands in time sets no alarm at all.
 		if (state.record.delivery) await this.setNextAlarm(state);
-		const synced = this.d1.sync();
-		const landed = await withinBudget(synced.then(() => true), false, CALLBACK_D1_BUDGET_MS);
-		if (!landed && !state.record.delivery) await this.setNextAlarm(state, { soonerOnly: true });
+		await withinBudget(this.d1.sync(), undefined, CALLBACK_D1_BUDGET_MS);
+		if (!state.record.delivery && this.d1.isBehind(state.record.version)) await this.setNextAlarm(undefined, { soonerOnly: true });
 		return verdict;
 	}
 
