@@ -45,7 +45,12 @@ try {
         return { status: response.status, ms: performance.now() - started };
       }),
     );
-    const info = (await (await fetch(`${stack.url}/api/v1/lyrics/record-info?taskId=${taskId}`, { headers: auth })).json()).data;
+    // Duplicates are counted in the task's object and reach D1 with its coalesced write, seconds later.
+    const readInfo = async () => (await (await fetch(`${stack.url}/api/v1/lyrics/record-info?taskId=${taskId}`, { headers: auth })).json()).data;
+    let info = await readInfo();
+    for (const deadline = Date.now() + 10_000; info.callbacksReceived < copies && Date.now() < deadline; info = await readInfo()) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     const ok = timings.filter((t) => t.status >= 200 && t.status < 300).length;
     const stored = info.status === 'SUCCESS' ? 1 : 0;
     const ms = timings.map((t) => t.ms).sort((a, b) => a - b);
