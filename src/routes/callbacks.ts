@@ -42,9 +42,10 @@ const callbackRoute = createRoute({
 	description:
 		"The callBackUrl the gateway sends upstream (with its token in the query). Idempotent: any number of " +
 		"deliveries store one result, and the first final result never changes.",
+	tags: ["callbacks"],
+	security: [{ callbackToken: [] }],
 	request: {
-		params: z.object({ ref: z.string() }),
-		query: z.object({ token: z.string().optional() }),
+		params: z.object({ ref: z.string().openapi({ description: "Random per create; the token signs it" }) }),
 		body: { required: true, content: { "application/json": { schema: KieCallbackBody } } },
 	},
 	responses: {
