@@ -153,10 +153,15 @@ export const TaskRecordSchema = z
 /** `?status=&cursor=` from a client that fills in empty values means "not given". */
 const emptyAsAbsent = (value: unknown) => (value === "" ? undefined : value);
 
+const EMPTY_IS_ABSENT = "An empty value counts as not given.";
+
 export const ListTasksQuery = z.object({
 	status: z.preprocess(
 		emptyAsAbsent,
-		z.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` }).optional(),
+		z
+			.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` })
+			.optional()
+			.openapi({ description: `Only tasks in this status. ${EMPTY_IS_ABSENT}` }),
 	),
 	limit: z.preprocess(
 		emptyAsAbsent,
@@ -165,11 +170,15 @@ export const ListTasksQuery = z.object({
 			.int("limit must be a whole number from 1 to 100")
 			.min(1, "limit must be a whole number from 1 to 100")
 			.max(100, "limit must be a whole number from 1 to 100")
-			.default(20),
+			.default(20)
+			.openapi({ description: `Tasks per page. ${EMPTY_IS_ABSENT}` }),
 	),
 	cursor: z.preprocess(
 		emptyAsAbsent,
-		z.string().optional().openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+		z
+			.string()
+			.optional()
+			.openapi({ description: `Opaque; pass the previous page's data.nextCursor unchanged. ${EMPTY_IS_ABSENT}` }),
 	),
 });
 
