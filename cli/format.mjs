@@ -1,6 +1,8 @@
 // @ts-check
 // Tasks as people read them: titles, then the lyrics with their section markers stand out.
 
+import { suggestion } from './invocation.mjs';
+
 /**
  * Bold only for a terminal, and never when NO_COLOR is set (https://no-color.org: any non-empty value).
  * @param {{ isTTY?: boolean }} stream
@@ -64,7 +66,7 @@ export function formatTask(task, style) {
     lines.push(`${style.dim('error')} ${[task.errorCode, task.errorMessage].filter((part) => part !== null && part !== '').join(': ')}`);
   }
   if (task.status === 'PENDING') {
-    lines.push('', `Not finished yet. Wait for it: lyrics-gateway get ${task.taskId} --wait`);
+    lines.push('', `Not finished yet. Wait for it: ${suggestion(`get ${task.taskId} --wait`)}`);
   }
   items.forEach((item, index) => {
     const title = item.title?.trim() || '(untitled)';
