@@ -1,6 +1,11 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { hideRuntimeNoise } from "./test/support/runtime-noise";
+
+// workerd echoes fetch failures that the code caught as "uncaught exception" lines: explained,
+// and kept out of the output, in test/support/runtime-noise.ts.
+hideRuntimeNoise();
 
 /** schema.sql as separate statements, applied to each test file's fresh D1 by test/worker/setup.ts. */
 const schemaStatements = readFileSync(new URL("./schema.sql", import.meta.url), "utf8")
