@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { hideRuntimeNoise } from "./test/support/runtime-noise";
+import { hideRuntimeNoise } from "./test/support/runtime-noise.ts";
 
 // workerd echoes fetch failures that the code caught as "uncaught exception" lines: explained,
 // and kept out of the output, in test/support/runtime-noise.ts.
