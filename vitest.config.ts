@@ -2,6 +2,11 @@ import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { unstable_splitSqlQuery } from "wrangler";
 import { defineConfig } from "vitest/config";
+import { hideRuntimeNoise } from "./test/support/runtime-noise.ts";
+
+// workerd echoes fetch failures that the code caught as "uncaught exception" lines: explained,
+// and kept out of the output, in test/support/runtime-noise.ts.
+hideRuntimeNoise();
 
 /** migrations/, applied to each test file's fresh D1 by test/worker/setup.ts, as `wrangler d1 migrations apply` does. */
 const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);

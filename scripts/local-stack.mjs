@@ -32,6 +32,7 @@ export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LW
  * @property {string} [simulatorHmacKey] Sign the simulator's callbacks (set KIE_WEBHOOK_HMAC_KEY to match).
  * @property {number} [inspectorPort]   wrangler's debugger port (default 9229); tests pick a free one.
  * @property {boolean} [log]            Show the simulator's and wrangler's output.
+ * @property {boolean} [gatewayLog]     Show only the gateway's own JSON log lines (requests, task events).
  */
 
 /**
@@ -84,9 +85,21 @@ export async function startLocalStack(options = {}) {
     { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' },
   );
   let output = '';
+  let partialLine = '';
   const keep = (/** @type {Buffer} */ chunk) => {
     output = (output + chunk.toString()).slice(-20_000);
     if (options.log) process.stdout.write(chunk);
+    else if (options.gatewayLog) {
+      // The gateway's lines are its JSON objects (src/log.ts), which wrangler prefixes when they
+      // are warnings or errors; the rest is wrangler's own chatter.
+      const lines = (partialLine + chunk.toString()).split('\n');
+      partialLine = lines.pop() ?? '';
+      for (const line of lines) {
+        const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+        const start = plain.indexOf('{"ts":');
+        if (start >= 0) process.stdout.write(`${plain.slice(start).trimEnd()}\n`);
+      }
+    }
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);

@@ -1,4 +1,4 @@
-// The two provider endpoints, as /work/shared/kie/README.md documents them, plus the
+// The two provider endpoints, as the provider's API documentation describes them, plus the
 // misbehaviours a matching script asks for. The provider answers most errors with HTTP 200 and
 // the error in the body (`{"code": N, "msg": …}`); only scripts produce other HTTP statuses.
 

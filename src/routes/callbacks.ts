@@ -42,9 +42,10 @@ const callbackRoute = createRoute({
 	description:
 		"The callBackUrl the gateway sends upstream (with its token in the query). Idempotent: any number of " +
 		"deliveries store one result, and the first final result never changes.",
+	tags: ["callbacks"],
+	security: [{ callbackToken: [] }],
 	request: {
-		params: z.object({ ref: z.string() }),
-		query: z.object({ token: z.string().optional() }),
+		params: z.object({ ref: z.string().openapi({ description: "Random per create; the token signs it" }) }),
 		body: { required: true, content: { "application/json": { schema: KieCallbackBody } } },
 	},
 	responses: {
@@ -73,8 +74,11 @@ callbacks.post("/:ref", async (c) => {
 	const parsed = KieCallbackBody.safeParse(await readJsonBody(c.req.raw, MAX_CALLBACK_BODY_BYTES));
 	if (!parsed.success) throw new GatewayError(400, describeCallbackProblem(parsed.error));
 	const body = parsed.data;
+	// Both spellings are checked when both are sent, as the document says, though task_id wins.
+	for (const [field, id] of [["data.task_id", body.data.task_id], ["data.taskId", body.data.taskId]] as const) {
+		if (id !== undefined && !isValidTaskId(id)) throw new GatewayError(400, `${field} is not a valid task id.`);
+	}
 	const taskId = callbackTaskId(body);
-	if (!isValidTaskId(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
 
 	const hmacKey = config.kieWebhookHmacKey;
 	if (hmacKey) {

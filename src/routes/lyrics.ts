@@ -32,6 +32,7 @@ import { toRecordInfo } from "./task-view";
 export const lyrics = createRouter();
 
 const security = [{ bearerAuth: [] }];
+const tags = ["lyrics"];
 
 const createLyricsRoute = createRoute({
 	method: "post",
@@ -41,6 +42,7 @@ const createLyricsRoute = createRoute({
 	description:
 		"Forwards the prompt upstream with the gateway's own callback URL and stores the task. " +
 		"The result arrives by callback (or the gateway's poller) and is served by record-info.",
+	tags,
 	security,
 	request: {
 		headers: CreateLyricsHeaders,
@@ -174,6 +176,7 @@ const recordInfoRoute = createRoute({
 	operationId: "getLyricsTask",
 	summary: "Get a task",
 	description: "The task in the provider's record-info shape, from D1, for as long as it is stored.",
+	tags,
 	security,
 	request: { query: TaskIdQuery },
 	responses: {
@@ -206,6 +209,7 @@ const listTasksRoute = createRoute({
 	description:
 		"Newest first, the caller's own tasks only (admin keys: every tenant's, or one with ?owner=). " +
 		"Every task appears exactly once across pages, also while new tasks arrive: follow data.nextCursor until it is null.",
+	tags,
 	security,
 	request: { query: ListTasksQuery },
 	responses: {

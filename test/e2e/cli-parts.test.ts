@@ -8,6 +8,7 @@ import { GatewayError, UnreachableError, retryAfterSeconds } from "../../cli/api
 import { DEFAULT_KEY, DEFAULT_URL, UsageError, parseCommand } from "../../cli/args.mjs";
 import { createWithRetries } from "../../cli/create.mjs";
 import { formatTask, formatTaskList, formatUsage, styles, useEmphasis } from "../../cli/format.mjs";
+import { invocation } from "../../cli/invocation.mjs";
 import { StillPendingError, waitForTask } from "../../cli/wait.mjs";
 
 const noEnv = {};
@@ -79,6 +80,12 @@ describe("parseCommand", () => {
 		[["a song", "--bogus"]],
 	])("refuses %j as a usage error", (argv) => {
 		expect(() => parseCommand(argv, noEnv)).toThrow(UsageError);
+	});
+
+	it("answers an empty or blank prompt with a suggestion that has no blank where the prompt goes", () => {
+		for (const prompt of ["", "   "]) {
+			expect(() => parseCommand([prompt], noEnv)).toThrow(/^Give a prompt, for example: \S.* "a song about rain"$/);
+		}
 	});
 
 	it("takes a lone word for a mistyped command, not a prompt that would spend a credit", () => {
@@ -329,5 +336,16 @@ describe("waitForTask", () => {
 		const gone = scriptedReads([new UnreachableError("u", "connection refused", true)]);
 		await expect(waitForTask(gone.client, "t", { timeoutMs: 60_000, ...fakeTime() })).rejects.toBeInstanceOf(UnreachableError);
 		expect(gone.reads()).toBe(5);
+	});
+});
+
+describe("suggested commands", () => {
+	it("run the CLI the way it was run, so they paste as they are", () => {
+		// `npm run lyrics -- …` in the repository; `lyrics-gateway` is not on the PATH after npm ci.
+		expect(invocation({ npm_lifecycle_event: "lyrics", npm_command: "run-script" }, "/repo/bin/lyrics-gateway.mjs")).toBe("npm run lyrics --");
+		expect(invocation({ npm_command: "exec" }, "/repo/node_modules/.bin/lyrics-gateway")).toBe("npx lyrics-gateway");
+		expect(invocation({}, "/repo/bin/lyrics-gateway.mjs")).toBe("npx lyrics-gateway");
+		// A global install puts it on the PATH.
+		expect(invocation({}, "/usr/local/bin/lyrics-gateway")).toBe("lyrics-gateway");
 	});
 });

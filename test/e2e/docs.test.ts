@@ -3,7 +3,7 @@
  * served by `wrangler dev`, with every request outside the gateway refused and recorded, so the
  * page is shown to work with no internet access. Saves a screenshot to test-output/docs.png.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
@@ -20,6 +20,19 @@ const CHROMIUM_ARGS = [
 	"--disable-component-update",
 	"--disable-sync",
 ];
+/**
+ * Chromium is a prerequisite of this file only. On a developer's machine without it these tests
+ * are skipped, saying how to install it; in CI (CI=true, as .ci/run sets) they fail instead, so a
+ * CI run can never pass without having looked at the page.
+ */
+const CHROMIUM_REQUIRED = process.env.CI === "true" || process.env.CI === "1";
+const SKIP_WITHOUT_CHROMIUM = !existsSync(CHROMIUM) && !CHROMIUM_REQUIRED;
+if (SKIP_WITHOUT_CHROMIUM) {
+	process.stderr.write(
+		`\nSkipping the /docs browser tests (test/e2e/docs.test.ts): no Chromium at ${CHROMIUM}. ` +
+			"Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu) or set CHROMIUM_PATH; with CI=true this is a failure.\n\n",
+	);
+}
 const OUTPUT_DIR = fileURLToPath(new URL("../../test-output/", import.meta.url));
 const gatewayOrigin = new URL(gatewayUrl).origin;
 const apiKey = inject("apiKey");
@@ -74,7 +87,7 @@ function operation(page: Page, method: string, path: string) {
 		.filter({ has: page.locator(".opblock-summary-method", { hasText: new RegExp(`^${method}$`, "i") }) });
 }
 
-describe("GET /docs in a browser", () => {
+describe.skipIf(SKIP_WITHOUT_CHROMIUM)("GET /docs in a browser", () => {
 	it("lists every operation of /openapi.json, loading everything from the gateway itself", async () => {
 		const document = (await (await fetch(`${gatewayUrl}/openapi.json`)).json()) as {
 			paths: Record<string, Record<string, unknown>>;
@@ -119,10 +132,11 @@ describe("GET /docs in a browser", () => {
 		const { context, page, requested, problems } = await openDocs();
 		try {
 			await page.locator(".auth-wrapper button.authorize").click();
-			const dialog = page.locator(".modal-ux");
-			await dialog.locator("input").fill(apiKey);
-			await dialog.locator("button.authorize").click();
-			await dialog.locator("button.btn-done").click();
+			// The dialog offers each security scheme in its own form (the callback token is one too).
+			const bearer = page.locator(".modal-ux .auth-container").filter({ has: page.locator("code", { hasText: "bearerAuth" }) });
+			await bearer.locator("input").fill(apiKey);
+			await bearer.locator("button.authorize").click();
+			await bearer.locator("button.btn-done").click();
 
 			const tasks = operation(page, "get", "/api/v1/lyrics/tasks");
 			await tasks.locator(".opblock-summary-control").click();

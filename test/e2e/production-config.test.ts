@@ -1,7 +1,7 @@
 /**
  * A gateway configured as in production, over HTTP: private callback URLs refused
  * (ALLOW_PRIVATE_CALLBACK_URLS "false") and the default KIE_CREATE_LIMIT of 20 creates per 10 s.
- * The shared e2e gateway allows private URLs (to deliver to the simulator) and a high limit (so
+ * The one e2e gateway all files use allows private URLs (to deliver to the simulator) and a high limit (so
  * no test's creates are refused for another's), so this file starts a gateway of its own.
  */
 import { mkdtempSync, rmSync } from "node:fs";

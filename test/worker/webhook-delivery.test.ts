@@ -61,7 +61,7 @@ describe("delivery to the client's callBackUrl", () => {
 		expect(delivery?.deliveredTime).toBeGreaterThanOrEqual((await recordInfo(taskId)).data.completeTime as number);
 	});
 
-	it("carries both signatures, which a receiver verifies with the shared key", async () => {
+	it("carries both signatures, which a receiver verifies with the signing key", async () => {
 		const hook = simHook("signed");
 		const taskId = await createTask(uniquePrompt("a signed delivery"), { callBackUrl: hook.url });
 		await deliver(await simCallback(taskId));
