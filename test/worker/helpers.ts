@@ -204,6 +204,15 @@ export async function listAllTasks(): Promise<RecordInfo[]> {
 	throw new Error("the task list never reached its last page");
 }
 
+/**
+ * Empties this file's task list in D1. Storage is isolated per test file, not per test, so a test
+ * that counts what the list or the cron sees (pages, budgets, "every pending task") starts from
+ * none and counts only the tasks it made itself, whatever ran before it.
+ */
+export async function forgetStoredTasks(): Promise<void> {
+	await env.DB.prepare("DELETE FROM tasks").run();
+}
+
 /** Stored tasks whose prompt contains `marker`. */
 export async function storedTasksMatching(marker: string): Promise<RecordInfo[]> {
 	return (await listAllTasks()).filter((task) => (JSON.parse(task.param) as { prompt?: string }).prompt?.includes(marker));
