@@ -71,14 +71,14 @@ export async function simTask(taskId: string): Promise<SimTask> {
 	return sim<SimTask>(`/__sim/tasks/${taskId}`);
 }
 
-/** Waits until the simulator has seen a create whose prompt contains `match`. */
+/** Waits until the simulator has seen a create whose prompt contains `match` (the test's timeout bounds it). */
 export async function waitForSimTask(match: string): Promise<SimTask> {
-	for (let i = 0; i < 100; i++) {
-		const { tasks } = await sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(match)}`);
-		if (tasks[0]) return tasks[0];
-		await new Promise((resolve) => setTimeout(resolve, 20));
-	}
-	throw new Error(`simulator never saw a create matching ${match}`);
+	const { tasks } = await eventually(
+		() => sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(match)}`),
+		(found) => found.tasks.length > 0,
+		30_000,
+	);
+	return tasks[0]!;
 }
 
 export async function createTask(
