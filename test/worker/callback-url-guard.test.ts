@@ -3,9 +3,9 @@
  * internal target would let a client reach hosts behind the gateway (SSRF). Refused with 400,
  * nothing sent upstream, unless ALLOW_PRIVATE_CALLBACK_URLS is "true".
  */
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { isInternalHost } from "../../src/security/private-address";
-import { expectErrorEnvelope, postJson, simStats, uniquePrompt } from "./helpers";
+import { UNREACHABLE_URL, expectErrorEnvelope, postJson, simStats, uniquePrompt } from "./helpers";
 
 const PUBLIC_ONLY = { ALLOW_PRIVATE_CALLBACK_URLS: "false" };
 
@@ -106,7 +106,7 @@ describe("client callBackUrl pointing inside a network", () => {
 	});
 
 	it("does not block creates when the resolver cannot be asked, nor when resolving is off", async () => {
-		const unreachable = { ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: `${inject("resettingUrl")}/dns-query` };
+		const unreachable = { ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: `${UNREACHABLE_URL}/dns-query` };
 		const create = (overrides: Partial<Env>) =>
 			postJson("/api/v1/lyrics", { prompt: uniquePrompt("resolver down"), callBackUrl: "https://hooks.private.dns.example.net/x" }, overrides);
 		expect((await create(unreachable)).status).toBe(200);

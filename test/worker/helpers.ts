@@ -1,10 +1,20 @@
 /** What the tests share: calling the gateway, driving the simulator, delivering callbacks. */
 import { env } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** From test/support/simulator-setup.ts: a server the run holds that resets every connection. */
+		resettingUrl: string;
+	}
+}
+
+/** An upstream (or resolver) that cannot be reached: every connection to it is reset. */
+export const UNREACHABLE_URL = inject("resettingUrl");
 
 /** Calls the Worker's fetch handler; `overrides` replace variables for this one call. */
 export async function gateway(path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {

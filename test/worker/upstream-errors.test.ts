@@ -4,8 +4,9 @@
  * upstream key it may contain), one upstream call (never a retry that could spend a second
  * credit), and nothing stored.
  */
-import { describe, expect, inject, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
+	UNREACHABLE_URL,
 	createTask,
 	envelope,
 	expectErrorEnvelope,
@@ -136,7 +137,7 @@ describe("upstream failures of a create", () => {
 		const response = await postJson(
 			"/api/v1/lyrics",
 			{ prompt: marker },
-			{ KIE_BASE_URL: inject("resettingUrl"), UPSTREAM_TIMEOUT_MS: "15000" },
+			{ KIE_BASE_URL: UNREACHABLE_URL, UPSTREAM_TIMEOUT_MS: "15000" },
 		);
 		await expectErrorEnvelope(response, 502, 502);
 		expect(await storedTasksMatching(marker)).toEqual([]);
