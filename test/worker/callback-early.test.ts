@@ -32,8 +32,8 @@ async function heldCreate(label: string) {
 	const prompt = uniquePrompt(label);
 	const gate = `early-${crypto.randomUUID()}`;
 	await simScript(prompt, { createGate: gate });
-	// The longest upstream deadline the gateway allows, beyond the test's own timeout: the gate,
-	// not the clock, decides when the create lands.
+	// The longest upstream deadline the gateway allows (15 s), far beyond the few deliveries made
+	// before the release: the gate, not the clock, decides when the create lands.
 	const creating = createTask(prompt, {}, { UPSTREAM_TIMEOUT_MS: "15000" });
 	// Surfaces a failed create at the await below, not as an unhandled rejection meanwhile.
 	creating.catch(() => undefined);
