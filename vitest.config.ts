@@ -54,6 +54,9 @@ export default defineConfig({
 				test: {
 					name: "worker",
 					include: ["test/worker/**/*.test.ts"],
+					// A guard against a hang, not a speed limit: on a loaded two-core machine the
+					// heavier tests (42 creates and a tick of 40 polls) pass 5 s, vitest's default.
+					testTimeout: 30_000,
 					globalSetup: ["./test/support/simulator-setup.ts"],
 					setupFiles: ["./test/worker/setup.ts"],
 				},

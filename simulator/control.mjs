@@ -62,6 +62,18 @@ export function createControl({ state, ctx }) {
       return handleHook(state.hooks, req, res, parts.slice(1), (ms) => state.lifecycle.sleep(ms));
     }
 
+    if (parts[0] === 'gates' && parts.length >= 2 && parts.length <= 3) {
+      const name = decodeURIComponent(parts[1]);
+      if (parts.length === 2) {
+        if (method !== 'GET') return wrongMethod();
+        return sendJson(res, 200, state.gates.view(name));
+      }
+      if (parts[2] !== 'open') return notFound(res, url);
+      if (method !== 'POST') return wrongMethod();
+      const released = state.gates.open(name);
+      return sendJson(res, 200, { ok: true, released, gate: state.gates.view(name) });
+    }
+
     if (parts.length === 1 && parts[0] === 'stats') {
       if (method !== 'GET') return wrongMethod();
       return sendJson(res, 200, state.stats(match));

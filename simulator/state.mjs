@@ -3,6 +3,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Lifecycle } from './lifecycle.mjs';
+import { Gates } from './gates.mjs';
 import { Hooks } from './hooks.mjs';
 import { generateLyrics } from './lyrics.mjs';
 import { ScriptRegistry } from './scripts.mjs';
@@ -46,6 +47,8 @@ export class SimState {
     this.lifecycle = new Lifecycle();
     /** Client webhook endpoints (hooks.mjs), for the gateway's own deliveries. */
     this.hooks = new Hooks();
+    /** Gates that hold creates and callbacks until a test opens them (gates.mjs). */
+    this.gates = new Gates();
   }
 
   /**
@@ -116,6 +119,7 @@ export class SimState {
     this.scripts.clear();
     this.requests = [];
     this.hooks.reset();
+    this.gates.reset();
   }
 }
 

@@ -95,12 +95,16 @@ describe("parseCommand", () => {
 	});
 
 	it("never puts the key in a usage message", () => {
+		// Caught outside the try, so a parse that does not throw fails here instead of passing.
+		let thrown: unknown;
 		try {
 			parseCommand(["a song", "--key", "secret-key-123", "--url", "nope"], noEnv);
-			expect.unreachable();
 		} catch (error) {
-			expect((error as Error).message).not.toContain("secret-key-123");
+			thrown = error;
 		}
+		expect(thrown).toBeInstanceOf(UsageError);
+		expect((thrown as Error).message).toMatch(/gateway URL/);
+		expect((thrown as Error).message).not.toContain("secret-key-123");
 	});
 });
 

@@ -1,12 +1,22 @@
 /** What the tests share: calling the gateway, driving the simulator, delivering callbacks. */
 import { env } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
 import { bareKeyTenant } from "../../src/config";
 import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** From test/support/simulator-setup.ts: a server the run holds that resets every connection. */
+		resettingUrl: string;
+	}
+}
+
+/** An upstream (or resolver) that cannot be reached: every connection to it is reset. */
+export const UNREACHABLE_URL = inject("resettingUrl");
 
 /** Calls the Worker's fetch handler; `overrides` replace variables for this one call. */
 export async function gateway(path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
@@ -78,14 +88,14 @@ export async function simTask(taskId: string): Promise<SimTask> {
 	return sim<SimTask>(`/__sim/tasks/${taskId}`);
 }
 
-/** Waits until the simulator has seen a create whose prompt contains `match`. */
+/** Waits until the simulator has seen a create whose prompt contains `match` (the test's timeout bounds it). */
 export async function waitForSimTask(match: string): Promise<SimTask> {
-	for (let i = 0; i < 100; i++) {
-		const { tasks } = await sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(match)}`);
-		if (tasks[0]) return tasks[0];
-		await new Promise((resolve) => setTimeout(resolve, 20));
-	}
-	throw new Error(`simulator never saw a create matching ${match}`);
+	const { tasks } = await eventually(
+		() => sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(match)}`),
+		(found) => found.tasks.length > 0,
+		30_000,
+	);
+	return tasks[0]!;
 }
 
 export async function createTask(
@@ -225,6 +235,15 @@ export async function listAllTasks(): Promise<RecordInfo[]> {
 		if (cursor === null) return items;
 	}
 	throw new Error("the task list never reached its last page");
+}
+
+/**
+ * Empties this file's task list in D1. Storage is isolated per test file, not per test, so a test
+ * that counts what the list or the cron sees (pages, budgets, "every pending task") starts from
+ * none and counts only the tasks it made itself, whatever ran before it.
+ */
+export async function forgetStoredTasks(): Promise<void> {
+	await env.DB.prepare("DELETE FROM tasks").run();
 }
 
 /** Stored tasks whose prompt contains `marker`. */

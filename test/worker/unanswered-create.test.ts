@@ -38,9 +38,17 @@ function createWithKey(prompt: string, key: string) {
 	});
 }
 
-/** A create whose upstream answer comes after the deadline (UPSTREAM_TIMEOUT_MS is 1.5 s here). */
+/**
+ * The upstream makes the task but holds its answer at a gate the test never opens: the gateway's
+ * deadline (UPSTREAM_TIMEOUT_MS, 1.5 s here) always passes first, however slow the machine.
+ */
+function answerNever(prompt: string) {
+	return simScript(prompt, { createGate: `never-${crypto.randomUUID()}` });
+}
+
+/** A create whose upstream answer comes after the deadline. */
 async function timedOutCreate(prompt: string, extra: Record<string, unknown> = {}) {
-	await simScript(prompt, { createDelayMs: 3000 });
+	await answerNever(prompt);
 	const answer = postJson("/api/v1/lyrics", { prompt, ...extra });
 	const upstreamTask = await waitForSimTask(prompt);
 	return { answer, upstreamTaskId: upstreamTask.taskId };
@@ -112,7 +120,7 @@ describe("a create the upstream answered too late", () => {
 		const prompt = uniquePrompt("a retried timeout");
 		const key = crypto.randomUUID();
 		const withKey = () => createWithKey(prompt, key);
-		await simScript(prompt, { createDelayMs: 3000 });
+		await answerNever(prompt);
 		const first = withKey();
 		const { taskId: upstreamTaskId } = await waitForSimTask(prompt);
 		await expectErrorEnvelope(await first, 504, 504);
@@ -138,7 +146,7 @@ describe("a create the upstream answered too late", () => {
 		const prompt = uniquePrompt("a timeout never called back");
 		const key = crypto.randomUUID();
 		const withKey = () => createWithKey(prompt, key);
-		await simScript(prompt, { createDelayMs: 3000 });
+		await answerNever(prompt);
 		await expectErrorEnvelope(await withKey(), 504, 504);
 		const keyObject = await idempotencyKeyObject(key);
 		await runInDurableObject(keyObject, (_instance, state) => {
@@ -151,7 +159,7 @@ describe("a create the upstream answered too late", () => {
 
 	it("binds no create when two timed-out creates with one prompt could have made the task", async () => {
 		const prompt = uniquePrompt("twice the same prompt");
-		await simScript(prompt, { createDelayMs: 3000 });
+		await answerNever(prompt);
 		const first = postJson("/api/v1/lyrics", { prompt });
 		const second = postJson("/api/v1/lyrics", { prompt });
 		await Promise.all([expectErrorEnvelope(await first, 504, 504), expectErrorEnvelope(await second, 504, 504)]);
