@@ -34,12 +34,23 @@ CREATE TABLE IF NOT EXISTS tasks (
 	-- state, attempts, last status and error, next attempt, delivered time. NULL without one.
 	delivery TEXT,
 	-- The task object's state version; a write never replaces a newer one.
-	version INTEGER NOT NULL
+	version INTEGER NOT NULL,
+	-- delivery.state ('pending', 'delivered', 'failed'), NULL without a delivery: the stats count
+	-- deliveries from an index instead of reading every row's JSON.
+	delivery_state TEXT,
+	-- The host (and port) of callback_url, never its path, query or credentials: which hosts'
+	-- deliveries fail, for the operator's view.
+	callback_host TEXT
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
+-- GET /api/v1/stats: every figure is a range search on created_at over the window's tasks
+-- (migrations/0003_stats.sql says which query uses which index).
+CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, completed_at);
+CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
+CREATE INDEX IF NOT EXISTS tasks_troubled_deliveries ON tasks (created_at, callback_host) WHERE delivery_state IN ('pending', 'failed');
 
 -- Creates the upstream never answered in time (504): it may still have made the task, and its
 -- callback then names it. Keyed by the ref of the callback URL minted for the create, so that

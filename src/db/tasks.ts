@@ -66,14 +66,15 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
 				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref, delivery)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+				callback_ref, delivery, delivery_state, callback_host)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)
 			ON CONFLICT (task_id) DO UPDATE SET
 				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
 				error_message = excluded.error_message, result_source = excluded.result_source,
 				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
 				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
-				completed_at = excluded.completed_at, delivery = excluded.delivery, version = excluded.version
+				completed_at = excluded.completed_at, delivery = excluded.delivery,
+				delivery_state = excluded.delivery_state, version = excluded.version
 			WHERE excluded.version > tasks.version`,
 		)
 		.bind(
@@ -94,9 +95,21 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 			task.version,
 			callbackRef,
 			task.delivery ? JSON.stringify(task.delivery) : null,
+			task.delivery?.state ?? null,
+			hostOf(task.callbackUrl),
 		)
 		.run();
 	return meta.changes > 0;
+}
+
+/** The host (and port) of a client's callBackUrl, for the stats: never its path, query or credentials. */
+function hostOf(url: string | null): string | null {
+	if (!url) return null;
+	try {
+		return new URL(url).host || null;
+	} catch {
+		return null;
+	}
 }
 
 /** The version D1 holds for a task, or null when it has no row. */

@@ -1,0 +1,26 @@
+-- 0003: what GET /api/v1/stats reads. Two columns the task object writes with every row, so the
+-- figures are counted from indexes alone (the delivery's state lives in the `delivery` JSON, and a
+-- host is not something SQL can take out of a URL reliably), and the indexes that keep the stats
+-- a range search over the window's tasks however many tasks are stored.
+
+-- delivery.state ('pending', 'delivered', 'failed'); NULL without a delivery.
+ALTER TABLE tasks ADD COLUMN delivery_state TEXT;
+-- The host (and port, if any) of callback_url, never its path, query or credentials.
+ALTER TABLE tasks ADD COLUMN callback_host TEXT;
+
+-- Rows stored before this migration: the state from the JSON, the host cut out of the URL by hand
+-- (scheme, then path/query/fragment, then any credentials).
+UPDATE tasks SET delivery_state = json_extract(delivery, '$.state') WHERE delivery IS NOT NULL;
+UPDATE tasks SET callback_host = substr(callback_url, instr(callback_url, '://') + 3) WHERE callback_url IS NOT NULL;
+UPDATE tasks SET callback_host = substr(callback_host, 1, instr(callback_host, '/') - 1) WHERE instr(callback_host, '/') > 0;
+UPDATE tasks SET callback_host = substr(callback_host, 1, instr(callback_host, '?') - 1) WHERE instr(callback_host, '?') > 0;
+UPDATE tasks SET callback_host = substr(callback_host, 1, instr(callback_host, '#') - 1) WHERE instr(callback_host, '#') > 0;
+UPDATE tasks SET callback_host = lower(substr(callback_host, instr(callback_host, '@') + 1)) WHERE callback_host IS NOT NULL;
+
+-- Every count of the window (by status, source, delivery state and hour) and the times to result
+-- are read from this index alone: one range search on created_at, never the table.
+CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, completed_at);
+-- The most recent failures, newest first, without looking at a successful task.
+CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
+-- Deliveries that are failing or gave up, by host.
+CREATE INDEX IF NOT EXISTS tasks_troubled_deliveries ON tasks (created_at, callback_host) WHERE delivery_state IN ('pending', 'failed');

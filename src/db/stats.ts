@@ -1,0 +1,136 @@
+/**
+ * The D1 queries behind GET /api/v1/stats. Each one is a range search on `created_at` over the
+ * window's tasks, answered from an index (migrations/0003_stats.sql); test/worker/stats-plans.test.ts
+ * states their query plans. They run in one batch, so every figure describes the same moment.
+ */
+import { TASK_STATUSES, type TaskStatus } from "../task/task-record";
+
+export const HOUR_MS = 3_600_000;
+export const RECENT_FAILURES = 20;
+export const FAILING_HOSTS = 10;
+
+/** The final statuses that are not a success: what the operator's view calls a failure. */
+const FAILED = "status NOT IN ('PENDING', 'SUCCESS')";
+/** Results the upstream produced (a timeout is the gateway giving up, not a time to result). */
+const RESULTED = "result_source IN ('callback', 'poll') AND completed_at IS NOT NULL";
+
+/** One row per hour of the window that has tasks: hour 0 starts at `since`. */
+const HOURLY_SQL = `SELECT (created_at - ?1) / ${HOUR_MS} AS hour, COUNT(*) AS created,
+	${TASK_STATUSES.map((status) => `SUM(status = '${status}') AS "${status}"`).join(", ")},
+	SUM(result_source = 'callback') AS by_callback, SUM(result_source = 'poll') AS by_poll,
+	SUM(result_source = 'timeout') AS by_timeout,
+	SUM(delivery_state = 'pending') AS delivery_pending, SUM(delivery_state = 'delivered') AS delivery_delivered,
+	SUM(delivery_state = 'failed') AS delivery_failed
+FROM tasks WHERE created_at >= ?1 GROUP BY hour`;
+
+/**
+ * Nearest-rank percentiles: the time at rank ceil(p·n) of the n sorted times, the rank counted in
+ * the same statement. p95 is read from the top, so the sort keeps only the few largest times.
+ */
+const P50_SQL = `SELECT completed_at - created_at AS ms FROM tasks WHERE created_at >= ?1 AND ${RESULTED}
+	ORDER BY ms ASC LIMIT 1 OFFSET (SELECT (COUNT(*) + 1) / 2 - 1 FROM tasks WHERE created_at >= ?1 AND ${RESULTED})`;
+const P95_SQL = `SELECT completed_at - created_at AS ms FROM tasks WHERE created_at >= ?1 AND ${RESULTED}
+	ORDER BY ms DESC LIMIT 1 OFFSET (SELECT COUNT(*) - (COUNT(*) * 95 + 99) / 100 FROM tasks WHERE created_at >= ?1 AND ${RESULTED})`;
+
+const FAILURES_SQL = `SELECT task_id, status, error_code, error_message, result_source, created_at, completed_at
+FROM tasks WHERE created_at >= ?1 AND ${FAILED} ORDER BY created_at DESC LIMIT ${RECENT_FAILURES}`;
+
+/** Deliveries given up, and those still pending after a failed attempt, per host of callBackUrl. */
+const HOSTS_SQL = `SELECT callback_host AS host, SUM(delivery_state = 'failed') AS failed,
+	SUM(delivery_state = 'pending') AS retrying
+FROM tasks WHERE created_at >= ?1 AND delivery_state IN ('pending', 'failed')
+	AND (delivery_state = 'failed' OR json_extract(delivery, '$.lastError') IS NOT NULL)
+GROUP BY callback_host ORDER BY failed + retrying DESC, host ASC LIMIT ${FAILING_HOSTS}`;
+
+/** Every statement, by name, for the test that states their plans. */
+export const STATS_STATEMENTS = {
+	hourly: HOURLY_SQL,
+	p50: P50_SQL,
+	p95: P95_SQL,
+	failures: FAILURES_SQL,
+	hosts: HOSTS_SQL,
+} as const;
+
+type StatusCounts = Record<TaskStatus, number>;
+
+interface HourlyRow extends StatusCounts {
+	hour: number;
+	created: number;
+	by_callback: number;
+	by_poll: number;
+	by_timeout: number;
+	delivery_pending: number;
+	delivery_delivered: number;
+	delivery_failed: number;
+}
+
+interface FailureRow {
+	task_id: string;
+	status: TaskStatus;
+	error_code: number | null;
+	error_message: string | null;
+	result_source: string | null;
+	created_at: number;
+	completed_at: number | null;
+}
+
+export interface HourCounts {
+	/** Unix ms: the hour covers [since, since + 1 h). */
+	since: number;
+	created: number;
+	byStatus: StatusCounts;
+}
+
+export interface WindowStats {
+	created: number;
+	byStatus: StatusCounts;
+	bySource: { callback: number; poll: number; timeout: number };
+	timeToResultMs: { p50: number | null; p95: number | null };
+	deliveries: { pending: number; delivered: number; failed: number };
+	hourly: HourCounts[];
+	recentFailures: FailureRow[];
+	failingHosts: { host: string | null; failed: number; retrying: number }[];
+}
+
+function zeroStatuses(): StatusCounts {
+	return Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
+}
+
+/** The figures of the `hours` hours before `now`, counting the tasks created in them. */
+export async function readWindowStats(db: D1Database, since: number, hours: number): Promise<WindowStats> {
+	const [hourly, p50, p95, failures, hosts] = await db.batch<unknown>(
+		[HOURLY_SQL, P50_SQL, P95_SQL, FAILURES_SQL, HOSTS_SQL].map((sql) => db.prepare(sql).bind(since)),
+	);
+	const stats: WindowStats = {
+		created: 0,
+		byStatus: zeroStatuses(),
+		bySource: { callback: 0, poll: 0, timeout: 0 },
+		timeToResultMs: { p50: firstMs(p50), p95: firstMs(p95) },
+		deliveries: { pending: 0, delivered: 0, failed: 0 },
+		hourly: Array.from({ length: hours }, (_, hour) => ({ since: since + hour * HOUR_MS, created: 0, byStatus: zeroStatuses() })),
+		recentFailures: (failures?.results ?? []) as FailureRow[],
+		failingHosts: (hosts?.results ?? []) as WindowStats["failingHosts"],
+	};
+	for (const row of (hourly?.results ?? []) as HourlyRow[]) {
+		// A task stamped a moment after `now` (clocks differ by a few ms) belongs to the last hour.
+		const bucket = stats.hourly[Math.min(row.hour, hours - 1)] as HourCounts;
+		bucket.created += row.created;
+		stats.created += row.created;
+		for (const status of TASK_STATUSES) {
+			bucket.byStatus[status] += row[status];
+			stats.byStatus[status] += row[status];
+		}
+		stats.bySource.callback += row.by_callback;
+		stats.bySource.poll += row.by_poll;
+		stats.bySource.timeout += row.by_timeout;
+		stats.deliveries.pending += row.delivery_pending;
+		stats.deliveries.delivered += row.delivery_delivered;
+		stats.deliveries.failed += row.delivery_failed;
+	}
+	return stats;
+}
+
+function firstMs(result: D1Result<unknown> | undefined): number | null {
+	const row = result?.results[0] as { ms: number } | undefined;
+	return row ? row.ms : null;
+}
