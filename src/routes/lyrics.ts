@@ -111,7 +111,7 @@ lyrics.post("/", async (c) => {
 
 	const key = idempotencyKey
 		? {
-				scope: await idempotencyScope(c.get("apiKey"), idempotencyKey),
+				scope: await idempotencyScope(c.get("tenant").name, idempotencyKey),
 				fingerprint: await requestFingerprint({ prompt: body.prompt, callbackUrl }),
 			}
 		: undefined;

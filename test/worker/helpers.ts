@@ -85,8 +85,17 @@ export async function createTask(
 	prompt: string,
 	extra: Record<string, unknown> = {},
 	overrides: Partial<Env> = {},
+	apiKey: string = API_KEY,
 ): Promise<string> {
-	const response = await postJson("/api/v1/lyrics", { prompt, ...extra }, overrides);
+	const response = await api(
+		"/api/v1/lyrics",
+		{
+			method: "POST",
+			headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+			body: JSON.stringify({ prompt, ...extra }),
+		},
+		overrides,
+	);
 	const body = await envelope<{ taskId: string }>(response);
 	if (response.status !== 200) throw new Error(`create failed: ${response.status} ${body.msg}`);
 	return body.data.taskId;
