@@ -3,6 +3,7 @@ import { callbacks } from "./routes/callbacks";
 import { health } from "./routes/health";
 import { lyrics } from "./routes/lyrics";
 import { serveOpenApiDocument } from "./routes/openapi";
+import { stats } from "./routes/stats";
 import { requireApiKey } from "./http/auth";
 import { onError, onNotFound } from "./http/errors";
 import { logRequest } from "./http/request-log";
@@ -24,6 +25,7 @@ app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
 app.use("*", logRequest);
 app.use("/api/*", requireApiKey);
 app.route("/api/v1/lyrics", lyrics);
+app.route("/api/v1/stats", stats);
 app.route(CALLBACK_PATH_PREFIX.replace(/\/$/, ""), callbacks);
 app.route("/healthz", health);
 serveOpenApiDocument(app);

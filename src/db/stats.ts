@@ -90,6 +90,8 @@ export interface WindowStats {
 	hourly: HourCounts[];
 	recentFailures: FailureRow[];
 	failingHosts: { host: string | null; failed: number; retrying: number }[];
+	/** Each owner's tasks in the window. */
+	creates: Map<string, number>;
 }
 
 function zeroStatuses(): StatusCounts {
@@ -110,6 +112,8 @@ export async function readWindowStats(db: D1Database, since: number, hours: numb
 		hourly: Array.from({ length: hours }, (_, hour) => ({ since: since + hour * HOUR_MS, created: 0, byStatus: zeroStatuses() })),
 		recentFailures: (failures?.results ?? []) as FailureRow[],
 		failingHosts: (hosts?.results ?? []) as WindowStats["failingHosts"],
+		// Filled from the owner column once tasks have one (migrations/0002_tenants.sql).
+		creates: new Map(),
 	};
 	for (const row of (hourly?.results ?? []) as HourlyRow[]) {
 		// A task stamped a moment after `now` (clocks differ by a few ms) belongs to the last hour.

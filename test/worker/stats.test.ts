@@ -1,0 +1,166 @@
+/**
+ * GET /api/v1/stats through the gateway: tasks driven to known ends (a callback, a failure, a
+ * poll, a webhook that never answers 2xx, one still pending), and the figures agree with what
+ * record-info and the list say about the same tasks. Only admin keys may read them.
+ */
+import { describe, expect, it } from "vitest";
+import {
+	type RecordInfo,
+	api,
+	createTask,
+	createdAt,
+	deliver,
+	envelope,
+	eventually,
+	expectErrorEnvelope,
+	finishUpstream,
+	gateway,
+	listAllTasks,
+	recordInfo,
+	runCron,
+	simCallback,
+	simHook,
+	simScript,
+	uniquePrompt,
+} from "./helpers";
+
+const ADMIN_KEY = "test-admin-key";
+const ADMIN = { ADMIN_API_KEYS: `ops:${ADMIN_KEY}` } satisfies Partial<Env>;
+
+interface Stats {
+	since: number;
+	hours: number;
+	tasks: { created: number; byStatus: Record<string, number>; bySource: Record<string, number> };
+	timeToResultMs: { p50: number | null; p95: number | null };
+	deliveries: Record<string, number>;
+	tenants: { tenant: string; creates: number; quota: number | null }[];
+	hourly: { since: number; created: number; byStatus: Record<string, number> }[];
+	failingHosts: { host: string | null; failed: number; retrying: number }[];
+	recentFailures: { taskId: string; status: string; errorMessage: string | null; createTime: number }[];
+}
+
+function statsAs(key: string | null, query = "", overrides: Partial<Env> = ADMIN) {
+	const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
+	return gateway(`/api/v1/stats${query}`, { headers }, overrides);
+}
+
+async function stats(query = ""): Promise<Stats> {
+	const response = await statsAs(ADMIN_KEY, query);
+	const body = await envelope<Stats>(response);
+	expect(response.status, body.msg).toBe(200);
+	return body.data;
+}
+
+/** Nearest rank: the value at rank ceil(p·n) of the sorted values. */
+function percentile(values: number[], p: number): number | null {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted.length ? (sorted[Math.ceil(p * sorted.length) - 1] as number) : null;
+}
+
+function countBy<T>(items: T[], key: (item: T) => string | null | undefined): Record<string, number> {
+	const counts: Record<string, number> = {};
+	for (const item of items) {
+		const value = key(item);
+		if (value != null) counts[value] = (counts[value] ?? 0) + 1;
+	}
+	return counts;
+}
+
+describe("GET /api/v1/stats", () => {
+	it("answers the figures of the tasks the list shows, by status, source, time to result and delivery", async () => {
+		const before = Date.now();
+		const byCallback = await createTask(uniquePrompt("stats by callback"));
+		await deliver(await simCallback(byCallback));
+
+		const failing = uniquePrompt("stats failing");
+		await simScript(failing, { callback: "fail", failCode: 400, failMsg: "The lyrics could not be written." });
+		const failed = await createTask(failing);
+		await deliver(await simCallback(failed));
+
+		const byPoll = await createTask(uniquePrompt("stats by poll"));
+		await finishUpstream(byPoll);
+		await runCron((await createdAt(byPoll)) + 121_000);
+
+		const hook = simHook("stats-refusing");
+		await hook.behave({ thenStatus: 500 });
+		const undelivered = await createTask(uniquePrompt("stats undelivered"), { callBackUrl: hook.url });
+		await deliver(await simCallback(undelivered));
+		// The test schedule gives up after three retries a second apart.
+		await eventually(() => recordInfo(undelivered), (info) => info.data.delivery?.state === "failed", 10_000);
+
+		await createTask(uniquePrompt("stats still pending"));
+
+		const tasks = (await listAllTasks()).filter((task) => task.createTime >= before);
+		expect(tasks).toHaveLength(5);
+		const figures = await stats();
+
+		expect(figures.hours).toBe(24);
+		expect(figures.since).toBeGreaterThan(before - 24 * 3_600_000 - 1_000);
+		expect(figures.since).toBeLessThanOrEqual(Date.now() - 24 * 3_600_000);
+		expect(figures.tasks.created).toBe(5);
+		expect(figures.tasks.byStatus).toEqual({
+			PENDING: 1,
+			SUCCESS: 3,
+			GENERATE_LYRICS_FAILED: 1,
+			SENSITIVE_WORD_ERROR: 0,
+			CREATE_TASK_FAILED: 0,
+			CALLBACK_EXCEPTION: 0,
+		});
+		expect(figures.tasks.byStatus).toMatchObject(countBy(tasks, (task) => task.status));
+		expect(figures.tasks.bySource).toEqual({ callback: 3, poll: 1, timeout: 0 });
+		expect(figures.tasks.bySource).toMatchObject(countBy(tasks, (task) => task.resultSource));
+		expect(figures.deliveries).toEqual({ pending: 0, delivered: 0, failed: 1 });
+
+		const resulted = tasks.filter((task) => task.resultSource === "callback" || task.resultSource === "poll");
+		const times = resulted.map((task) => (task.completeTime as number) - task.createTime);
+		expect(times).toHaveLength(4);
+		expect(figures.timeToResultMs).toEqual({ p50: percentile(times, 0.5), p95: percentile(times, 0.95) });
+
+		// The simulator's hooks listen on 127.0.0.1:<port>: the host, never the path.
+		expect(figures.failingHosts).toEqual([{ host: new URL(hook.url).host, failed: 1, retrying: 0 }]);
+		const failedInfo = (await recordInfo(failed)).data as RecordInfo;
+		expect(figures.recentFailures).toEqual([
+			{
+				taskId: failed,
+				status: "GENERATE_LYRICS_FAILED",
+				errorCode: failedInfo.errorCode,
+				errorMessage: failedInfo.errorMessage,
+				resultSource: "callback",
+				createTime: failedInfo.createTime,
+				completeTime: failedInfo.completeTime,
+			},
+		]);
+		expect(failedInfo.errorMessage).toMatch(/could not be written/);
+
+		// All five were created this last hour: the window's last hour holds them, the others none.
+		expect(figures.hourly).toHaveLength(24);
+		expect(figures.hourly.at(-1)?.created).toBe(5);
+		expect(figures.hourly.at(-1)?.byStatus).toEqual(figures.tasks.byStatus);
+		expect(figures.hourly.slice(0, -1).every((hour) => hour.created === 0)).toBe(true);
+		expect(figures.hourly[1]!.since - figures.hourly[0]!.since).toBe(3_600_000);
+		expect(figures.hourly[0]!.since).toBe(figures.since);
+	});
+
+	it("covers the last ?hours= hours, 1 to 720", async () => {
+		const one = await stats("?hours=1");
+		expect(one.hours).toBe(1);
+		expect(one.hourly).toHaveLength(1);
+		expect(one.since).toBeGreaterThan(Date.now() - 3_600_000 - 5_000);
+		expect((await stats("?hours=720")).hourly).toHaveLength(720);
+		expect((await stats("?hours=")).hours).toBe(24);
+
+		for (const bad of ["0", "721", "-1", "1.5", "abc", "24h", "1e2", "%2024"]) {
+			const body = await expectErrorEnvelope(await statsAs(ADMIN_KEY, `?hours=${bad}`), 400);
+			expect(body.msg).toMatch(/hours must be a whole number from 1 to 720/);
+		}
+	});
+
+	it("answers 403 to a client key and 401 without a valid key, telling nothing", async () => {
+		const forbidden = await expectErrorEnvelope(await statsAs("test-key-1"), 403);
+		expect(forbidden.msg).toMatch(/admin key/);
+		await expectErrorEnvelope(await statsAs(null), 401);
+		await expectErrorEnvelope(await statsAs("not-a-key"), 401);
+		// The client key's own routes still answer it.
+		expect((await api("/api/v1/lyrics/tasks?limit=1", {}, ADMIN)).status).toBe(200);
+	});
+});
