@@ -14,8 +14,11 @@ const FAILED = "status NOT IN ('PENDING', 'SUCCESS')";
 /** Results the upstream produced (a timeout is the gateway giving up, not a time to result). */
 const RESULTED = "result_source IN ('callback', 'poll') AND completed_at IS NOT NULL";
 
-/** One row per hour of the window that has tasks: hour 0 starts at `since`. */
-const HOURLY_SQL = `SELECT (created_at - ?1) / ${HOUR_MS} AS hour, COUNT(*) AS created,
+/**
+ * One row per hour of the window that has tasks: hour 0 starts at `since`. (D1 binds a JavaScript
+ * number as a REAL, so the division is a real one: the cast truncates it to the hour.)
+ */
+const HOURLY_SQL = `SELECT CAST((created_at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, COUNT(*) AS created,
 	${TASK_STATUSES.map((status) => `SUM(status = '${status}') AS "${status}"`).join(", ")},
 	SUM(result_source = 'callback') AS by_callback, SUM(result_source = 'poll') AS by_poll,
 	SUM(result_source = 'timeout') AS by_timeout,

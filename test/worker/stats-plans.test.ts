@@ -1,0 +1,56 @@
+/**
+ * The stats stay fast at a million tasks because no statement reads the whole table: each is a
+ * range search on created_at over the window's tasks, answered from an index (covering where it
+ * counts every task of the window). These are SQLite's own query plans for them, with rows stored.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { STATS_STATEMENTS } from "../../src/db/stats";
+import { storeTask } from "./stats-fixtures";
+
+const COVERING_RANGE = "SEARCH tasks USING COVERING INDEX tasks_stats_by_created (created_at>?)";
+
+const EXPECTED_PLANS: Record<keyof typeof STATS_STATEMENTS, string[]> = {
+	// Counts by hour, status, source and delivery state: the index alone, grouped in a small tree.
+	hourly: [COVERING_RANGE, "USE TEMP B-TREE FOR GROUP BY"],
+	// The rank (a count) and the ordered times: the index alone, twice.
+	p50: ["SCALAR SUBQUERY 1", COVERING_RANGE, COVERING_RANGE, "USE TEMP B-TREE FOR ORDER BY"],
+	p95: ["SCALAR SUBQUERY 1", COVERING_RANGE, COVERING_RANGE, "USE TEMP B-TREE FOR ORDER BY"],
+	// Newest failures first straight from the index of failures: reads 20 rows, no sort.
+	failures: ["SEARCH tasks USING INDEX tasks_failures_by_created (created_at>?)"],
+	// Only deliveries pending or given up are looked at.
+	hosts: [
+		"SEARCH tasks USING INDEX tasks_troubled_deliveries (created_at>?)",
+		"USE TEMP B-TREE FOR GROUP BY",
+		"USE TEMP B-TREE FOR ORDER BY",
+	],
+};
+
+async function planOf(sql: string): Promise<string[]> {
+	const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(Date.now() - 86_400_000).all<{ detail: string }>();
+	return results.map((row) => row.detail);
+}
+
+describe("the stats' query plans", () => {
+	beforeAll(async () => {
+		// Enough rows of every kind that the planner has real choices to make.
+		const now = Date.now();
+		for (let i = 0; i < 300; i++) {
+			await storeTask({
+				createdAt: now - i * 600_000,
+				status: i % 7 === 0 ? "GENERATE_LYRICS_FAILED" : i % 5 === 0 ? "PENDING" : "SUCCESS",
+				resultSource: i % 5 === 0 ? null : i % 3 === 0 ? "poll" : "callback",
+				completedAt: i % 5 === 0 ? null : now - i * 600_000 + 4_000,
+				delivery: i % 4 === 0 ? (i % 8 === 0 ? "failed" : "delivered") : null,
+			});
+		}
+	});
+
+	for (const [name, expected] of Object.entries(EXPECTED_PLANS)) {
+		it(`${name}: a range search of an index, never a scan of tasks`, async () => {
+			const plan = await planOf(STATS_STATEMENTS[name as keyof typeof STATS_STATEMENTS]);
+			expect(plan).toEqual(expected);
+			expect(plan.join("\n")).not.toMatch(/\bSCAN tasks\b/);
+		});
+	}
+});
