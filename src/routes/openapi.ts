@@ -15,7 +15,7 @@ const info = {
 
 /** Serves the document of every route registered on `app` (so call it after mounting them). */
 export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
-	// The two reference routes themselves: /openapi.json here, /docs from Workers static assets.
+	// The pages and this document: /openapi.json here, /docs and /admin from Workers static assets.
 	app.openAPIRegistry.registerPath({
 		method: "get",
 		path: OPENAPI_PATH,
@@ -30,6 +30,17 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
 		operationId: "openApiReference",
 		summary: "Interactive API reference",
 		description: "Swagger UI over this document, served by the gateway itself: it works with no internet access.",
+		responses: { 200: { description: "The page", content: { "text/html": { schema: z.string() } } } },
+	});
+	app.openAPIRegistry.registerPath({
+		method: "get",
+		path: "/admin",
+		operationId: "operatorView",
+		summary: "The operator's view",
+		description:
+			"A page that asks for an admin key (kept for the browser tab only) and draws GET /api/v1/stats: tasks per hour " +
+			"by status, how results arrived, time to result, deliveries and the hosts that fail them, each tenant's " +
+			"creates against its quota, and the newest failures. Served by the gateway itself, like /docs.",
 		responses: { 200: { description: "The page", content: { "text/html": { schema: z.string() } } } },
 	});
 	app.openAPIRegistry.registerWebhook({
