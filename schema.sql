@@ -35,6 +35,9 @@ CREATE TABLE IF NOT EXISTS tasks (
 	delivery TEXT,
 	-- The task object's state version; a write never replaces a newer one.
 	version INTEGER NOT NULL,
+	-- The tenant whose key created the task (API_KEYS / ADMIN_API_KEYS); NULL for a task stored
+	-- before tenants existed, which only admin keys see.
+	owner TEXT,
 	-- delivery.state ('pending', 'delivered', 'failed'), NULL without a delivery: the stats count
 	-- deliveries from an index instead of reading every row's JSON.
 	delivery_state TEXT,
@@ -44,11 +47,14 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+-- A tenant's list, newest first, with and without ?status=.
+CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
+CREATE INDEX IF NOT EXISTS tasks_by_owner_status ON tasks (owner, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
 -- GET /api/v1/stats: every figure is a range search on created_at over the window's tasks
 -- (migrations/0003_stats.sql says which query uses which index).
-CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, completed_at);
+CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, owner, completed_at);
 CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
 CREATE INDEX IF NOT EXISTS tasks_troubled_deliveries ON tasks (created_at, callback_host) WHERE delivery_state IN ('pending', 'failed');
 
@@ -63,7 +69,9 @@ CREATE TABLE IF NOT EXISTS unanswered_creates (
 	created_at INTEGER NOT NULL,
 	-- The create's Idempotency-Key object, if any: told the taskId on adoption, so the key replays it.
 	idempotency_scope TEXT,
-	task_id TEXT
+	task_id TEXT,
+	-- The tenant that sent the create: the owner of the task its callback adopts.
+	owner TEXT
 );
 
 -- The cron forgets unanswered creates past the adoption window.

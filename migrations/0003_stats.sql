@@ -17,9 +17,9 @@ UPDATE tasks SET callback_host = substr(callback_host, 1, instr(callback_host, '
 UPDATE tasks SET callback_host = substr(callback_host, 1, instr(callback_host, '#') - 1) WHERE instr(callback_host, '#') > 0;
 UPDATE tasks SET callback_host = lower(substr(callback_host, instr(callback_host, '@') + 1)) WHERE callback_host IS NOT NULL;
 
--- Every count of the window (by status, source, delivery state and hour) and the times to result
+-- Every count of the window (by status, source, delivery state, tenant and hour) and the times to result
 -- are read from this index alone: one range search on created_at, never the table.
-CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, completed_at);
+CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, owner, completed_at);
 -- The most recent failures, newest first, without looking at a successful task.
 CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
 -- Deliveries that are failing or gave up, by host.

@@ -1,7 +1,8 @@
 /**
  * The Worker: HTTP routes (routes/ → task/ → db/), the cron poller (cron/ → task/), and the
  * Durable Object classes: one per task (task/, which also delivers to clients' webhooks via
- * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/).
+ * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/), and one
+ * counting every tenant's creates per day (tenants/).
  */
 import { app } from "./app";
 import { pollPendingTasks } from "./cron/poll-pending";
@@ -9,6 +10,7 @@ import { pollPendingTasks } from "./cron/poll-pending";
 export { IdempotencyObject } from "./idempotency/idempotency-object";
 export { CreateRateLimiter } from "./ratelimit/create-rate-limiter";
 export { TaskObject } from "./task/task-object";
+export { TenantQuota } from "./tenants/quota-object";
 
 export default {
 	fetch: app.fetch,

@@ -15,16 +15,16 @@ const FAILED = "status NOT IN ('PENDING', 'SUCCESS')";
 const RESULTED = "result_source IN ('callback', 'poll') AND completed_at IS NOT NULL";
 
 /**
- * One row per hour of the window that has tasks: hour 0 starts at `since`. (D1 binds a JavaScript
- * number as a REAL, so the division is a real one: the cast truncates it to the hour.)
+ * One row per hour of the window and tenant that have tasks: hour 0 starts at `since`. (D1 binds
+ * a JavaScript number as a REAL, so the division is a real one: the cast truncates it to the hour.)
  */
-const HOURLY_SQL = `SELECT CAST((created_at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, COUNT(*) AS created,
+const HOURLY_SQL = `SELECT CAST((created_at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, owner, COUNT(*) AS created,
 	${TASK_STATUSES.map((status) => `SUM(status = '${status}') AS "${status}"`).join(", ")},
 	SUM(result_source = 'callback') AS by_callback, SUM(result_source = 'poll') AS by_poll,
 	SUM(result_source = 'timeout') AS by_timeout,
 	SUM(delivery_state = 'pending') AS delivery_pending, SUM(delivery_state = 'delivered') AS delivery_delivered,
 	SUM(delivery_state = 'failed') AS delivery_failed
-FROM tasks WHERE created_at >= ?1 GROUP BY hour`;
+FROM tasks WHERE created_at >= ?1 GROUP BY hour, owner`;
 
 /**
  * Nearest-rank percentiles: the time at rank ceil(p·n) of the n sorted times, the rank counted in
@@ -35,7 +35,7 @@ const P50_SQL = `SELECT completed_at - created_at AS ms FROM tasks WHERE created
 const P95_SQL = `SELECT completed_at - created_at AS ms FROM tasks WHERE created_at >= ?1 AND ${RESULTED}
 	ORDER BY ms DESC LIMIT 1 OFFSET (SELECT COUNT(*) - (COUNT(*) * 95 + 99) / 100 FROM tasks WHERE created_at >= ?1 AND ${RESULTED})`;
 
-const FAILURES_SQL = `SELECT task_id, status, error_code, error_message, result_source, created_at, completed_at
+const FAILURES_SQL = `SELECT task_id, owner, status, error_code, error_message, result_source, created_at, completed_at
 FROM tasks WHERE created_at >= ?1 AND ${FAILED} ORDER BY created_at DESC LIMIT ${RECENT_FAILURES}`;
 
 /** Deliveries given up, and those still pending after a failed attempt, per host of callBackUrl. */
@@ -58,6 +58,7 @@ type StatusCounts = Record<TaskStatus, number>;
 
 interface HourlyRow extends StatusCounts {
 	hour: number;
+	owner: string | null;
 	created: number;
 	by_callback: number;
 	by_poll: number;
@@ -69,6 +70,7 @@ interface HourlyRow extends StatusCounts {
 
 interface FailureRow {
 	task_id: string;
+	owner: string | null;
 	status: TaskStatus;
 	error_code: number | null;
 	error_message: string | null;
@@ -93,7 +95,7 @@ export interface WindowStats {
 	hourly: HourCounts[];
 	recentFailures: FailureRow[];
 	failingHosts: { host: string | null; failed: number; retrying: number }[];
-	/** Each owner's tasks in the window. */
+	/** Each tenant's tasks in the window (tasks stored before tenants have no owner and are left out). */
 	creates: Map<string, number>;
 }
 
@@ -115,7 +117,6 @@ export async function readWindowStats(db: D1Database, since: number, hours: numb
 		hourly: Array.from({ length: hours }, (_, hour) => ({ since: since + hour * HOUR_MS, created: 0, byStatus: zeroStatuses() })),
 		recentFailures: (failures?.results ?? []) as FailureRow[],
 		failingHosts: (hosts?.results ?? []) as WindowStats["failingHosts"],
-		// Filled from the owner column once tasks have one (migrations/0002_tenants.sql).
 		creates: new Map(),
 	};
 	for (const row of (hourly?.results ?? []) as HourlyRow[]) {
@@ -123,6 +124,7 @@ export async function readWindowStats(db: D1Database, since: number, hours: numb
 		const bucket = stats.hourly[Math.min(row.hour, hours - 1)] as HourCounts;
 		bucket.created += row.created;
 		stats.created += row.created;
+		if (row.owner !== null) stats.creates.set(row.owner, (stats.creates.get(row.owner) ?? 0) + row.created);
 		for (const status of TASK_STATUSES) {
 			bucket.byStatus[status] += row[status];
 			stats.byStatus[status] += row[status];

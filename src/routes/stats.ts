@@ -62,6 +62,7 @@ stats.openapi(statsRoute, async (c) => {
 				failingHosts: window.failingHosts,
 				recentFailures: window.recentFailures.map((row) => ({
 					taskId: row.task_id,
+					owner: row.owner,
 					status: row.status,
 					errorCode: row.error_code,
 					errorMessage: row.error_message,

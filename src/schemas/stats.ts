@@ -76,6 +76,7 @@ export const StatsData = z
 			.array(
 				z.object({
 					taskId: z.string(),
+					owner: z.string().nullable().openapi({ description: "The tenant whose key created it" }),
 					status: z.enum(TASK_STATUSES),
 					errorCode: z.number().int().nullable(),
 					errorMessage: z.string().nullable(),

@@ -150,8 +150,8 @@ export class TaskObject extends DurableObject<Env> {
 			return "retry";
 		}
 		if (!this.load()) {
-			const { ref, prompt, callbackUrl, createdAt } = create;
-			this.start({ taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
+			const { ref, prompt, callbackUrl, createdAt, owner } = create;
+			this.start({ taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
 			const state = this.load() as TaskState;
 			if (create.idempotencyScope) state.keyToAdopt = { scope: create.idempotencyScope, ref };
 			this.save(state);

@@ -8,6 +8,16 @@ import { resolveHost } from "../security/resolve-host";
 
 const RESOLVE_TIMEOUT_MS = 2000;
 
+/** The host (and port) of a callBackUrl, for the stats: never its path, query or credentials. */
+export function callbackHost(url: string | null): string | null {
+	if (!url) return null;
+	try {
+		return new URL(url).host || null;
+	} catch {
+		return null;
+	}
+}
+
 /** A sentence saying why the URL is refused by its text alone, or null when it is acceptable. */
 export function callbackUrlProblem(url: string, allowPrivate: boolean): string | null {
 	let parsed: URL;

@@ -11,6 +11,8 @@ export interface StoredTaskSpec {
 	completedAt?: number | null;
 	errorMessage?: string | null;
 	callbackUrl?: string | null;
+	/** The tenant; null for a task stored before tenants existed. */
+	owner?: string | null;
 	/** The delivery's state; "retrying" is pending after a failed attempt. */
 	delivery?: DeliveryState | "retrying" | null;
 }
@@ -47,6 +49,7 @@ export async function storeTask(spec: StoredTaskSpec): Promise<string> {
 			completedAt: spec.completedAt ?? null,
 			delivery,
 			version: 1,
+			owner: spec.owner ?? null,
 		},
 		`ref-${taskId}`,
 	);

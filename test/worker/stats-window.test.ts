@@ -7,7 +7,11 @@ import { envelope, gateway } from "./helpers";
 import { storeTask } from "./stats-fixtures";
 
 const HOUR = 3_600_000;
-const ADMIN = { ADMIN_API_KEYS: "ops:window-admin-key" } satisfies Partial<Env>;
+const ADMIN = {
+	ADMIN_API_KEYS: "ops:window-admin-key",
+	API_KEYS: "acme:acme-key,beta:beta-key",
+	TENANT_QUOTAS: "acme:100,*:5",
+} satisfies Partial<Env>;
 
 async function stats(hours: number) {
 	const response = await gateway(`/api/v1/stats?hours=${hours}`, { headers: { authorization: "Bearer window-admin-key" } }, ADMIN);
@@ -23,13 +27,13 @@ describe("the stats' window", () => {
 	beforeAll(async () => {
 		// Twenty results by callback two hours ago, taking 1 s, 2 s, … 20 s.
 		for (let i = 1; i <= 20; i++) {
-			await storeTask({ createdAt: now - 2 * HOUR + i, status: "SUCCESS", resultSource: "callback", completedAt: now - 2 * HOUR + i + i * 1000 });
+			await storeTask({ createdAt: now - 2 * HOUR + i, status: "SUCCESS", resultSource: "callback", completedAt: now - 2 * HOUR + i + i * 1000, owner: "acme" });
 		}
-		// A timeout after an hour: counted by source, not a time to result.
-		await storeTask({ createdAt: now - 3 * HOUR, status: "GENERATE_LYRICS_FAILED", resultSource: "timeout", completedAt: now - 2 * HOUR });
+		// A timeout after an hour: counted by source, not a time to result. Its tenant has no key any more.
+		await storeTask({ createdAt: now - 3 * HOUR, status: "GENERATE_LYRICS_FAILED", resultSource: "timeout", completedAt: now - 2 * HOUR, owner: "retired" });
 		// Just inside the 24-hour window, and outside it (inside 48 hours).
 		await storeTask({ createdAt: now - 23.5 * HOUR, status: "PENDING" });
-		await storeTask({ createdAt: now - 25 * HOUR, status: "SUCCESS", resultSource: "poll", completedAt: now - 25 * HOUR + 500_000 });
+		await storeTask({ createdAt: now - 25 * HOUR, status: "SUCCESS", resultSource: "poll", completedAt: now - 25 * HOUR + 500_000, owner: "beta" });
 		// Deliveries: two given up and one retrying at hooks.example.com (one URL with credentials),
 		// one retrying on another port, one not yet attempted and one delivered (neither is failing).
 		await storeTask({ createdAt: now - 5 * HOUR, status: "SUCCESS", resultSource: "callback", completedAt: now - 5 * HOUR + 100, delivery: "failed" });
@@ -78,6 +82,16 @@ describe("the stats' window", () => {
 		expect(twoDays.tasks.created).toBe(day.tasks.created + 1);
 		expect(twoDays.hourly[22].byStatus.SUCCESS).toBe(1);
 		expect((await stats(1)).tasks.created).toBe(25);
+	});
+
+	it("counts each tenant's tasks in the window, with its quota: configured tenants and owners without a key", async () => {
+		expect((await stats(24)).tenants).toEqual([
+			{ tenant: "acme", creates: 20, quota: 100 },
+			{ tenant: "beta", creates: 0, quota: 5 },
+			{ tenant: "ops", creates: 0, quota: 5 },
+			{ tenant: "retired", creates: 1, quota: 5 },
+		]);
+		expect((await stats(48)).tenants).toContainEqual({ tenant: "beta", creates: 1, quota: 5 });
 	});
 
 	it("takes p50 and p95 at their nearest ranks over results by callback or poll", async () => {

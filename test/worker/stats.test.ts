@@ -116,12 +116,21 @@ describe("GET /api/v1/stats", () => {
 		expect(times).toHaveLength(4);
 		expect(figures.timeToResultMs).toEqual({ p50: percentile(times, 0.5), p95: percentile(times, 0.95) });
 
+		// Every configured tenant, the creator's with its five tasks (record-info names its owner).
+		const owners = countBy(tasks, (task) => (task as RecordInfo & { owner: string | null }).owner);
+		expect(Object.values(owners)).toEqual([5]);
+		expect(figures.tenants).toHaveLength(3);
+		expect(figures.tenants).toContainEqual({ tenant: "ops", creates: 0, quota: null });
+		expect(figures.tenants).toContainEqual({ tenant: Object.keys(owners)[0], creates: 5, quota: null });
+		expect(figures.tenants.map((tenant) => tenant.tenant)).toEqual(figures.tenants.map((tenant) => tenant.tenant).sort());
+
 		// The simulator's hooks listen on 127.0.0.1:<port>: the host, never the path.
 		expect(figures.failingHosts).toEqual([{ host: new URL(hook.url).host, failed: 1, retrying: 0 }]);
 		const failedInfo = (await recordInfo(failed)).data as RecordInfo;
 		expect(figures.recentFailures).toEqual([
 			{
 				taskId: failed,
+				owner: (failedInfo as RecordInfo & { owner: string | null }).owner,
 				status: "GENERATE_LYRICS_FAILED",
 				errorCode: failedInfo.errorCode,
 				errorMessage: failedInfo.errorMessage,
