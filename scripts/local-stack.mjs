@@ -15,6 +15,8 @@ const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const QUIET_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
 
 export const DEV_API_KEY = 'dev-key';
+/** An operator's key (ADMIN_API_KEYS): every tenant's tasks and usage. */
+export const DEV_ADMIN_API_KEY = 'dev-admin-key';
 /** Signs deliveries to callBackUrls locally; a Standard Webhooks secret (`whsec_` + base64 of the key bytes). */
 export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LWtleQ==';
 
@@ -47,7 +49,9 @@ export async function startLocalStack(options = {}) {
     KIE_BASE_URL: simulator.url,
     KIE_API_KEY: 'dev-upstream-key',
     PUBLIC_URL: url,
-    API_KEYS: DEV_API_KEY,
+    // Tenant "dev" is the client; tenant "admin" the operator (README, "Tenants and keys").
+    API_KEYS: `dev:${DEV_API_KEY}`,
+    ADMIN_API_KEYS: `admin:${DEV_ADMIN_API_KEY}`,
     ALLOW_PRIVATE_CALLBACK_URLS: 'true',
     WEBHOOK_SIGNING_KEY: DEV_WEBHOOK_SIGNING_KEY,
     // No network locally: callBackUrl names are resolved by the simulator's stand-in resolver.
