@@ -224,7 +224,9 @@ function renderTenants(data, usage) {
     } else {
       meter.hidden = true;
     }
-    const row = tableRow([name, day ? day.creates : '—', quota ?? 'none', meter, inWindow.get(name)?.creates ?? 0]);
+    const row = tableRow([name, day ? day.creates : '—', quota ?? 'none', meter, inWindow.get(name)?.creates ?? 0], [
+      'Tenant', 'Today', 'Quota', 'Used', 'In window',
+    ]);
     row.dataset.tenant = name;
     return row;
   });
@@ -244,7 +246,9 @@ function renderFailures(data) {
       showRecord(failure.taskId, link.href);
     });
     const error = failure.errorMessage ?? '';
-    return tableRow([time(failure.createTime, true), link, failure.status, failure.resultSource ?? '—', error]);
+    return tableRow([time(failure.createTime, true), link, failure.status, failure.resultSource ?? '—', error], [
+      'Created', 'Task', 'Status', 'Source', 'Error',
+    ]);
   });
   $('failure-rows').replaceChildren(...(rows.length ? rows : [emptyRow(5, 'No task failed in this window.')]));
 }
@@ -263,10 +267,12 @@ async function showRecord(taskId, href) {
   }
 }
 
-function tableRow(cells) {
+/** A row of cells; each cell is labelled with its column's heading, shown above it on a phone. */
+function tableRow(cells, headings = []) {
   const row = document.createElement('tr');
-  for (const cell of cells) {
+  for (const [index, cell] of cells.entries()) {
     const td = document.createElement('td');
+    if (headings[index]) td.dataset.label = headings[index];
     if (cell instanceof Node) td.append(cell);
     else td.textContent = typeof cell === 'number' ? cell.toLocaleString('en') : String(cell);
     row.append(td);
