@@ -85,6 +85,8 @@ describe("the served OpenAPI document", () => {
 				.map((route) => `${route.method} ${route.path.replace(/:(\w+)/g, "{$1}").replace(/(.)\/$/, "$1")}`),
 		);
 		answered.add("GET /docs");
+		// The operator's page, also served from public/.
+		answered.add("GET /admin");
 		const documented = new Set(
 			Object.entries(document.paths as Record<string, Record<string, unknown>>).flatMap(([path, methods]) =>
 				Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`),
