@@ -87,10 +87,13 @@ export const TENANT_NAME = /^[a-z0-9_-]{1,32}$/;
 
 /**
  * A bare key's tenant: named after the key's digest, so the name is stable (whatever the order
- * of API_KEYS) and says nothing of the key itself.
+ * of API_KEYS) and says nothing of the key itself. For a key so short that it appears inside
+ * that name, another stretch of the digest (or prefix) is taken, so the name never spells the key.
  */
 export async function bareKeyTenant(key: string): Promise<string> {
-	return `key-${(await sha256Hex(key)).slice(0, 12)}`;
+	const digest = await sha256Hex(key);
+	const names = ["key-", "anon-"].flatMap((prefix) => [0, 12, 24, 36, 48].map((start) => `${prefix}${digest.slice(start, start + 12)}`));
+	return names.find((name) => !name.includes(key)) ?? (names[0] as string);
 }
 
 /** Every tenant that has a key, sorted by name. */

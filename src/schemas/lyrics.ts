@@ -159,7 +159,6 @@ export const ListTasksQuery = z.object({
 		emptyAsAbsent,
 		z
 			.string()
-			.max(64, "owner must be a tenant name of at most 32 characters")
 			.optional()
 			.openapi({
 				description:

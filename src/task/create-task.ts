@@ -8,7 +8,7 @@ import type { Config } from "../config";
 import { recordUnansweredCreate } from "../db/tasks";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
-import { createRateLimiter } from "../ratelimit/create-rate-limiter";
+import { type Permit, createRateLimiter } from "../ratelimit/create-rate-limiter";
 import { claimQuota } from "../tenants/quota";
 import type { CreateFailure } from "../upstream/create-failure";
 import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
@@ -51,21 +51,21 @@ export async function createTask(
 		logEvent("warn", "create_over_quota", { tenant: request.owner });
 		return { ok: false, failure: quota.failure };
 	}
-	let target: Awaited<ReturnType<typeof mintCallbackTarget>>;
+	let permit: Permit;
 	try {
-		const permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
-		if (!permit.granted) {
-			const seconds = Math.ceil(permit.retryAfterMs / 1000);
-			logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
-			await quota.claim.release();
-			return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
-		}
-		target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
+		permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
 	} catch (error) {
 		// Nothing was sent: the tenant's create is not spent.
 		background(quota.claim.release());
 		throw error;
 	}
+	if (!permit.granted) {
+		const seconds = Math.ceil(permit.retryAfterMs / 1000);
+		logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
+		background(quota.claim.release());
+		return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
+	}
+	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
 	const started = Date.now();
 	const created = await createLyricsTask(config, credentials.kieApiKey, {
 		prompt: request.prompt,

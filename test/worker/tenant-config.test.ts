@@ -34,6 +34,8 @@ describe("API_KEYS and ADMIN_API_KEYS", () => {
 		expect(name).toMatch(/^key-[0-9a-f]{12}$/);
 		expect(name).not.toContain("bare");
 		expect(name).not.toBe(await bareKeyTenant("bare-secret-2"));
+		// Even a key short enough to appear in a digest's hex, or in the prefix, is never spelled.
+		for (const short of ["a", "e", "0", "k", "key", "ab1", "ey-"]) expect(await bareKeyTenant(short)).not.toContain(short);
 		const forward = await configuredTenants(readConfig({ API_KEYS: "bare-secret-1,bare-secret-2" } as Env));
 		const backward = await configuredTenants(readConfig({ API_KEYS: "bare-secret-2,bare-secret-1" } as Env));
 		expect(forward).toEqual(backward);

@@ -142,3 +142,23 @@ describe("the task list", () => {
 		expect(seen).toEqual([...acmeTasks].reverse());
 	});
 });
+
+describe("the owner's list stays fast", () => {
+	it("reads a tenant's page through the owner indexes, with and without ?status=, never a scan of every task", async () => {
+		const plan = async (sql: string, ...values: unknown[]) => {
+			const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...values).all<{ detail: string }>();
+			return results.map((row) => row.detail).join(" | ");
+		};
+		const byOwner = await plan("SELECT * FROM tasks WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?", "acme", 1e9, 21);
+		expect(byOwner).toMatch(/USING INDEX tasks_by_owner \(owner=\? AND seq<\?\)/);
+		const byOwnerStatus = await plan(
+			"SELECT * FROM tasks WHERE owner = ? AND status = ? AND seq < ? ORDER BY seq DESC LIMIT ?",
+			"acme",
+			"PENDING",
+			1e9,
+			21,
+		);
+		expect(byOwnerStatus).toMatch(/USING INDEX tasks_by_owner_status \(owner=\? AND status=\? AND seq<\?\)/);
+		for (const detail of [byOwner, byOwnerStatus]) expect(detail).not.toMatch(/TEMP B-TREE/);
+	});
+});
