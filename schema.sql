@@ -57,6 +57,8 @@ CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE stat
 CREATE INDEX IF NOT EXISTS tasks_stats_by_created ON tasks (created_at, status, result_source, delivery_state, owner, completed_at);
 CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
 CREATE INDEX IF NOT EXISTS tasks_troubled_deliveries ON tasks (created_at, callback_host) WHERE delivery_state IN ('pending', 'failed');
+CREATE INDEX IF NOT EXISTS tasks_by_time_to_result ON tasks (completed_at - created_at, created_at, completed_at, result_source)
+	WHERE result_source IN ('callback', 'poll') AND completed_at IS NOT NULL;
 
 -- Creates the upstream never answered in time (504): it may still have made the task, and its
 -- callback then names it. Keyed by the ref of the callback URL minted for the create, so that

@@ -26,14 +26,26 @@ const HOURLY_SQL = `SELECT CAST((created_at - ?1) / ${HOUR_MS} AS INTEGER) AS ho
 	SUM(delivery_state = 'failed') AS delivery_failed
 FROM tasks WHERE created_at >= ?1 GROUP BY hour, owner`;
 
+/** Ranks (0-based, from the bottom for p50 and from the top for p95) of the nearest-rank percentiles. */
+const P50_OFFSET = `SELECT (COUNT(*) + 1) / 2 - 1 FROM tasks WHERE created_at >= ?1 AND ${RESULTED}`;
+const P95_OFFSET = `SELECT COUNT(*) - (COUNT(*) * 95 + 99) / 100 FROM tasks WHERE created_at >= ?1 AND ${RESULTED}`;
+
 /**
  * Nearest-rank percentiles: the time at rank ceil(p·n) of the n sorted times, the rank counted in
- * the same statement. p95 is read from the top, so the sort keeps only the few largest times.
+ * the same statement. Two ways to find it, each best for its windows (bench/stats-scale.mjs), each
+ * naming its index (left to itself, SQLite would walk the times in order for both):
+ * - short windows sort the window's own times, read from the range of created_at (a few
+ *   thousand rows; p95 is read from the top, so the sort keeps only the few largest);
+ * - long windows walk the times in order (tasks_by_time_to_result) from either end and stop at
+ *   the rank, skipping tasks created before the window, instead of sorting most of the table.
  */
-const P50_SQL = `SELECT completed_at - created_at AS ms FROM tasks WHERE created_at >= ?1 AND ${RESULTED}
-	ORDER BY ms ASC LIMIT 1 OFFSET (SELECT (COUNT(*) + 1) / 2 - 1 FROM tasks WHERE created_at >= ?1 AND ${RESULTED})`;
-const P95_SQL = `SELECT completed_at - created_at AS ms FROM tasks WHERE created_at >= ?1 AND ${RESULTED}
-	ORDER BY ms DESC LIMIT 1 OFFSET (SELECT COUNT(*) - (COUNT(*) * 95 + 99) / 100 FROM tasks WHERE created_at >= ?1 AND ${RESULTED})`;
+export const SORTED_PERCENTILES_MAX_HOURS = 24;
+const sortedPercentile = (order: "ASC" | "DESC", offset: string) =>
+	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_stats_by_created WHERE created_at >= ?1 AND ${RESULTED}
+	ORDER BY ms ${order} LIMIT 1 OFFSET (${offset})`;
+const walkedPercentile = (order: "ASC" | "DESC", offset: string) =>
+	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_by_time_to_result
+	WHERE ${RESULTED} AND created_at >= ?1 ORDER BY completed_at - created_at ${order} LIMIT 1 OFFSET (${offset})`;
 
 const FAILURES_SQL = `SELECT task_id, owner, status, error_code, error_message, result_source, created_at, completed_at
 FROM tasks WHERE created_at >= ?1 AND ${FAILED} ORDER BY created_at DESC LIMIT ${RECENT_FAILURES}`;
@@ -48,8 +60,10 @@ GROUP BY callback_host ORDER BY failed + retrying DESC, host ASC LIMIT ${FAILING
 /** Every statement, by name, for the test that states their plans. */
 export const STATS_STATEMENTS = {
 	hourly: HOURLY_SQL,
-	p50: P50_SQL,
-	p95: P95_SQL,
+	p50Sorted: sortedPercentile("ASC", P50_OFFSET),
+	p95Sorted: sortedPercentile("DESC", P95_OFFSET),
+	p50Walked: walkedPercentile("ASC", P50_OFFSET),
+	p95Walked: walkedPercentile("DESC", P95_OFFSET),
 	failures: FAILURES_SQL,
 	hosts: HOSTS_SQL,
 } as const;
@@ -105,8 +119,12 @@ function zeroStatuses(): StatusCounts {
 
 /** The figures of the `hours` hours before `now`, counting the tasks created in them. */
 export async function readWindowStats(db: D1Database, since: number, hours: number): Promise<WindowStats> {
+	const [p50Sql, p95Sql] =
+		hours <= SORTED_PERCENTILES_MAX_HOURS
+			? [STATS_STATEMENTS.p50Sorted, STATS_STATEMENTS.p95Sorted]
+			: [STATS_STATEMENTS.p50Walked, STATS_STATEMENTS.p95Walked];
 	const [hourly, p50, p95, failures, hosts] = await db.batch<unknown>(
-		[HOURLY_SQL, P50_SQL, P95_SQL, FAILURES_SQL, HOSTS_SQL].map((sql) => db.prepare(sql).bind(since)),
+		[HOURLY_SQL, p50Sql, p95Sql, FAILURES_SQL, HOSTS_SQL].map((sql) => db.prepare(sql).bind(since)),
 	);
 	const stats: WindowStats = {
 		created: 0,

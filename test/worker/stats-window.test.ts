@@ -2,7 +2,9 @@
  * The stats' figures over stored tasks at chosen times: which tasks a window holds, the hour each
  * falls in, the percentiles' exact ranks, the failing hosts and the newest failures.
  */
+import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { STATS_STATEMENTS } from "../../src/db/stats";
 import { envelope, gateway } from "./helpers";
 import { storeTask } from "./stats-fixtures";
 
@@ -104,6 +106,18 @@ describe("the stats' window", () => {
 		const three = await stats(3);
 		// 20 times of 1..20 s and 25 of 1000 s: rank 23 is 1000 s, as is rank 43.
 		expect(three.timeToResultMs).toEqual({ p50: 1_000_000, p95: 1_000_000 });
+	});
+
+	it("finds the same percentiles by sorting the window and by walking the times in order", async () => {
+		// 48 hours add the poll of 500 s from 25 hours ago: 52 times, rank 26 is 20 s, rank 50 is 1000 s.
+		expect((await stats(48)).timeToResultMs).toEqual({ p50: 20_000, p95: 1_000_000 });
+		expect((await stats(720)).timeToResultMs).toEqual({ p50: 20_000, p95: 1_000_000 });
+		for (const hours of [1, 3, 6, 24, 48, 720]) {
+			const since = Date.now() - hours * HOUR;
+			const value = async (sql: string) => (await env.DB.prepare(sql).bind(since).first<{ ms: number }>())?.ms ?? null;
+			expect(await value(STATS_STATEMENTS.p50Walked), `p50 of ${hours} h`).toBe(await value(STATS_STATEMENTS.p50Sorted));
+			expect(await value(STATS_STATEMENTS.p95Walked), `p95 of ${hours} h`).toBe(await value(STATS_STATEMENTS.p95Sorted));
+		}
 	});
 
 	it("names the hosts whose deliveries fail most, never a path, query or credentials", async () => {
