@@ -1,6 +1,6 @@
 /**
- * The D1 queries behind GET /api/v1/stats. Each one is a range search on `created_at` over the
- * window's tasks, answered from an index (migrations/0003_stats.sql); test/worker/stats-plans.test.ts
+ * The D1 queries behind GET /api/v1/stats. Each one is a range search of an index over the window's
+ * tasks (migrations/0003_stats.sql), never a read of the whole table; test/worker/stats-plans.test.ts
  * states their query plans. They run in one batch, so every figure describes the same moment.
  */
 import { TASK_STATUSES, type TaskStatus } from "../task/task-record";
@@ -15,16 +15,16 @@ const FAILED = "status NOT IN ('PENDING', 'SUCCESS')";
 const RESULTED = "result_source IN ('callback', 'poll') AND completed_at IS NOT NULL";
 
 /**
- * One row per hour of the window and tenant that have tasks: hour 0 starts at `since`. (D1 binds
- * a JavaScript number as a REAL, so the division is a real one: the cast truncates it to the hour.)
+ * One row per clock hour (UTC) and tenant that have tasks in the window, in the index's own order
+ * (tasks_stats_by_hour), so the grouping needs no sort. ?2 is the window's first clock hour.
  */
-const HOURLY_SQL = `SELECT CAST((created_at - ?1) / ${HOUR_MS} AS INTEGER) AS hour, owner, COUNT(*) AS created,
+const HOURLY_SQL = `SELECT created_at / ${HOUR_MS} AS clock_hour, owner, COUNT(*) AS created,
 	${TASK_STATUSES.map((status) => `SUM(status = '${status}') AS "${status}"`).join(", ")},
 	SUM(result_source = 'callback') AS by_callback, SUM(result_source = 'poll') AS by_poll,
 	SUM(result_source = 'timeout') AS by_timeout,
 	SUM(delivery_state = 'pending') AS delivery_pending, SUM(delivery_state = 'delivered') AS delivery_delivered,
 	SUM(delivery_state = 'failed') AS delivery_failed
-FROM tasks WHERE created_at >= ?1 GROUP BY hour, owner`;
+FROM tasks WHERE created_at / ${HOUR_MS} >= ?2 AND created_at >= ?1 GROUP BY created_at / ${HOUR_MS}, owner`;
 
 /** Ranks (0-based, from the bottom for p50 and from the top for p95) of the nearest-rank percentiles. */
 const P50_OFFSET = `SELECT (COUNT(*) + 1) / 2 - 1 FROM tasks WHERE created_at >= ?1 AND ${RESULTED}`;
@@ -41,7 +41,7 @@ const P95_OFFSET = `SELECT COUNT(*) - (COUNT(*) * 95 + 99) / 100 FROM tasks WHER
  */
 export const SORTED_PERCENTILES_MAX_HOURS = 24;
 const sortedPercentile = (order: "ASC" | "DESC", offset: string) =>
-	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_stats_by_created WHERE created_at >= ?1 AND ${RESULTED}
+	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_results_by_created WHERE created_at >= ?1 AND ${RESULTED}
 	ORDER BY ms ${order} LIMIT 1 OFFSET (${offset})`;
 const walkedPercentile = (order: "ASC" | "DESC", offset: string) =>
 	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_by_time_to_result
@@ -71,7 +71,7 @@ export const STATS_STATEMENTS = {
 type StatusCounts = Record<TaskStatus, number>;
 
 interface HourlyRow extends StatusCounts {
-	hour: number;
+	clock_hour: number;
 	owner: string | null;
 	created: number;
 	by_callback: number;
@@ -94,7 +94,7 @@ interface FailureRow {
 }
 
 export interface HourCounts {
-	/** Unix ms: the hour covers [since, since + 1 h). */
+	/** Unix ms: a clock hour's start, or the window's for its first hour (which starts within it). */
 	since: number;
 	created: number;
 	byStatus: StatusCounts;
@@ -117,29 +117,38 @@ function zeroStatuses(): StatusCounts {
 	return Object.fromEntries(TASK_STATUSES.map((status) => [status, 0])) as StatusCounts;
 }
 
-/** The figures of the `hours` hours before `now`, counting the tasks created in them. */
+/**
+ * The figures of the tasks created since `since`, `hours` hours before now: hour by hour in
+ * clock hours (UTC), `hours + 1` of them, the first from `since` and the last up to now.
+ */
 export async function readWindowStats(db: D1Database, since: number, hours: number): Promise<WindowStats> {
+	const firstHour = Math.floor(since / HOUR_MS);
 	const [p50Sql, p95Sql] =
 		hours <= SORTED_PERCENTILES_MAX_HOURS
 			? [STATS_STATEMENTS.p50Sorted, STATS_STATEMENTS.p95Sorted]
 			: [STATS_STATEMENTS.p50Walked, STATS_STATEMENTS.p95Walked];
-	const [hourly, p50, p95, failures, hosts] = await db.batch<unknown>(
-		[HOURLY_SQL, p50Sql, p95Sql, FAILURES_SQL, HOSTS_SQL].map((sql) => db.prepare(sql).bind(since)),
-	);
+	const [hourly, p50, p95, failures, hosts] = await db.batch<unknown>([
+		db.prepare(HOURLY_SQL).bind(since, firstHour),
+		...[p50Sql, p95Sql, FAILURES_SQL, HOSTS_SQL].map((sql) => db.prepare(sql).bind(since)),
+	]);
 	const stats: WindowStats = {
 		created: 0,
 		byStatus: zeroStatuses(),
 		bySource: { callback: 0, poll: 0, timeout: 0 },
 		timeToResultMs: { p50: firstMs(p50), p95: firstMs(p95) },
 		deliveries: { pending: 0, delivered: 0, failed: 0 },
-		hourly: Array.from({ length: hours }, (_, hour) => ({ since: since + hour * HOUR_MS, created: 0, byStatus: zeroStatuses() })),
+		hourly: Array.from({ length: hours + 1 }, (_, hour) => ({
+			since: hour === 0 ? since : (firstHour + hour) * HOUR_MS,
+			created: 0,
+			byStatus: zeroStatuses(),
+		})),
 		recentFailures: (failures?.results ?? []) as FailureRow[],
 		failingHosts: (hosts?.results ?? []) as WindowStats["failingHosts"],
 		creates: new Map(),
 	};
 	for (const row of (hourly?.results ?? []) as HourlyRow[]) {
-		// A task stamped a moment after `now` (clocks differ by a few ms) belongs to the last hour.
-		const bucket = stats.hourly[Math.min(row.hour, hours - 1)] as HourCounts;
+		// A task stamped a moment after now (clocks differ by a few ms) belongs to the last hour.
+		const bucket = stats.hourly[Math.min(row.clock_hour - firstHour, hours)] as HourCounts;
 		bucket.created += row.created;
 		stats.created += row.created;
 		if (row.owner !== null) stats.creates.set(row.owner, (stats.creates.get(row.owner) ?? 0) + row.created);

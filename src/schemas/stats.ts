@@ -62,7 +62,11 @@ export const StatsData = z
 			.openapi({ description: "Every tenant configured or with tasks in the window" }),
 		hourly: z
 			.array(z.object({ since: z.number().int(), created: count, byStatus: StatusCounts }))
-			.openapi({ description: "The window hour by hour, oldest first: the tasks created in each, by status" }),
+			.openapi({
+				description:
+					"The tasks created in each clock hour (UTC) of the window, by status, oldest first: hours + 1 entries, " +
+					"the first from `since` to the next full hour, the last from the last full hour to now",
+			}),
 		failingHosts: z
 			.array(
 				z.object({

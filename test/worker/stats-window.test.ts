@@ -6,9 +6,14 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STATS_STATEMENTS } from "../../src/db/stats";
 import { envelope, gateway } from "./helpers";
-import { storeTask } from "./stats-fixtures";
+import { storeTask as store, type StoredTaskSpec } from "./stats-fixtures";
 
 const HOUR = 3_600_000;
+let onStore: (createdAt: number) => void = () => {};
+function storeTask(spec: StoredTaskSpec): Promise<string> {
+	onStore(spec.createdAt);
+	return store(spec);
+}
 const ADMIN = {
 	ADMIN_API_KEYS: "ops:window-admin-key",
 	API_KEYS: "acme:acme-key,beta:beta-key",
@@ -22,11 +27,24 @@ async function stats(hours: number) {
 	return body.data;
 }
 
+/** The index in `hourly` of the clock hour holding `time`, for a window starting at `since`. */
+function hourOf(time: number, since: number): number {
+	return Math.floor(time / HOUR) - Math.floor(since / HOUR);
+}
+
 describe("the stats' window", () => {
 	const now = Date.now();
 	const failures: string[] = [];
+	/** When each stored task was created. */
+	const created: number[] = [];
+	const expectedHourly = (since: number, hours: number) => {
+		const counts = new Array<number>(hours + 1).fill(0);
+		for (const time of created.filter((time) => time >= since)) counts[hourOf(time, since)]! += 1;
+		return counts;
+	};
 
 	beforeAll(async () => {
+		onStore = (time) => created.push(time);
 		// Twenty results by callback two hours ago, taking 1 s, 2 s, … 20 s.
 		for (let i = 1; i <= 20; i++) {
 			await storeTask({ createdAt: now - 2 * HOUR + i, status: "SUCCESS", resultSource: "callback", completedAt: now - 2 * HOUR + i + i * 1000, owner: "acme" });
@@ -66,23 +84,19 @@ describe("the stats' window", () => {
 		}
 	});
 
-	it("counts the tasks created in the window, each in the hour it was created", async () => {
+	it("counts the tasks created in the window, each in the clock hour it was created", async () => {
 		const day = await stats(24);
 		expect(day.tasks.created).toBe(20 + 1 + 1 + 6 + 25);
 		expect(day.tasks.byStatus).toMatchObject({ PENDING: 1, SUCCESS: 26, GENERATE_LYRICS_FAILED: 14, SENSITIVE_WORD_ERROR: 12 });
 		expect(day.tasks.bySource).toEqual({ callback: 20 + 3 + 25, poll: 3, timeout: 1 });
 		expect(day.deliveries).toEqual({ pending: 3, delivered: 1, failed: 2 });
-		expect(day.hourly[0].created).toBe(1);
-		expect(day.hourly[0].byStatus.PENDING).toBe(1);
-		expect(day.hourly[21].created).toBe(20); // created two hours ago: [since + 21 h, since + 22 h)
-		expect(day.hourly[20].created).toBe(1);
-		expect(day.hourly[18].created).toBe(6);
-		expect(day.hourly[23].created).toBe(25);
-		expect(day.hourly.reduce((sum: number, hour: { created: number }) => sum + hour.created, 0)).toBe(day.tasks.created);
+		expect(day.hourly.map((hour: { created: number }) => hour.created)).toEqual(expectedHourly(day.since, 24));
+		expect(day.hourly[hourOf(now - 23.5 * HOUR, day.since)].byStatus.PENDING).toBe(1);
 
 		const twoDays = await stats(48);
 		expect(twoDays.tasks.created).toBe(day.tasks.created + 1);
-		expect(twoDays.hourly[22].byStatus.SUCCESS).toBe(1);
+		expect(twoDays.hourly.map((hour: { created: number }) => hour.created)).toEqual(expectedHourly(twoDays.since, 48));
+		expect(twoDays.hourly[hourOf(now - 25 * HOUR, twoDays.since)].byStatus.SUCCESS).toBe(1);
 		expect((await stats(1)).tasks.created).toBe(25);
 	});
 

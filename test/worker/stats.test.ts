@@ -141,21 +141,28 @@ describe("GET /api/v1/stats", () => {
 		]);
 		expect(failedInfo.errorMessage).toMatch(/could not be written/);
 
-		// All five were created this last hour: the window's last hour holds them, the others none.
-		expect(figures.hourly).toHaveLength(24);
-		expect(figures.hourly.at(-1)?.created).toBe(5);
-		expect(figures.hourly.at(-1)?.byStatus).toEqual(figures.tasks.byStatus);
-		expect(figures.hourly.slice(0, -1).every((hour) => hour.created === 0)).toBe(true);
-		expect(figures.hourly[1]!.since - figures.hourly[0]!.since).toBe(3_600_000);
+		// Clock hours: the first from `since`, then whole hours; all five were created in the last one
+		// (or the one before, if an hour turned while the test ran).
+		expect(figures.hourly).toHaveLength(25);
 		expect(figures.hourly[0]!.since).toBe(figures.since);
+		const firstHour = Math.floor(figures.since / 3_600_000);
+		expect(figures.hourly.slice(1).map((hour) => hour.since)).toEqual(
+			Array.from({ length: 24 }, (_, index) => (firstHour + index + 1) * 3_600_000),
+		);
+		expect(figures.hourly.slice(-2).reduce((sum, hour) => sum + hour.created, 0)).toBe(5);
+		expect(figures.hourly.slice(0, -2).every((hour) => hour.created === 0)).toBe(true);
+		const lastHours = figures.hourly.slice(-2).map((hour) => hour.byStatus);
+		expect(Object.fromEntries(Object.keys(figures.tasks.byStatus).map((status) => [status, lastHours.reduce((sum, counts) => sum + (counts[status] ?? 0), 0)]))).toEqual(
+			figures.tasks.byStatus,
+		);
 	});
 
 	it("covers the last ?hours= hours, 1 to 720", async () => {
 		const one = await stats("?hours=1");
 		expect(one.hours).toBe(1);
-		expect(one.hourly).toHaveLength(1);
+		expect(one.hourly).toHaveLength(2);
 		expect(one.since).toBeGreaterThan(Date.now() - 3_600_000 - 5_000);
-		expect((await stats("?hours=720")).hourly).toHaveLength(720);
+		expect((await stats("?hours=720")).hourly).toHaveLength(721);
 		expect((await stats("?hours=")).hours).toBe(24);
 
 		for (const bad of ["0", "721", "-1", "1.5", "abc", "24h", "1e2", "%2024"]) {
