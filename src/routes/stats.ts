@@ -30,13 +30,18 @@ const statsRoute = createRoute({
 	},
 });
 
-stats.openapi(statsRoute, async (c) => {
+// Before the query is validated: a client key learns nothing about this route but that it may not.
+stats.use("*", async (c, next) => {
 	if (!c.get("tenant").admin) {
 		throw new GatewayError(
 			403,
 			"The stats cover every tenant, so they need an admin key (ADMIN_API_KEYS); this key is a client key.",
 		);
 	}
+	await next();
+});
+
+stats.openapi(statsRoute, async (c) => {
 	const { hours } = c.req.valid("query");
 	const config = readConfig(c.env);
 	const since = Date.now() - hours * HOUR_MS;

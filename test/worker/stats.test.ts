@@ -174,6 +174,8 @@ describe("GET /api/v1/stats", () => {
 	it("answers 403 to a client key and 401 without a valid key, telling nothing", async () => {
 		const forbidden = await expectErrorEnvelope(await statsAs("test-key-1"), 403);
 		expect(forbidden.msg).toMatch(/admin key/);
+		// Whatever the query: a client key is refused before it is read.
+		await expectErrorEnvelope(await statsAs("test-key-1", "?hours=abc"), 403);
 		await expectErrorEnvelope(await statsAs(null), 401);
 		await expectErrorEnvelope(await statsAs("not-a-key"), 401);
 		// The client key's own routes still answer it.
