@@ -2,6 +2,8 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { bareKeyTenant } from "../../src/config";
+import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
@@ -12,6 +14,11 @@ export async function gateway(path: string, init: RequestInit = {}, overrides: P
 	const response = await worker.fetch(new Request(`https://gateway.test${path}`, init), { ...env, ...overrides }, ctx);
 	await waitOnExecutionContext(ctx);
 	return response;
+}
+
+/** The object of an Idempotency-Key sent with API_KEY (a bare key: a tenant of its own). */
+export async function idempotencyKeyObject(idempotencyKey: string) {
+	return env.IDEMPOTENCY.getByName(await idempotencyScope(await bareKeyTenant(API_KEY), idempotencyKey));
 }
 
 /** An authenticated call under /api. */

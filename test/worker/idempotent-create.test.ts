@@ -8,9 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_MS } from "../../src/idempotency/idempotency-object";
 import { createIdempotently } from "../../src/idempotency/create-idempotently";
-import { bareKeyTenant } from "../../src/config";
-import { idempotencyScope } from "../../src/idempotency/idempotency-key";
-import { API_KEY, api, envelope, expectErrorEnvelope, simScript, simStats, uniquePrompt } from "./helpers";
+import { API_KEY, api, envelope, expectErrorEnvelope, idempotencyKeyObject, simScript, simStats, uniquePrompt } from "./helpers";
 
 function create(body: unknown, key: string | undefined, apiKey = API_KEY, rawBody?: string) {
 	const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${apiKey}` };
@@ -128,7 +126,7 @@ describe("Idempotency-Key on create", () => {
 		const prompt = uniquePrompt("a day later");
 		const key = crypto.randomUUID();
 		const first = await taskIdOf(await create({ prompt }, key));
-		const stub = env.IDEMPOTENCY.getByName(await idempotencyScope(await bareKeyTenant(API_KEY), key));
+		const stub = await idempotencyKeyObject(key);
 		await runInDurableObject(stub, (_instance, state) => {
 			state.storage.sql.exec("UPDATE key_record SET started_at = started_at - ?", IDEMPOTENCY_WINDOW_MS + 1000);
 		});
