@@ -67,7 +67,8 @@ function countBy<T>(items: T[], key: (item: T) => string | null | undefined): Re
 }
 
 describe("GET /api/v1/stats", () => {
-	it("answers the figures of the tasks the list shows, by status, source, time to result and delivery", async () => {
+	// Waits for a delivery to use up its retries (about 4 s on the test schedule).
+	it("answers the figures of the tasks the list shows, by status, source, time to result and delivery", { timeout: 30_000 }, async () => {
 		const before = Date.now();
 		const byCallback = await createTask(uniquePrompt("stats by callback"));
 		await deliver(await simCallback(byCallback));
