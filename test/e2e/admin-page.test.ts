@@ -170,6 +170,39 @@ describe("GET /admin in a browser", () => {
 		}
 	});
 
+	it("warns in plain words when most results came by poll, and not otherwise", async () => {
+		const { context, page, problems } = await isolatedPage(gatewayOrigin);
+		try {
+			// The gateway's own answer, with its sources swapped so that polls are the most.
+			await page.route("**/api/v1/stats?*", async (route) => {
+				const answer = await (await route.fetch()).json();
+				const { callback, poll } = answer.data.tasks.bySource;
+				answer.data.tasks.bySource = { ...answer.data.tasks.bySource, callback: poll, poll: callback };
+				await route.fulfill({ json: answer });
+			});
+			await page.goto(`${gatewayUrl}/admin`);
+			expect((await enterKey(page, adminKey)).status()).toBe(200);
+			const warning = page.locator("#source-warning");
+			await warning.waitFor();
+			expect(await warning.textContent()).toMatch(/Most results \(\d+ of \d+\) came by polling.*callbacks are not reaching the gateway.*PUBLIC_URL/);
+
+			// The real answer again, read anew by choosing another window (the key is kept for the tab).
+			await page.unroute("**/api/v1/stats?*");
+			const [real] = await Promise.all([
+				page.waitForResponse((response) => new URL(response.url()).pathname === "/api/v1/stats"),
+				page.locator("#hours").selectOption("6"),
+			]);
+			const sources = (await real.json()).data.tasks.bySource;
+			const mostlyPolled = sources.poll * 2 > sources.callback + sources.poll + sources.timeout;
+			await warning.waitFor({ state: mostlyPolled ? "visible" : "hidden" });
+			// The e2e gateway's results come mostly by callback.
+			expect(mostlyPolled).toBe(false);
+			expect(problems).toEqual([]);
+		} finally {
+			await context.close();
+		}
+	});
+
 	it("reads on a phone: one column, nothing wider than the screen", async () => {
 		const { context, page, requested, problems } = await isolatedPage(gatewayOrigin, { width: 390, height: 844 });
 		try {
