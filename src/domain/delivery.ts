@@ -20,6 +20,16 @@ export interface Delivery {
 	deliveredAt: number | null;
 }
 
+/** The host (and port) of a callBackUrl, for the stats: never its path, query or credentials. */
+export function callbackHost(url: string | null): string | null {
+	if (!url) return null;
+	try {
+		return new URL(url).host || null;
+	} catch {
+		return null;
+	}
+}
+
 export type AttemptResult =
 	| { ok: true; status: number }
 	/** `permanent`: no retry can succeed (the URL is refused now), so the delivery is given up at once. */

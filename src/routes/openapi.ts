@@ -25,6 +25,7 @@ const tags = [
 	{ name: "lyrics", description: "Create lyrics tasks and read them back (bearer key)." },
 	{ name: "callbacks", description: "Where the upstream reports a task's result (the callback URL's own token)." },
 	{ name: "tenants", description: "What each tenant (a name shared by its API keys) has spent of its daily quota (bearer key)." },
+	{ name: "operators", description: "The operator's figures and page (admin keys)." },
 	{ name: "deliveries", description: "What the gateway sends to a client's own callBackUrl." },
 	{ name: "reference", description: "Health and this reference (no auth)." },
 ];

@@ -3,80 +3,27 @@
  * served by `wrangler dev`, with every request outside the gateway refused and recorded, so the
  * page is shown to work with no internet access. Saves a screenshot to test-output/docs.png.
  */
-import { existsSync, mkdirSync } from "node:fs";
-import { fileURLToPath } from "node:url";
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import type { Page } from "playwright-core";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { OUTPUT_DIR, SKIP_WITHOUT_CHROMIUM, closeBrowser, isolatedPage, outsideOrigin } from "../support/browser";
 import { create, gatewayUrl, unique } from "./client";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = [
-	"--headless",
-	"--no-sandbox",
-	"--disable-gpu",
-	"--disable-quic",
-	"--no-first-run",
-	"--disable-background-networking",
-	"--disable-component-update",
-	"--disable-sync",
-];
-/**
- * Chromium is a prerequisite of this file only. On a developer's machine without it these tests
- * are skipped, saying how to install it; in CI (CI=true, as .ci/run sets) they fail instead, so a
- * CI run can never pass without having looked at the page.
- */
-const CHROMIUM_REQUIRED = process.env.CI === "true" || process.env.CI === "1";
-const SKIP_WITHOUT_CHROMIUM = !existsSync(CHROMIUM) && !CHROMIUM_REQUIRED;
-if (SKIP_WITHOUT_CHROMIUM) {
-	process.stderr.write(
-		`\nSkipping the /docs browser tests (test/e2e/docs.test.ts): no Chromium at ${CHROMIUM}. ` +
-			"Install it with `sudo apt-get install -y chromium` (Debian/Ubuntu) or set CHROMIUM_PATH; with CI=true this is a failure.\n\n",
-	);
-}
-const OUTPUT_DIR = fileURLToPath(new URL("../../test-output/", import.meta.url));
 const gatewayOrigin = new URL(gatewayUrl).origin;
 const apiKey = inject("apiKey");
 
-let launching: Promise<Browser> | undefined;
-
-/**
- * Chromium, started on first use inside a test rather than in beforeAll: a browser that cannot
- * start then fails each test instead of leaving it reported as skipped.
- */
-function theBrowser(): Promise<Browser> {
-	launching ??= chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS }).catch((error: Error) => {
-		throw new Error(`Chromium did not start from ${CHROMIUM} (install it: apt-get install -y chromium).\n${error.message}`);
-	});
-	return launching;
-}
-
-afterAll(async () => {
-	const browser = await launching?.catch(() => undefined);
-	await browser?.close();
-});
+afterAll(closeBrowser);
 
 /** A fresh page on /docs that refuses and records any request outside the gateway, and any error. */
 async function openDocs() {
-	const context: BrowserContext = await (await theBrowser()).newContext({ viewport: { width: 1280, height: 900 } });
-	const requested: string[] = [];
-	const problems: string[] = [];
-	context.on("request", (request) => requested.push(request.url()));
-	await context.route("**/*", (route) =>
-		new URL(route.request().url()).origin === gatewayOrigin ? route.continue() : route.abort("blockedbyclient"),
-	);
-	const page: Page = await context.newPage();
-	// A Content-Security-Policy violation is reported as a console error.
-	page.on("console", (message) => {
-		if (message.type() === "error") problems.push(message.text());
-	});
-	page.on("pageerror", (error) => problems.push(error.message));
+	const { context, page, requested, problems } = await isolatedPage(gatewayOrigin);
 	const response = await page.goto(`${gatewayUrl}/docs`);
 	await page.locator(".opblock").first().waitFor();
 	return { context, page, response, requested, problems };
 }
 
 function outsideTheGateway(urls: string[]): string[] {
-	return urls.filter((url) => !url.startsWith("data:") && new URL(url).origin !== gatewayOrigin);
+	return outsideOrigin(urls, gatewayOrigin);
 }
 
 /** The operation block of `method path`, e.g. ("get", "/healthz"). */
