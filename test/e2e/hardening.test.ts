@@ -1,0 +1,144 @@
+/**
+ * Issue 14 over HTTP, on a gateway of its own (its limits would disturb the shared one's tests):
+ * a 3 s TASK_MAX_PENDING_SECONDS, polled from the first cron tick, and the simulator's callbacks
+ * held back so each test sends them when it means to.
+ * - A poll that fails at the deadline (record-info 503) never ends the task, and the callback
+ *   that comes later is stored; a result after a real timeout replaces it and is delivered again.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
+import { freePort } from "../support/free-port";
+import { verifyStandardWebhook } from "../support/webhook-verifier";
+
+const LIMIT_SECONDS = 3;
+let stack: LocalStack;
+let persistTo: string;
+
+beforeAll(async () => {
+	persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-hardening-"));
+	stack = await startLocalStack({
+		port: await freePort(),
+		simulatorPort: 0,
+		inspectorPort: await freePort(),
+		persistTo,
+		// The simulator "writes" for a minute: callbacks come only when a test sends them.
+		callbackDelayMs: 60_000,
+		vars: {
+			TASK_MAX_PENDING_SECONDS: String(LIMIT_SECONDS),
+			POLL_GRACE_SECONDS: "0",
+			UPSTREAM_TIMEOUT_MS: "2000",
+			WEBHOOK_RETRY_SCHEDULE: "1,1,1",
+			WEBHOOK_TIMEOUT_MS: "1000",
+		},
+	});
+}, 90_000);
+
+afterAll(async () => {
+	await stack?.close();
+	if (persistTo) rmSync(persistTo, { recursive: true, force: true });
+});
+
+async function gateway<T = any>(path: string, init: RequestInit = {}) {
+	const headers = new Headers(init.headers);
+	headers.set("authorization", `Bearer ${DEV_API_KEY}`);
+	const response = await fetch(`${stack.url}${path}`, { ...init, headers });
+	return { status: response.status, headers: response.headers, body: (await response.json()) as { code: number; msg: string; data: T } };
+}
+
+async function sim<T = any>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+	const response = await fetch(`${stack.simulatorUrl}${path}`, {
+		method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+		headers: { "content-type": "application/json" },
+		body: init.body === undefined ? undefined : JSON.stringify(init.body),
+	});
+	return (await response.json()) as T;
+}
+
+function hook(label: string) {
+	const path = `/__sim/hooks/${label}-${crypto.randomUUID().slice(0, 8)}`;
+	return {
+		url: `${stack.simulatorUrl}${path}`,
+		deliveries: async () =>
+			(await sim<{ deliveries: { headers: Record<string, string>; body: string }[] }>(path)).deliveries,
+	};
+}
+
+async function create(prompt: string, extra: Record<string, unknown> = {}): Promise<string> {
+	const created = await gateway<{ taskId: string }>("/api/v1/lyrics", {
+		method: "POST",
+		headers: { "content-type": "application/json" },
+		body: JSON.stringify({ prompt, ...extra }),
+	});
+	expect(created.status, created.body.msg).toBe(200);
+	return created.body.data.taskId;
+}
+
+const recordInfo = async (taskId: string) => (await gateway(`/api/v1/lyrics/record-info?taskId=${taskId}`)).body.data;
+/** The simulator sends the task's callback now, once (as the provider would after its work). */
+const sendCallback = (taskId: string) => sim<{ statuses: (number | null)[] }>(`/__sim/tasks/${taskId}/callback`, { body: {} });
+
+async function fireCron() {
+	const response = await stack.fireCron();
+	expect(response.ok).toBe(true);
+}
+
+async function eventually<T>(check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
+	const deadline = Date.now() + ms;
+	for (;;) {
+		const value = await check();
+		if (value !== undefined) return value;
+		if (Date.now() > deadline) throw new Error("condition not met in time");
+		await new Promise((resolve) => setTimeout(resolve, 100));
+	}
+}
+
+const pastTheLimit = () => new Promise((resolve) => setTimeout(resolve, LIMIT_SECONDS * 1000 + 500));
+
+describe("the gateway's own timeout, over HTTP", () => {
+	it("survives a record-info outage at the deadline: the task stays pending and the later callback is stored", async () => {
+		const prompt = `A song about an outage at the deadline ${crypto.randomUUID().slice(0, 8)}`;
+		const taskId = await create(prompt);
+		await sim("/__sim/outages", { body: { match: prompt, recordInfo: 503 } });
+		await pastTheLimit();
+		await fireCron();
+		expect((await sim(`/__sim/tasks/${taskId}`)).recordInfoRequests).toBe(1);
+		expect(await recordInfo(taskId)).toMatchObject({ status: "PENDING", resultSource: null, errorCode: null, errorMessage: null });
+
+		await sim(`/__sim/outages?match=${encodeURIComponent(prompt)}`, { method: "DELETE" });
+		expect((await sendCallback(taskId)).statuses).toEqual([200]);
+		const stored = await recordInfo(taskId);
+		expect(stored).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
+		expect(stored.response.data.length).toBeGreaterThanOrEqual(2);
+	}, 30_000);
+
+	it("replaces a timeout the upstream confirmed with the result that comes later, delivered under its own webhook-id", async () => {
+		const target = hook("late-result");
+		const taskId = await create(`A song about a result after the timeout ${crypto.randomUUID().slice(0, 8)}`, {
+			callBackUrl: target.url,
+		});
+		await pastTheLimit();
+		await fireCron();
+		expect(await recordInfo(taskId)).toMatchObject({ status: "GENERATE_LYRICS_FAILED", errorCode: 408, resultSource: "timeout" });
+		const [first] = await eventually(async () => {
+			const list = await target.deliveries();
+			return list.length >= 1 ? list : undefined;
+		});
+		expect(first?.headers["webhook-id"]).toBe(`msg_${taskId}`);
+
+		expect((await sendCallback(taskId)).statuses).toEqual([200]);
+		expect(await recordInfo(taskId)).toMatchObject({ status: "SUCCESS", resultSource: "callback", errorCode: null });
+		const deliveries = await eventually(async () => {
+			const list = await target.deliveries();
+			return list.length >= 2 ? list : undefined;
+		});
+		const second = deliveries[1] as { headers: Record<string, string>; body: string };
+		expect(second.headers["webhook-id"]).toBe(`msg_${taskId}_2`);
+		expect(await verifyStandardWebhook(stack.vars.WEBHOOK_SIGNING_KEY ?? DEV_WEBHOOK_SIGNING_KEY, second.headers, second.body)).toEqual({
+			ok: true,
+		});
+		expect(JSON.parse(second.body)).toMatchObject({ code: 200, data: { callbackType: "complete", task_id: taskId } });
+	}, 30_000);
+});
