@@ -21,6 +21,9 @@ export interface Config {
 	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
 	webhookRetryDelaysMs: number[];
 	webhookTimeoutMs: number;
+	/** Most callbacks held for tasks not stored yet, across all task objects: count, and bytes stored. */
+	heldCallbacksMax: number;
+	heldCallbacksMaxBytes: number;
 	/** DNS-over-HTTPS endpoint that client callBackUrl hosts are resolved with; undefined = off. */
 	callbackDnsResolver: string | undefined;
 }
@@ -55,6 +58,8 @@ export function readConfig(env: Env): Config {
 		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
 		callbackDnsResolver: dnsResolver(env.CALLBACK_DNS_RESOLVER),
+		heldCallbacksMax: positiveInt(env.HELD_CALLBACKS_MAX, 500),
+		heldCallbacksMaxBytes: positiveInt(env.HELD_CALLBACKS_MAX_BYTES, 4 * 1024 * 1024),
 	};
 }
 
