@@ -4,7 +4,11 @@
  * held back so each test sends them when it means to.
  * - A poll that fails at the deadline (record-info 503) never ends the task, and the callback
  *   that comes later is stored; a result after a real timeout replaces it and is delivered again.
+ * - A timed-out create's URL holds callbacks for a few made-up task ids only, and the upstream is
+ *   asked about them by the cron, within POLL_MAX_PER_TICK; past HELD_CALLBACKS_MAX, callbacks
+ *   for tasks not stored are answered 429 with Retry-After.
  */
+import { createHmac, randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +18,7 @@ import { freePort } from "../support/free-port";
 import { verifyStandardWebhook } from "../support/webhook-verifier";
 
 const LIMIT_SECONDS = 3;
+const HELD_MAX = 8;
 let stack: LocalStack;
 let persistTo: string;
 
@@ -32,6 +37,8 @@ beforeAll(async () => {
 			UPSTREAM_TIMEOUT_MS: "2000",
 			WEBHOOK_RETRY_SCHEDULE: "1,1,1",
 			WEBHOOK_TIMEOUT_MS: "1000",
+			HELD_CALLBACKS_MAX: String(HELD_MAX),
+			POLL_MAX_PER_TICK: "4",
 		},
 	});
 }, 90_000);
@@ -141,4 +148,81 @@ describe("the gateway's own timeout, over HTTP", () => {
 		});
 		expect(JSON.parse(second.body)).toMatchObject({ code: 200, data: { callbackType: "complete", task_id: taskId } });
 	}, 30_000);
+});
+
+/** A callback URL as the gateway mints one, made with its token key by someone who holds it. */
+function mintUrl(): string {
+	const key = stack.vars.CALLBACK_TOKEN_SECRET || stack.vars.KIE_API_KEY;
+	const ref = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0") + randomBytes(12).toString("hex");
+	const token = createHmac("sha256", `lyrics-gateway/callback-token/v1:${key}`).update(ref).digest("base64url");
+	return `${stack.url}/callbacks/kie/${ref}?token=${token}`;
+}
+
+function callbackFor(taskId: string, text = "[Verse]\nmade up"): string {
+	return JSON.stringify({
+		code: 200,
+		msg: "All generated successfully.",
+		data: { callbackType: "complete", task_id: taskId, data: [{ error_message: "", status: "complete", text, title: "Made up" }] },
+	});
+}
+
+async function post(url: string, body: string) {
+	const response = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body });
+	return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as { code: number; msg: string } };
+}
+
+describe("callbacks for tasks not stored, over HTTP", () => {
+	it("lets a timed-out create's URL hold few made-up task ids, checked by the cron inside its budget, and still adopts the real task", async () => {
+		const prompt = `A song about a leaked late URL ${crypto.randomUUID().slice(0, 8)}`;
+		await sim("/__sim/scripts", { body: { match: prompt, createDelayMs: 4000 } });
+		const created = await gateway("/api/v1/lyrics", {
+			method: "POST",
+			headers: { "content-type": "application/json" },
+			body: JSON.stringify({ prompt }),
+		});
+		expect(created.status).toBe(504);
+		const [upstreamTask] = (await sim<{ tasks: { taskId: string }[] }>(`/__sim/tasks?match=${encodeURIComponent(prompt)}`)).tasks;
+		const taskId = upstreamTask?.taskId as string;
+		const genuine = await sim<{ url: string; body: string }>(`/__sim/tasks/${taskId}/callback`);
+		expect((await sendCallback(taskId)).statuses).toEqual([200]);
+
+		const prefix = randomBytes(6).toString("hex");
+		const answers: number[] = [];
+		for (let i = 0; i < 7; i++) {
+			const forged = JSON.parse(genuine.body);
+			forged.data.task_id = `${prefix}${randomBytes(10).toString("hex")}`;
+			answers.push((await post(genuine.url, JSON.stringify(forged))).status);
+		}
+		expect(answers).toEqual([200, 200, 200, 200, 429, 429, 429]);
+		const upstreamCalls = async () => (await sim(`/__sim/stats?taskIdPrefix=${prefix}`)).recordInfo as number;
+		expect(await upstreamCalls()).toBe(0);
+
+		// The first check is due 5 s after the upstream deadline (2 s here).
+		await new Promise((resolve) => setTimeout(resolve, 7500));
+		await fireCron();
+		expect(await recordInfo(taskId)).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
+		// Two checks a tick (half of POLL_MAX_PER_TICK 4): the real task's and one made-up id's.
+		expect(await upstreamCalls()).toBe(1);
+		await fireCron();
+		expect(await upstreamCalls()).toBe(3);
+	}, 40_000);
+
+	it(`answers 429 with Retry-After once ${HELD_MAX} callbacks are held across objects`, async () => {
+		const big = "la ".repeat(80_000);
+		const answers: { status: number; retryAfter: string | null; code: number }[] = [];
+		for (let i = 0; i < HELD_MAX + 4; i++) {
+			const answer = await post(mintUrl(), callbackFor(randomBytes(16).toString("hex"), big));
+			answers.push({ status: answer.status, retryAfter: answer.retryAfter, code: answer.body.code });
+		}
+		const held = answers.filter((answer) => answer.status === 200).length;
+		expect(held).toBeGreaterThan(0);
+		expect(held).toBeLessThanOrEqual(HELD_MAX);
+		// Once refused, refused: nothing is freed meanwhile.
+		const firstRefused = answers.findIndex((answer) => answer.status === 429);
+		expect(firstRefused).toBe(held);
+		for (const refused of answers.slice(firstRefused)) {
+			expect(refused).toMatchObject({ status: 429, code: 429 });
+			expect(Number(refused.retryAfter)).toBeGreaterThanOrEqual(1);
+		}
+	}, 40_000);
 });
