@@ -16,6 +16,12 @@ export interface Config {
 	kieCreateLimit: number;
 	/** Signs deliveries to clients' own callback URLs; a create naming one needs it. */
 	webhookSigningKey: string | undefined;
+	/** WEBHOOK_SIGNING_KEY's keys (several, space-separated, while rotating; the new one first). */
+	webhookSigningKeys: string[];
+	/** CALLBACK_TOKEN_SECRET as set; the tokens' key is it, or else the upstream key. */
+	callbackTokenSecret: string | undefined;
+	/** Every configured secret value, which must never be stored or served (src/security/redact.ts). */
+	secretValues: string[];
 	/** Lets client callback URLs point at loopback and private addresses (local development). */
 	allowPrivateCallbackUrls: boolean;
 	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
@@ -39,21 +45,28 @@ const MAX_WEBHOOK_TIMEOUT_MS = 15_000;
 const DEFAULT_WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export function readConfig(env: Env): Config {
+	const apiKeys = list(env.API_KEYS, ",");
+	const webhookSigningKeys = list(env.WEBHOOK_SIGNING_KEY, /\s+/);
+	const kieApiKey = nonEmpty(env.KIE_API_KEY);
+	const kieWebhookHmacKey = nonEmpty(env.KIE_WEBHOOK_HMAC_KEY);
+	const callbackTokenSecret = nonEmpty(env.CALLBACK_TOKEN_SECRET);
 	return {
 		kieBaseUrl: (nonEmpty(env.KIE_BASE_URL) ?? "https://api.kie.ai").replace(/\/+$/, ""),
-		kieApiKey: nonEmpty(env.KIE_API_KEY),
+		kieApiKey,
 		publicUrl: httpOrigin(env.PUBLIC_URL),
-		apiKeys: (env.API_KEYS ?? "")
-			.split(",")
-			.map((key) => key.trim())
-			.filter((key) => key.length > 0),
-		kieWebhookHmacKey: nonEmpty(env.KIE_WEBHOOK_HMAC_KEY),
+		apiKeys,
+		kieWebhookHmacKey,
 		pollGraceSeconds: positiveInt(env.POLL_GRACE_SECONDS, 120, { allowZero: true }),
 		upstreamTimeoutMs: Math.min(positiveInt(env.UPSTREAM_TIMEOUT_MS, 10_000), MAX_UPSTREAM_TIMEOUT_MS),
 		pollMaxPerTick: positiveInt(env.POLL_MAX_PER_TICK, 40),
 		taskMaxPendingSeconds: positiveInt(env.TASK_MAX_PENDING_SECONDS, 3600),
 		kieCreateLimit: positiveInt(env.KIE_CREATE_LIMIT, 20),
 		webhookSigningKey: nonEmpty(env.WEBHOOK_SIGNING_KEY),
+		webhookSigningKeys,
+		callbackTokenSecret,
+		secretValues: [kieApiKey, kieWebhookHmacKey, ...webhookSigningKeys, callbackTokenSecret, ...apiKeys].filter(
+			(value): value is string => value !== undefined,
+		),
 		allowPrivateCallbackUrls: env.ALLOW_PRIVATE_CALLBACK_URLS?.trim() === "true",
 		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
@@ -61,6 +74,14 @@ export function readConfig(env: Env): Config {
 		heldCallbacksMax: positiveInt(env.HELD_CALLBACKS_MAX, 500),
 		heldCallbacksMaxBytes: positiveInt(env.HELD_CALLBACKS_MAX_BYTES, 4 * 1024 * 1024),
 	};
+}
+
+/** The trimmed, non-empty entries of a separated list. */
+function list(value: string | undefined, separator: string | RegExp): string[] {
+	return (value ?? "")
+		.split(separator)
+		.map((entry) => entry.trim())
+		.filter((entry) => entry.length > 0);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

@@ -9,7 +9,7 @@
 import { readConfig } from "../config";
 import { deleteOldUnansweredCreates, selectDueForPoll } from "../db/tasks";
 import { logEvent } from "../log";
-import { ADOPTION_WINDOW_MS } from "../task/adoption";
+import { ADOPTION_WINDOW_MS } from "../late-create/upstream-confirmation";
 import type { PollVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
 

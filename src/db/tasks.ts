@@ -2,8 +2,8 @@
  * Every D1 query of the gateway, as plain typed functions. Only the task object writes
  * (`upsertTask`); routes and the cron read.
  */
-import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../task/task-record";
-import type { Delivery } from "../webhooks/delivery";
+import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
+import type { Delivery } from "../domain/delivery";
 
 interface TaskRow {
 	seq: number;

@@ -13,7 +13,7 @@ import { matchedRoutes } from "hono/route";
 import { type LogLevel, logEvent } from "../log";
 import { isRecord } from "../json";
 import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
-import { isValidTaskId } from "../task/task-id";
+import { isValidTaskId } from "../domain/task-id";
 import type { AppEnv } from "./router";
 
 /** Longest path logged for a request no route matched (scanners send anything). */

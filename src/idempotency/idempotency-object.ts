@@ -9,6 +9,7 @@
  * word, the lease runs out and a waiting duplicate takes the key over.
  */
 import { DurableObject } from "cloudflare:workers";
+import { settleAlarm } from "../durable-alarm";
 import type { CreateFailure } from "../upstream/create-failure";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -81,7 +82,7 @@ export class IdempotencyObject extends DurableObject<Env> {
 				await new Promise((resolve) => setTimeout(resolve, WAIT_STEP_MS));
 				continue;
 			}
-			if (decision.kind === "proceed") await this.ctx.storage.setAlarm(Date.now() + IDEMPOTENCY_WINDOW_MS);
+			if (decision.kind === "proceed") await settleAlarm(this.ctx.storage, Date.now() + IDEMPOTENCY_WINDOW_MS);
 			return decision;
 		}
 	}
@@ -167,7 +168,7 @@ export class IdempotencyObject extends DurableObject<Env> {
 		if (!record) return;
 		const expires = record.started_at + IDEMPOTENCY_WINDOW_MS;
 		if (Date.now() >= expires) this.clear();
-		else await this.ctx.storage.setAlarm(expires);
+		else await settleAlarm(this.ctx.storage, expires);
 	}
 
 	private load(): KeyRecord | null {

@@ -15,7 +15,7 @@ import { callbackTokenSecret, verifyCallbackToken } from "../security/callback-t
 import { verifyProviderSignature } from "../security/provider-signature";
 import type { CallbackVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
-import { isValidTaskId } from "../task/task-id";
+import { isValidTaskId } from "../domain/task-id";
 import { outcomeFromCallback } from "../upstream/outcome";
 
 export const callbacks = createRouter();

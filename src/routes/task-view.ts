@@ -1,7 +1,7 @@
 /** A stored task in the provider's record-info shape, plus the gateway's extra fields. */
 import type { z } from "@hono/zod-openapi";
 import type { TaskRecordSchema } from "../schemas/lyrics";
-import type { TaskRecord } from "../task/task-record";
+import type { TaskRecord } from "../domain/task-record";
 
 export function toRecordInfo(task: TaskRecord): z.infer<typeof TaskRecordSchema> {
 	const param: Record<string, string> = { prompt: task.prompt };

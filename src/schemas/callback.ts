@@ -3,7 +3,7 @@
  * (../shared/kie/README.md, "Variations the gateway must accept"); anything else is malformed.
  */
 import { z } from "@hono/zod-openapi";
-import { MAX_TASK_ID_LENGTH } from "../task/task-id";
+import { MAX_TASK_ID_LENGTH } from "../domain/task-id";
 
 export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
 /**

@@ -3,7 +3,7 @@
  * OpenAPI document is generated from them.
  */
 import { z } from "@hono/zod-openapi";
-import { TASK_STATUSES } from "../task/task-record";
+import { type LyricsItem, TASK_STATUSES } from "../domain/task-record";
 
 export const MAX_PROMPT_WORDS = 200;
 export const MAX_CREATE_BODY_BYTES = 64 * 1024;
@@ -89,7 +89,8 @@ export const LyricsItemSchema = z
 		status: z.enum(["complete", "failed"]),
 		errorMessage: z.string(),
 	})
-	.openapi("LyricsItem");
+	// The domain's LyricsItem is what this schema parses (checked at compile time).
+	.openapi("LyricsItem") satisfies z.ZodType<LyricsItem>;
 
 const DeliverySchema = z
 	.object({

@@ -12,6 +12,7 @@
  * that its create has either stored the task (binding the ref) or failed, so an unbound old URL
  * is refused instead of holding callbacks for made-up task ids.
  */
+import { readConfig } from "../config";
 import { fromBase64, toBase64Url } from "./base64";
 import { hmacSign, hmacVerify } from "./hmac";
 
@@ -24,8 +25,9 @@ export interface CallbackTarget {
 }
 
 /** The key behind the tokens: its own secret when set, otherwise derived from the upstream key. */
-export function callbackTokenSecret(env: { CALLBACK_TOKEN_SECRET?: string; KIE_API_KEY?: string }): string | null {
-	const secret = env.CALLBACK_TOKEN_SECRET?.trim() || env.KIE_API_KEY?.trim();
+export function callbackTokenSecret(env: Env): string | null {
+	const config = readConfig(env);
+	const secret = config.callbackTokenSecret ?? config.kieApiKey;
 	return secret ? `${TOKEN_CONTEXT}${secret}` : null;
 }
 

@@ -6,8 +6,9 @@
  * Hostnames are judged by name here, literal addresses by range: the WHATWG URL parser has
  * already turned every IPv4 spelling (`2130706433`, `0x7f.1`, `0177.0.0.1`) into dotted decimal
  * and every IPv6 one into its compressed form. Where a public name points is checked by
- * resolving it (src/webhooks/target.ts).
+ * resolving it (src/webhooks/target.ts). Address ranges are ipaddr.js's classification.
  */
+import ipaddr from "ipaddr.js";
 
 /**
  * Names that never resolve on the public internet, by standard (RFC 2606, 6761, 6762, 7686, 8375,
@@ -35,24 +36,23 @@ const INTERNAL_NAME_SUFFIXES = [
  */
 const ADDRESS_SPELLING_DOMAINS = ["nip.io", "sslip.io", "xip.io", "localtest.me", "lvh.me", "vcap.me", "traefik.me", "local.gd"];
 
-/** IPv4 ranges that are not the public internet: [first octets, prefix length]. */
-const INTERNAL_IPV4: ReadonlyArray<readonly [string, number]> = [
-	["0.0.0.0", 8], // "this network"
-	["10.0.0.0", 8], // private
-	["100.64.0.0", 10], // carrier-grade NAT
-	["127.0.0.0", 8], // loopback
-	["169.254.0.0", 16], // link-local, cloud metadata services
-	["172.16.0.0", 12], // private
-	["192.0.0.0", 24], // IETF protocol assignments
-	["192.0.2.0", 24], // documentation
-	["192.88.99.0", 24], // 6to4 relay anycast
-	["192.168.0.0", 16], // private
-	["198.18.0.0", 15], // benchmarking
-	["198.51.100.0", 24], // documentation
-	["203.0.113.0", 24], // documentation
-	["224.0.0.0", 4], // multicast
-	["240.0.0.0", 4], // reserved, broadcast
-];
+/** ipaddr.js's IPv4 ranges that are not the public internet ("this network", RFC 1918, CGNAT, documentation, benchmarking, reserved…). */
+const INTERNAL_IPV4_RANGES = new Set(["unspecified", "broadcast", "multicast", "linkLocal", "loopback", "carrierGradeNat", "private", "reserved"]);
+/**
+ * Its IPv6 ranges likewise. Teredo (2001::/32) hides its IPv4 obfuscated, so it is refused whole;
+ * "reserved" holds the documentation prefix 2001:db8::/32.
+ */
+const INTERNAL_IPV6_RANGES = new Set([
+	"unspecified",
+	"linkLocal",
+	"multicast",
+	"loopback",
+	"uniqueLocal",
+	"deprecatedSiteLocal",
+	"discard",
+	"teredo",
+	"reserved",
+]);
 
 export function isInternalHost(hostname: string): boolean {
 	// Any number of trailing dots name the same host ("localhost.." is localhost).
@@ -78,60 +78,31 @@ export function isAddressLiteral(hostname: string): boolean {
 	return hostname.startsWith("[") || parseIpv4(hostname) !== null;
 }
 
-function parseIpv4(host: string): number | null {
-	const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
-	if (!match) return null;
-	const octets = match.slice(1).map(Number);
-	if (octets.some((octet) => octet > 255)) return null;
-	return octets.reduce((value, octet) => value * 256 + octet, 0);
+/** A dotted-decimal IPv4 address (what the URL parser and resolvers write), or null. */
+function parseIpv4(host: string): ipaddr.IPv4 | null {
+	return ipaddr.IPv4.isValidFourPartDecimal(host) ? ipaddr.IPv4.parse(host) : null;
 }
 
-function isInternalIpv4(address: number): boolean {
-	return INTERNAL_IPV4.some(([base, prefix]) => {
-		const start = parseIpv4(base) as number;
-		const size = 2 ** (32 - prefix);
-		return address >= start && address < start + size;
-	});
+function isInternalIpv4(address: ipaddr.IPv4): boolean {
+	return INTERNAL_IPV4_RANGES.has(address.range());
 }
 
-/** The 8 groups of an IPv6 address, or null when it is not one (an embedded IPv4 tail is folded in). */
-function parseIpv6(text: string): number[] | null {
-	let address = text.split("%")[0] ?? "";
-	const tail = /(\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3})$/.exec(address)?.[1];
-	if (tail) {
-		const ipv4 = parseIpv4(tail);
-		if (ipv4 === null) return null;
-		address = `${address.slice(0, -tail.length)}${(ipv4 >>> 16).toString(16)}:${(ipv4 & 0xffff).toString(16)}`;
-	}
-	const halves = address.split("::");
-	if (halves.length > 2) return null;
-	const groups = (part: string) => (part === "" ? [] : part.split(":"));
-	const head = groups(halves[0] as string);
-	const rest = halves.length === 2 ? groups(halves[1] as string) : [];
-	const missing = 8 - head.length - rest.length;
-	if (halves.length === 2 ? missing < 1 : missing !== 0) return null;
-	const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...rest];
-	if (!all.every((group) => /^[0-9a-f]{1,4}$/.test(group))) return null;
-	return all.map((group) => Number.parseInt(group, 16));
+/** The IPv4 address in two 16-bit groups. */
+function ipv4Of(high: number, low: number): ipaddr.IPv4 {
+	return new ipaddr.IPv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
 }
 
 function isInternalIpv6(text: string): boolean {
-	const g = parseIpv6(text);
+	const literal = text.split("%")[0] ?? "";
 	// Not an address we can read: refuse rather than guess.
-	if (!g) return true;
-	const embeddedIpv4 = ((g[6] as number) * 65536 + (g[7] as number)) >>> 0;
-	const first = g[0] as number;
-	if (g.slice(0, 6).every((group) => group === 0)) return true; // ::/96: ::, ::1, IPv4-compatible ::a.b.c.d
-	if (g.slice(0, 5).every((group) => group === 0) && g[5] === 0xffff) return isInternalIpv4(embeddedIpv4); // IPv4-mapped
-	if (g.slice(0, 4).every((group) => group === 0) && g[4] === 0xffff && g[5] === 0) return isInternalIpv4(embeddedIpv4); // SIIT ::ffff:0:a.b.c.d
-	if (first === 0x2001 && g[1] === 0) return true; // Teredo 2001::/32: its IPv4 is obfuscated, so refuse it whole
-	if (first === 0x64 && g[1] === 0xff9b) return isInternalIpv4(embeddedIpv4); // NAT64 (64:ff9b::/96, /48)
-	if (first === 0x2002) return isInternalIpv4(((g[1] as number) * 65536 + (g[2] as number)) >>> 0); // 6to4
-	if ((first & 0xfe00) === 0xfc00) return true; // unique local fc00::/7
-	if ((first & 0xffc0) === 0xfe80) return true; // link-local fe80::/10
-	if ((first & 0xffc0) === 0xfec0) return true; // site-local fec0::/10 (deprecated)
-	if ((first & 0xff00) === 0xff00) return true; // multicast
-	if (first === 0x2001 && g[1] === 0x0db8) return true; // documentation
-	if (first === 0x0100 && g[1] === 0 && g[2] === 0 && g[3] === 0) return true; // discard-only 100::/64
-	return false;
+	if (!ipaddr.IPv6.isValid(literal)) return true;
+	const address = ipaddr.IPv6.parse(literal);
+	const g = address.parts;
+	const range = address.range();
+	// Ranges that carry an IPv4 address are judged by it: IPv4-mapped, SIIT, NAT64, 6to4.
+	if (range === "ipv4Mapped" || range === "rfc6145" || range === "rfc6052") return isInternalIpv4(ipv4Of(g[6] as number, g[7] as number));
+	if (range === "6to4") return isInternalIpv4(ipv4Of(g[1] as number, g[2] as number));
+	if (INTERNAL_IPV6_RANGES.has(range)) return true;
+	// Deprecated IPv4-compatible addresses (::a.b.c.d, ::/96), which ipaddr.js counts as unicast.
+	return g.slice(0, 6).every((group) => group === 0);
 }

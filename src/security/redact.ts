@@ -3,7 +3,8 @@
  * served to clients. A buggy or hostile upstream could echo the gateway's own key in it, so every
  * configured secret is cut out before anything is stored.
  */
-import type { Outcome } from "../task/task-record";
+import type { Config } from "../config";
+import type { Outcome } from "../domain/task-record";
 
 /**
  * Shorter values would cut ordinary syllables out of lyrics; keys this short are weak anyway
@@ -12,15 +13,8 @@ import type { Outcome } from "../task/task-record";
 const MIN_SECRET_LENGTH = 4;
 const REDACTED = "[redacted]";
 
-export function configuredSecrets(env: Env): string[] {
-	const values = [
-		env.KIE_API_KEY,
-		env.KIE_WEBHOOK_HMAC_KEY,
-		...(env.WEBHOOK_SIGNING_KEY ?? "").split(/\s+/),
-		env.CALLBACK_TOKEN_SECRET,
-		...(env.API_KEYS ?? "").split(","),
-	];
-	return [...new Set(values.map((value) => value?.trim() ?? ""))]
+export function configuredSecrets(config: Config): string[] {
+	return [...new Set(config.secretValues)]
 		.filter((value) => value.length >= MIN_SECRET_LENGTH)
 		.sort((a, b) => b.length - a.length); // longest first, so a key inside another goes whole
 }

@@ -4,10 +4,11 @@
  * leave a task the upstream has already charged for unrecorded.
  */
 import type { Config } from "../config";
-import { recordUnansweredCreate } from "../db/tasks";
+import { rememberUnansweredCreate } from "../late-create/remember-unanswered-create";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
 import { createRateLimiter } from "../ratelimit/create-rate-limiter";
+import { type Backoff, withRetries } from "../retry";
 import type { CreateFailure } from "../upstream/create-failure";
 import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
 import type { RegisterVerdict } from "./task-object";
@@ -61,21 +62,14 @@ export async function createTask(
 			ms: Date.now() - started,
 		});
 		if (created.failure.upstream === "timeout") {
-			// The upstream may have made (and charged for) the task all the same: remember the
-			// create, so that the task's callback, which carries this ref, can adopt it.
-			const recorded = await recordUnansweredCreate(env.DB, {
+			// The upstream may have made (and charged for) the task all the same.
+			const recorded = await rememberUnansweredCreate(env.DB, {
 				ref: target.ref,
 				prompt: request.prompt,
 				callbackUrl: request.callbackUrl,
 				createdAt: started,
 				idempotencyScope: request.idempotencyScope ?? null,
-			}).then(
-				() => true,
-				(error: unknown) => {
-					logEvent("error", "unanswered_create_not_recorded", { error: error instanceof Error ? error.message : String(error) });
-					return false;
-				},
-			);
+			});
 			if (recorded) return { ok: false, failure: { ...created.failure, ref: target.ref } };
 		}
 		return created;
@@ -88,7 +82,8 @@ export async function createTask(
 		callbackUrl: request.callbackUrl,
 		createdAt: started,
 	};
-	const registered = await registerWithRetry(env, task, [100, 200]);
+	// Pauses of 100 and 200 ms: the create's answer waits on these.
+	const registered = await registerWithRetry(env, task, 2, { firstMs: 100, maxMs: 200 });
 	if (registered === "taken") {
 		return {
 			ok: false,
@@ -104,7 +99,7 @@ export async function createTask(
 		// The credit is spent: answering an error would have the client create (and pay) again.
 		// Answer the taskId and keep registering after the answer; record-info finds it once done.
 		logEvent("error", "task_register_deferred", { taskId: created.taskId });
-		background(registerWithRetry(env, task, [1000, 2000, 4000, 8000]));
+		background(registerWithRetry(env, task, 4, { firstMs: 1000, maxMs: 8000 }));
 	}
 	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
 	return { ok: true, taskId: created.taskId };
@@ -125,21 +120,18 @@ function rateLimited(limit: number, retryAfterSeconds: number): CreateFailure {
 
 /**
  * The upstream has already spent a credit on this task: a passing failure to reach its object is
- * retried, once more than there are pauses.
+ * retried, `retries` times after the first try.
  */
-async function registerWithRetry(env: Env, input: NewTask, pausesMs: number[]): Promise<RegisterVerdict | "failed"> {
-	for (let attempt = 1; attempt <= pausesMs.length + 1; attempt++) {
-		try {
-			return await taskObject(env, input.taskId).register(input);
-		} catch (error) {
+function registerWithRetry(env: Env, input: NewTask, retries: number, backoff: Backoff): Promise<RegisterVerdict | "failed"> {
+	return withRetries(() => taskObject(env, input.taskId).register(input), {
+		retries,
+		backoff,
+		gaveUp: "failed" as const,
+		onError: (error, attempt) =>
 			logEvent("error", "register_failed", {
 				taskId: input.taskId,
 				attempt,
 				error: error instanceof Error ? error.message : String(error),
-			});
-			const pause = pausesMs[attempt - 1];
-			if (pause !== undefined) await new Promise((resolve) => setTimeout(resolve, pause));
-		}
-	}
-	return "failed";
+			}),
+	});
 }

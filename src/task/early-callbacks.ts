@@ -4,10 +4,12 @@
  * with a count of deliveries: only the first final outcome per ref can ever apply, so duplicates
  * cost nothing. Lives in the object's own SQLite storage, used only from its synchronous steps.
  */
-import type { Outcome } from "./task-record";
+import type { Outcome } from "../domain/task-record";
 
 /** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
 const MAX_REFS = 20;
+/** Callbacks for a task the gateway never registered are dropped after this long. */
+const TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface HeldCallback {
 	ref: string;
@@ -85,8 +87,10 @@ export class EarlyCallbacks {
 		return this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
 	}
 
-	oldestReceivedAt(): number | null {
-		return this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
+	/** When the oldest held callback is to be forgotten; null when none is held. */
+	expiresAt(): number | null {
+		const oldest = this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
+		return oldest === null ? null : oldest + TTL_MS;
 	}
 
 	clear(): void {

@@ -1,22 +1,22 @@
 /** A task object's state, and the steps that build and change it (no storage, no I/O). */
 import type { StoredTask } from "../db/tasks";
+import { newDelivery } from "../domain/delivery";
+import type { FinalOutcome, Outcome, ResultSource, TaskRecord } from "../domain/task-record";
 import { logEvent } from "../log";
-import { newDelivery } from "../webhooks/delivery";
-import type { FinalOutcome, ResultSource, TaskRecord } from "./task-record";
+import { pollDelayMs } from "./backoff";
+import type { HeldCallback } from "./early-callbacks";
 
-/** The object's own state: the public record plus what only the object needs. */
-export interface TaskState extends TaskRecord {
+/**
+ * What the object decides on: the public record readers see (D1's row), plus the two facts
+ * only the decisions need. The bookkeeping of its collaborators (D1 sync, delivery lease,
+ * key handoff) lives apart, each in its own table.
+ */
+export interface TaskState {
+	record: TaskRecord;
 	/** The callback ref this task was created with; callbacks carrying another are refused. */
 	ref: string;
 	/** A poll is under way until this time (unix ms); another poll meanwhile is skipped. */
 	pollLeaseUntil: number;
-	/** Highest version D1 has acknowledged. */
-	syncedVersion: number;
-	syncFailures: number;
-	/** A delivery attempt is under way until this time (unix ms); another meanwhile is skipped. */
-	deliveryLeaseUntil: number;
-	/** An adopted create's Idempotency-Key still to be told this task (src/task/adoption.ts). */
-	keyToAdopt?: { scope: string; ref: string } | null;
 }
 
 /** What the create route tells the object when the upstream has named a task. */
@@ -30,50 +30,67 @@ export interface NewTask {
 
 export function newTaskState(input: NewTask): TaskState {
 	return {
-		taskId: input.taskId,
-		prompt: input.prompt,
-		callbackUrl: input.callbackUrl,
-		status: "PENDING",
-		items: [],
-		errorCode: null,
-		errorMessage: null,
-		resultSource: null,
-		callbacksReceived: 0,
-		polls: 0,
-		// Due as soon as POLL_GRACE_SECONDS have passed (the cron checks the age).
-		nextPollAt: input.createdAt,
-		createdAt: input.createdAt,
-		updatedAt: input.createdAt,
-		completedAt: null,
-		delivery: null,
-		version: 1,
+		record: {
+			taskId: input.taskId,
+			prompt: input.prompt,
+			callbackUrl: input.callbackUrl,
+			status: "PENDING",
+			items: [],
+			errorCode: null,
+			errorMessage: null,
+			resultSource: null,
+			callbacksReceived: 0,
+			polls: 0,
+			// Due as soon as POLL_GRACE_SECONDS have passed (the cron checks the age).
+			nextPollAt: input.createdAt,
+			createdAt: input.createdAt,
+			updatedAt: input.createdAt,
+			completedAt: null,
+			delivery: null,
+			version: 1,
+		},
 		ref: input.ref,
 		pollLeaseUntil: 0,
-		syncedVersion: 0,
-		syncFailures: 0,
-		deliveryLeaseUntil: 0,
 	};
 }
 
+/**
+ * The task's first state, given the callbacks that came before it: the first final one that
+ * carries this task's ref applies, the rest are dropped (they were minted for some other create).
+ */
+export function startingState(input: NewTask, held: HeldCallback[]): TaskState {
+	const state = newTaskState(input);
+	for (const callback of held) {
+		if (callback.ref !== input.ref) {
+			logEvent("warn", "early_callback_dropped", { taskId: input.taskId, reason: "wrong-ref" });
+			continue;
+		}
+		state.record.callbacksReceived += callback.deliveries;
+		if (callback.outcome.final && state.record.status === "PENDING") finalize(state, callback.outcome, "callback", callback.receivedAt);
+	}
+	return state;
+}
+
 export function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
-	state.status = outcome.status;
-	state.items = outcome.items;
-	state.errorCode = outcome.errorCode;
-	state.errorMessage = outcome.errorMessage;
-	state.resultSource = source;
-	state.completedAt = at;
-	state.updatedAt = at;
+	const record = state.record;
+	record.status = outcome.status;
+	record.items = outcome.items;
+	record.errorCode = outcome.errorCode;
+	record.errorMessage = outcome.errorMessage;
+	record.resultSource = source;
+	record.completedAt = at;
+	record.updatedAt = at;
 	state.pollLeaseUntil = 0;
 	// Decided in the same step as the result, so however many reports arrive there is one delivery.
 	// Its first attempt is due now by the wall clock, whatever clock judged the result (a cron
 	// tick judges by its scheduled time).
-	if (state.callbackUrl && !state.delivery) state.delivery = newDelivery(state.taskId, Date.now());
+	if (record.callbackUrl && !record.delivery) record.delivery = newDelivery(record.taskId, Date.now());
 	logEvent("info", "task_final", {
-		taskId: state.taskId,
+		taskId: record.taskId,
 		status: outcome.status,
 		source,
 		// From create to result, the latency a client saw.
-		ms: at - state.createdAt,
+		ms: at - record.createdAt,
 		...(outcome.errorCode !== null ? { upstreamCode: outcome.errorCode } : {}),
 	});
 }
@@ -92,28 +109,44 @@ export function timedOut(maxPendingSeconds: number): FinalOutcome {
 }
 
 /** A state rebuilt from D1's row, for an object that lost its own storage. */
-export function adoptStoredTask(stored: StoredTask): TaskState {
+export function stateFromStoredRow(stored: StoredTask): TaskState {
 	const { seq: _seq, callbackRef, ...record } = stored;
-	return {
-		...record,
-		// Without its ref no callback can prove itself; the poller still finishes the task.
-		ref: callbackRef ?? "",
-		pollLeaseUntil: 0,
-		syncedVersion: stored.version,
-		syncFailures: 0,
-		deliveryLeaseUntil: 0,
-	};
+	// Without its ref no callback can prove itself; the poller still finishes the task.
+	return { record, ref: callbackRef ?? "", pollLeaseUntil: 0 };
 }
 
-export function publicRecord(state: TaskState): TaskRecord {
-	const {
-		ref: _ref,
-		pollLeaseUntil: _pollLease,
-		syncedVersion: _synced,
-		syncFailures: _failures,
-		deliveryLeaseUntil: _deliveryLease,
-		keyToAdopt: _keyToAdopt,
-		...record
-	} = state;
-	return record;
+export type AppliedCallback = "applied" | "duplicate" | "not-final";
+export type AppliedPoll = "final" | "applied" | "expired" | "still-pending";
+
+/** A callback carrying this task's ref: the first final result wins and never changes. */
+export function applyCallback(state: TaskState, outcome: Outcome, now: number): AppliedCallback {
+	const record = state.record;
+	record.callbacksReceived += 1;
+	if (record.status !== "PENDING") return "duplicate";
+	if (!outcome.final) {
+		// Nothing usable yet: have the poller look soon instead of waiting out its backoff.
+		record.nextPollAt = Math.min(record.nextPollAt, now);
+		return "not-final";
+	}
+	finalize(state, outcome, "callback", now);
+	return "applied";
+}
+
+/** A poll's answer (`outcome`, or null when the upstream could not be asked), judged at `now`. */
+export function applyPoll(state: TaskState, outcome: Outcome | null, maxPendingSeconds: number, now: number): AppliedPoll {
+	const record = state.record;
+	state.pollLeaseUntil = 0;
+	record.polls += 1;
+	// A callback won the race while we were asking; its result stands, the poll is counted.
+	if (record.status !== "PENDING") return "final";
+	if (outcome?.final) {
+		finalize(state, outcome, "poll", now);
+		return "applied";
+	}
+	if (now >= record.createdAt + maxPendingSeconds * 1000) {
+		finalize(state, timedOut(maxPendingSeconds), "timeout", now);
+		return "expired";
+	}
+	record.nextPollAt = now + pollDelayMs(record.polls);
+	return "still-pending";
 }

@@ -4,8 +4,8 @@ import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
 import { isRecord } from "../json";
 import { type Exchange, exchange } from "./http";
 import { mapCreateFailure, type CreateFailure } from "./create-failure";
-import type { Outcome } from "../task/task-record";
-import { isValidTaskId } from "../task/task-id";
+import type { Outcome } from "../domain/task-record";
+import { isValidTaskId } from "../domain/task-id";
 
 export type CreateResult = { ok: true; taskId: string } | { ok: false; failure: CreateFailure };
 

@@ -3,7 +3,7 @@
  * so the task object applies callbacks and polls through the same path.
  */
 import type { KieCallbackBody } from "../schemas/callback";
-import type { FinalStatus, LyricsItem, Outcome } from "../task/task-record";
+import type { FinalStatus, LyricsItem, Outcome } from "../domain/task-record";
 
 interface RawItem {
 	text?: string | null;

@@ -1,5 +1,5 @@
 /** One delivery attempt: POST the body, and only a 2xx within the deadline counts. */
-import type { AttemptResult } from "./delivery";
+import type { AttemptResult } from "../domain/delivery";
 import { deliveryHeaders } from "./signing";
 
 const USER_AGENT = "lyrics-gateway-webhooks/1";
@@ -9,13 +9,13 @@ export interface Attempt {
 	webhookId: string;
 	taskId: string;
 	body: string;
-	signingKey: string;
+	signingKeys: string[];
 	timeoutMs: number;
 }
 
 /** Never throws. */
 export async function sendWebhook(attempt: Attempt): Promise<AttemptResult> {
-	const headers = await deliveryHeaders(attempt.signingKey, {
+	const headers = await deliveryHeaders(attempt.signingKeys, {
 		webhookId: attempt.webhookId,
 		taskId: attempt.taskId,
 		timestamp: Math.floor(Date.now() / 1000),

@@ -30,12 +30,10 @@ export interface SignedDelivery {
 }
 
 /**
- * `secrets` is WEBHOOK_SIGNING_KEY: one key, or several separated by spaces while rotating
- * (new first). Standard Webhooks carries one `v1,` signature per key, so receivers holding
+ * `keys` are WEBHOOK_SIGNING_KEY's: one, or several while rotating (new first). Standard Webhooks carries one `v1,` signature per key, so receivers holding
  * either key verify; the provider-style header has room for one, made with the first key.
  */
-export async function deliveryHeaders(secrets: string, delivery: SignedDelivery): Promise<Record<string, string>> {
-	const keys = secrets.split(/\s+/).filter((key) => key.length > 0);
+export async function deliveryHeaders(keys: readonly string[], delivery: SignedDelivery): Promise<Record<string, string>> {
 	const timestamp = String(delivery.timestamp);
 	const [provider, ...standard] = await Promise.all([
 		hmacSign(keys[0] ?? "", `${delivery.taskId}.${timestamp}`),

@@ -3,7 +3,7 @@
  * callback"), snake_case names included, so code written for KIE's callbacks works unchanged.
  */
 import type { WebhookBody } from "../schemas/webhook";
-import type { TaskRecord } from "../task/task-record";
+import type { TaskRecord } from "../domain/task-record";
 
 export function webhookBody(task: TaskRecord): WebhookBody {
 	const succeeded = task.status === "SUCCESS";

@@ -1,6 +1,8 @@
-import type { z } from "@hono/zod-openapi";
-import type { LyricsItemSchema } from "../schemas/lyrics";
-import type { Delivery } from "../webhooks/delivery";
+/**
+ * The task as the whole gateway speaks of it: its statuses, an upstream report about it, and the
+ * record readers see. A leaf: it imports nothing but its sibling domain types.
+ */
+import type { Delivery } from "./delivery";
 
 /** The statuses of the provider's record-info, which the gateway keeps verbatim. */
 export const TASK_STATUSES = [
@@ -14,8 +16,13 @@ export const TASK_STATUSES = [
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type FinalStatus = Exclude<TaskStatus, "PENDING">;
 
-/** One lyrics variation, in record-info's camelCase form (its schema is the public one). */
-export type LyricsItem = z.infer<typeof LyricsItemSchema>;
+/** One lyrics variation, in record-info's camelCase form (src/schemas/lyrics.ts checks its schema matches). */
+export interface LyricsItem {
+	text: string;
+	title: string;
+	status: "complete" | "failed";
+	errorMessage: string;
+}
 
 /** What one upstream report (a callback or a poll) says about a task. */
 export type Outcome =

@@ -1,0 +1,179 @@
+/**
+ * D1 as a projection of the task object: the object decides, D1 is what readers see. This brings
+ * D1's row up to the object's record and keeps at it until D1 agrees: writes are single-flight
+ * (callers arriving during one share the next round, so N concurrent duplicate callbacks cost a
+ * couple of D1 writes rather than N), guarded by version (a late write never replaces a newer
+ * one), and retried with backoff when they fail. Owns its table, `d1_sync`.
+ */
+import { getTask, getTaskVersion, upsertTask } from "../db/tasks";
+import { logEvent } from "../log";
+import { syncRetryDelayMs } from "./backoff";
+import { type TaskState, stateFromStoredRow } from "./task-state";
+import type { TaskStore } from "./task-store";
+
+export interface SyncStatus {
+	/** Highest version D1 has acknowledged. */
+	syncedVersion: number;
+	/** Failed writes since the last one that landed. */
+	syncFailures: number;
+}
+
+export class D1Projection {
+	/** The D1 write under way, if any, and whether another round is wanted after it. */
+	private syncing: Promise<void> | null = null;
+	private syncRequested = false;
+
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly store: TaskStore,
+		/** Read at each write: the binding can change under a running object (tests swap it). */
+		private readonly db: () => D1Database,
+	) {
+		sql.exec(`CREATE TABLE IF NOT EXISTS d1_sync (
+			id INTEGER PRIMARY KEY CHECK (id = 1),
+			synced_version INTEGER NOT NULL,
+			failures INTEGER NOT NULL,
+			retry_at INTEGER
+		)`);
+	}
+
+	status(): SyncStatus {
+		const row = this.row();
+		return { syncedVersion: row.synced_version, syncFailures: row.failures };
+	}
+
+	/** D1 does not yet hold `version` (the record's current one). */
+	isBehind(version: number): boolean {
+		return this.row().synced_version < version;
+	}
+
+	/** Sets the bookkeeping outright: an upgraded object's old state, or a state taken from D1. */
+	restore(status: SyncStatus): void {
+		this.write(status.syncedVersion, status.syncFailures, null);
+	}
+
+	/**
+	 * The object lost its storage but D1 still has the task (restored from a backup, say): take
+	 * D1's row as the state, so the task can still finish instead of being listed as due forever.
+	 */
+	async restoreState(taskId: string): Promise<TaskState | null> {
+		const stored = await getTask(this.db(), taskId);
+		const current = this.store.load();
+		if (!stored || current) return current;
+		const state = stateFromStoredRow(stored);
+		this.store.save(state);
+		this.restore({ syncedVersion: stored.version, syncFailures: 0 });
+		logEvent("warn", "task_adopted_from_d1", { taskId });
+		return state;
+	}
+
+	/**
+	 * When the alarm must try the write again, while D1 lags behind: a failed write's backoff, or
+	 * a guard behind one under way (should the object be reset during it). Null when D1 is current
+	 * or no write has been tried yet (the decision's own write comes first).
+	 */
+	nextRun(): number | null {
+		const state = this.store.load();
+		if (!state || !this.isBehind(state.record.version)) return null;
+		return this.row().retry_at;
+	}
+
+	/** The earliest D1 can be expected to hold the current version: null when it does now. */
+	caughtUpBy(now: number): number | null {
+		const state = this.store.load();
+		if (!state || !this.isBehind(state.record.version)) return null;
+		const row = this.row();
+		return row.retry_at ?? now + syncRetryDelayMs(Math.max(1, row.failures));
+	}
+
+	/**
+	 * Brings D1 up to the current state; resolves once a write covering every change made before
+	 * the call has landed, or has failed and been left to the alarm. Never throws.
+	 */
+	sync(): Promise<void> {
+		this.syncRequested = true;
+		this.syncing ??= this.runRounds();
+		return this.syncing;
+	}
+
+	/** Writes even if D1 is believed current: the caller has just seen that it is not. */
+	resync(): Promise<void> {
+		const row = this.row();
+		this.write(0, row.failures, row.retry_at);
+		return this.sync();
+	}
+
+	private async runRounds(): Promise<void> {
+		try {
+			while (this.syncRequested) {
+				this.syncRequested = false;
+				if (!(await this.writeOnce())) return;
+			}
+		} finally {
+			// Cleared in the same step as the last check, so a caller arriving now starts a new round.
+			this.syncing = null;
+		}
+	}
+
+	/** One D1 write of the current state; false when it failed (and the alarm will retry). */
+	private async writeOnce(): Promise<boolean> {
+		const state = this.store.load();
+		if (!state || !this.isBehind(state.record.version)) return true;
+		const started = this.row();
+		// If the object is reset during the write, the alarm still comes back for it.
+		if (started.retry_at === null) {
+			this.write(started.synced_version, started.failures, Date.now() + syncRetryDelayMs(Math.max(1, started.failures)));
+		}
+		try {
+			if (!(await upsertTask(this.db(), state.record, state.ref))) {
+				await this.overtakeD1Version(state.record.taskId);
+				return true;
+			}
+		} catch (error) {
+			const failures = this.row().failures + 1;
+			this.write(this.row().synced_version, failures, Date.now() + syncRetryDelayMs(failures));
+			logEvent("error", "d1_write_failed", {
+				taskId: state.record.taskId,
+				version: state.record.version,
+				failures,
+				error: error instanceof Error ? error.message : String(error),
+			});
+			return false;
+		}
+		this.write(Math.max(this.row().synced_version, state.record.version), 0, null);
+		return true;
+	}
+
+	/**
+	 * The version guard kept D1's row: D1 holds a version this object never wrote (restored
+	 * storage, a manual edit). This object decides, so it moves past that version and writes again.
+	 */
+	private async overtakeD1Version(taskId: string): Promise<void> {
+		const stored = await getTaskVersion(this.db(), taskId);
+		const state = this.store.load();
+		if (!state || stored === null || stored < state.record.version) return; // a newer write of ours landed meanwhile
+		logEvent("warn", "d1_version_overtaken", { taskId, d1Version: stored, version: state.record.version });
+		state.record.version = stored + 1;
+		this.store.save(state);
+		this.syncRequested = true;
+	}
+
+	private row(): { synced_version: number; failures: number; retry_at: number | null } {
+		return (
+			this.sql
+				.exec<{ synced_version: number; failures: number; retry_at: number | null }>(
+					"SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1",
+				)
+				.toArray()[0] ?? { synced_version: 0, failures: 0, retry_at: null }
+		);
+	}
+
+	private write(syncedVersion: number, failures: number, retryAt: number | null): void {
+		this.sql.exec(
+			"INSERT OR REPLACE INTO d1_sync (id, synced_version, failures, retry_at) VALUES (1, ?, ?, ?)",
+			syncedVersion,
+			failures,
+			retryAt,
+		);
+	}
+}

@@ -1,0 +1,230 @@
+/**
+ * The task object's one alarm, reason by reason: each collaborator's need sets it (the alarm is at
+ * the time that need names), running it does the work, and running it again changes nothing.
+ * Also: an object stored by the previous storage layout (version 1) still loads and works.
+ */
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
+import {
+	api,
+	createTask,
+	deliver,
+	eventually,
+	expectErrorEnvelope,
+	inspectTask,
+	recordInfo,
+	setObjectEnv,
+	simCallback,
+	simHook,
+	simScript,
+	uniquePrompt,
+	waitForSimTask,
+} from "./helpers";
+
+const stubOf = (taskId: string) => env.TASKS.getByName(taskId);
+const alarmOf = (taskId: string) => runInDurableObject(stubOf(taskId), (_instance, state) => state.storage.getAlarm());
+/** D1 refusing every statement, as during an outage. */
+const downDb = { prepare: () => { throw new Error("D1_ERROR: simulated outage"); } } as unknown as D1Database;
+
+/** A create whose upstream answer comes after the deadline (1.5 s here), with its callback delivered after the 504. */
+async function lateCreateCalledBack(prompt: string, headers: Record<string, string> = {}) {
+	await simScript(prompt, { createDelayMs: 3000 });
+	const answer = api("/api/v1/lyrics", {
+		method: "POST",
+		headers: { "content-type": "application/json", ...headers },
+		body: JSON.stringify({ prompt }),
+	});
+	const { taskId } = await waitForSimTask(prompt);
+	await expectErrorEnvelope(await answer, 504, 504);
+	const heldAt = Date.now();
+	expect((await deliver(await simCallback(taskId))).status).toBe(200);
+	return { taskId, heldAt };
+}
+
+describe("the task object's alarm, by reason", () => {
+	it("retries a failed D1 write at its backoff, once", async () => {
+		const taskId = await createTask(uniquePrompt("alarm: d1 retry"));
+		await setObjectEnv(taskId, { DB: downDb });
+		const before = Date.now();
+		expect((await deliver(await simCallback(taskId))).status).toBe(200);
+		// The write's first retry is due a second after it failed.
+		const alarm = await alarmOf(taskId);
+		expect(alarm).toBeGreaterThanOrEqual(before + 1000);
+		expect(alarm).toBeLessThanOrEqual(Date.now() + 1000);
+
+		await setObjectEnv(taskId, { DB: env.DB });
+		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
+		const visible = await recordInfo(taskId);
+		expect(visible.data.status).toBe("SUCCESS");
+		const after = await inspectTask(taskId);
+		expect(after.state?.syncedVersion).toBe(after.state?.version);
+		expect(await alarmOf(taskId)).toBeNull();
+
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect(await inspectTask(taskId)).toEqual(after);
+		expect((await recordInfo(taskId)).data).toEqual(visible.data);
+	});
+
+	it("makes a delivery's next attempt when it is due, once", async () => {
+		const hook = simHook("alarm-delivery");
+		await hook.behave({ statuses: [500], thenStatus: 200 });
+		const taskId = await createTask(uniquePrompt("alarm: delivery"), { callBackUrl: hook.url });
+		await setObjectEnv(taskId, { WEBHOOK_RETRY_SCHEDULE: "600" });
+		await deliver(await simCallback(taskId));
+		const { state: failed } = await eventually(() => inspectTask(taskId), ({ state }) => state?.delivery?.attempts === 1);
+		// The alarm is the retry's due time, ten minutes on.
+		expect(await alarmOf(taskId)).toBe(failed?.delivery?.nextAttemptAt);
+
+		// Run early, it sends nothing and keeps the retry's time.
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect(await hook.deliveries()).toHaveLength(1);
+		expect(await alarmOf(taskId)).toBe(failed?.delivery?.nextAttemptAt);
+
+		// Due now (as ten minutes later): the alarm makes the attempt.
+		await runInDurableObject(stubOf(taskId), (_instance, state) => {
+			const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
+			const record = JSON.parse(row.state);
+			record.delivery.nextAttemptAt = Date.now() - 1;
+			state.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(record));
+		});
+		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
+		expect(await hook.deliveries()).toHaveLength(2);
+		const delivered = await inspectTask(taskId);
+		expect(delivered.state?.delivery).toMatchObject({ state: "delivered", attempts: 2 });
+		expect(await alarmOf(taskId)).toBeNull();
+
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect(await hook.deliveries()).toHaveLength(2);
+		expect(await inspectTask(taskId)).toEqual(delivered);
+	});
+
+	it("looks for a late create at its deadline, and starts its task once", async () => {
+		const { taskId, heldAt } = await lateCreateCalledBack(uniquePrompt("alarm: late create"));
+		// The check is due at the upstream deadline (1.5 s) plus a 5 s margin after the callback was held.
+		const alarm = (await alarmOf(taskId)) as number;
+		expect(alarm).toBeGreaterThanOrEqual(heldAt + 6500);
+		expect(alarm).toBeLessThanOrEqual(Date.now() + 6500);
+
+		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
+		const started = await inspectTask(taskId);
+		expect(started.state).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
+		expect((await recordInfo(taskId)).data.status).toBe("SUCCESS");
+
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect(await inspectTask(taskId)).toEqual(started);
+	});
+
+	it("tells the late create's Idempotency-Key its task, retrying while the key cannot be reached", async () => {
+		const prompt = uniquePrompt("alarm: key handoff");
+		const key = crypto.randomUUID();
+		const { taskId } = await lateCreateCalledBack(prompt, { "idempotency-key": key });
+		const unreachable = { getByName: () => ({ adopt: () => Promise.reject(new Error("unreachable")) }) };
+		await setObjectEnv(taskId, { IDEMPOTENCY: unreachable as unknown as Env["IDEMPOTENCY"] });
+		const before = Date.now();
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect((await inspectTask(taskId)).state?.status).toBe("SUCCESS");
+		// The task is started, D1 agrees, and the handoff's retry (10 s) is what the alarm is for.
+		const alarm = (await alarmOf(taskId)) as number;
+		expect(alarm).toBeGreaterThanOrEqual(before + 10_000);
+		expect(alarm).toBeLessThanOrEqual(Date.now() + 10_000);
+
+		await setObjectEnv(taskId, { IDEMPOTENCY: env.IDEMPOTENCY });
+		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
+		expect(await alarmOf(taskId)).toBeNull();
+		const replay = () =>
+			api("/api/v1/lyrics", {
+				method: "POST",
+				headers: { "content-type": "application/json", "idempotency-key": key },
+				body: JSON.stringify({ prompt }),
+			});
+		const first = await replay();
+		expect(first.headers.get("idempotent-replayed")).toBe("true");
+		expect(((await first.json()) as { data: { taskId: string } }).data.taskId).toBe(taskId);
+
+		const settled = await inspectTask(taskId);
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect(await inspectTask(taskId)).toEqual(settled);
+		expect((await replay()).headers.get("idempotent-replayed")).toBe("true");
+	});
+
+	it("forgets callbacks held for a task never registered when they expire, once", async () => {
+		const taskId = crypto.randomUUID().replace(/-/g, "");
+		const target = await mintCallbackTarget("https://gateway.test", callbackTokenSecret(env) as string);
+		const body = JSON.stringify({
+			code: 200,
+			msg: "All generated successfully.",
+			data: { callbackType: "complete", task_id: taskId, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
+		});
+		const heldAt = Date.now();
+		expect((await deliver({ url: target.url, headers: { "content-type": "application/json" }, body })).status).toBe(200);
+		// No create was recorded for the URL: after the check the alarm is the held callback's expiry, a day on.
+		await runDurableObjectAlarm(stubOf(taskId));
+		const expiry = (await alarmOf(taskId)) as number;
+		expect(expiry).toBeGreaterThanOrEqual(heldAt + 86_400_000);
+		expect(expiry).toBeLessThanOrEqual(Date.now() + 86_400_000);
+		expect((await inspectTask(taskId)).earlyCallbacks).toBe(1);
+
+		// A day passes.
+		await runInDurableObject(stubOf(taskId), (_instance, state) => {
+			state.storage.sql.exec("UPDATE early_callbacks SET received_at = received_at - 86400000");
+		});
+		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
+		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 0 });
+		expect(await alarmOf(taskId)).toBeNull();
+
+		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(false);
+		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 0 });
+	});
+});
+
+describe("an object stored by the previous layout (storage version 1)", () => {
+	it("loads its task, keeps its bookkeeping, and brings D1 up to it", async () => {
+		const taskId = crypto.randomUUID().replace(/-/g, "");
+		const now = Date.now();
+		// Version 1 kept one row: the record and every piece of bookkeeping in one flat JSON.
+		const flat = {
+			taskId,
+			prompt: "a song stored by the previous release",
+			callbackUrl: null,
+			status: "SUCCESS",
+			items: [{ text: "[Verse]\nold", title: "Old", status: "complete", errorMessage: "" }],
+			errorCode: null,
+			errorMessage: null,
+			resultSource: "callback",
+			callbacksReceived: 2,
+			polls: 0,
+			nextPollAt: now - 60_000,
+			createdAt: now - 60_000,
+			updatedAt: now - 1000,
+			completedAt: now - 1000,
+			delivery: null,
+			version: 3,
+			ref: "0123456789abcdef0123456789abcdef",
+			pollLeaseUntil: 0,
+			syncedVersion: 2,
+			syncFailures: 1,
+			deliveryLeaseUntil: 0,
+		};
+		const stub = stubOf(taskId);
+		await runInDurableObject(stub, async (_instance, state) => {
+			await state.storage.deleteAll();
+			state.storage.sql.exec("CREATE TABLE task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+			state.storage.sql.exec("INSERT INTO task (id, state) VALUES (1, ?)", JSON.stringify(flat));
+			// The old code's retry of the D1 write it still owed.
+			await state.storage.setAlarm(now + 1000);
+		});
+		await evictDurableObject(stub);
+
+		const loaded = await inspectTask(taskId);
+		expect(loaded).toEqual({ state: flat, earlyCallbacks: 0 });
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect((await recordInfo(taskId)).data).toMatchObject({ taskId, status: "SUCCESS", callbacksReceived: 2 });
+		expect((await inspectTask(taskId)).state).toMatchObject({ version: 3, syncedVersion: 3, syncFailures: 0 });
+
+		// Loaded again (a new instance), it is already the current layout and still the same task.
+		await evictDurableObject(stub);
+		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, version: 3, syncedVersion: 3, ref: flat.ref });
+	});
+});
