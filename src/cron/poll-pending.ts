@@ -28,7 +28,6 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 	const due = await selectDueForPoll(env.DB, {
 		now,
 		createdBefore: now - config.pollGraceSeconds * 1000,
-		expiredBefore: now - config.taskMaxPendingSeconds * 1000,
 		limit: config.pollMaxPerTick,
 	});
 	const report: PollTickReport = { due: due.length };

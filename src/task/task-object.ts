@@ -130,8 +130,8 @@ export class TaskObject extends DurableObject<Env> {
 		const config = readConfig(this.env);
 		const state = this.store.load() ?? (await this.d1.restoreState(taskId));
 		if (!state) return "unknown";
-		const expired = tickTime >= state.record.createdAt + config.taskMaxPendingSeconds * 1000;
-		if (state.record.status !== "PENDING" || (tickTime < state.record.nextPollAt && !expired)) {
+		// Past its deadline too a task waits out its backoff: only the upstream's answer ends it.
+		if (state.record.status !== "PENDING" || tickTime < state.record.nextPollAt) {
 			// D1 listed this task as due, so D1 is behind this object: write it again (and make
 			// sure a delivery decided before a reset still has its alarm).
 			await this.d1.resync();
