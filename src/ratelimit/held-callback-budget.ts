@@ -14,14 +14,14 @@
  * callbacks cannot make upstream calls outside that budget.
  */
 import { DurableObject } from "cloudflare:workers";
+import { type Backoff, backoffMs } from "../retry";
 
 /** One create makes one task: a callback URL naming more task ids than this is being misused. */
 const MAX_TASKS_PER_REF = 5;
 /** A listed check is not listed again for this long, so overlapping ticks do not both make it. */
 const CHECK_LEASE_MS = 2 * 60_000;
-/** Checks that could not decide back off from a minute, doubling to half an hour. */
-const FIRST_RECHECK_MS = 60_000;
-const MAX_RECHECK_MS = 30 * 60_000;
+/** When D1 or the upstream could not say: 1 min doubling to 30 min, so a struggling upstream is not asked every minute. */
+const RECHECK_BACKOFF: Backoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
 
 export interface HoldRequest {
 	taskId: string;
@@ -133,7 +133,7 @@ export class HeldCallbackBudget extends DurableObject<Env> {
 			return;
 		}
 		const checks = this.sql.exec<{ n: number }>("SELECT COALESCE(MAX(checks), 0) AS n FROM holds WHERE task_id = ?", taskId).one().n;
-		const next = now + Math.min(FIRST_RECHECK_MS * 2 ** checks, MAX_RECHECK_MS);
+		const next = now + backoffMs(checks + 1, RECHECK_BACKOFF);
 		this.sql.exec("UPDATE holds SET checks = checks + 1, next_check_at = ? WHERE task_id = ?", next, taskId);
 	}
 
