@@ -92,7 +92,13 @@ export class UnansweredCreateClaim {
 		for (const ref of this.early.refs()) {
 			try {
 				const create = await findUnansweredCreate(db, ref, notBefore);
-				if (!create || (create.taskId !== null && create.taskId !== taskId)) continue;
+				if (!create) continue;
+				if (create.taskId !== null && create.taskId !== taskId) {
+					// The create's own task has been adopted: nothing else comes from its URL.
+					logEvent("warn", "adoption_refused", { taskId, reason: "the create belongs to another task" });
+					this.early.forget(ref);
+					continue;
+				}
 				const confirmation = await confirmWithUpstream(config, taskId, create);
 				if (confirmation === "confirmed") confirmed.push(create);
 				else if (confirmation === "unknown") trouble = true;

@@ -96,7 +96,7 @@ callbacks.post("/:ref", async (c) => {
 	if (verdict === "held-limit") {
 		throw new GatewayError(
 			429,
-			`The gateway already holds as many callbacks for tasks it has not stored as it allows. Nothing was stored; retry in ${HELD_LIMIT_RETRY_SECONDS} s.`,
+			`As many callbacks as the gateway allows are held for tasks it has not stored yet. Nothing was stored; retry in ${HELD_LIMIT_RETRY_SECONDS} s.`,
 			429,
 			{ "retry-after": String(HELD_LIMIT_RETRY_SECONDS) },
 		);

@@ -61,7 +61,7 @@ describe("the overall bound on held callbacks", () => {
 			if (response.status === 429) {
 				expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
 				const body = await expectErrorEnvelope(response, 429, 429);
-				expect(body.msg).toMatch(/held/i);
+				expect(body.msg).toMatch(/held for tasks it has not stored/);
 			}
 		}
 		expect(answers).toEqual([200, 200, 200, 429, 429]);
@@ -100,34 +100,71 @@ describe("the overall bound on held callbacks", () => {
 });
 
 describe("a timed-out create's callback URL", () => {
-	it("holds callbacks for a few task ids only, and the cron checks them with the upstream inside POLL_MAX_PER_TICK", async () => {
-		const prompt = uniquePrompt("a leaked late create URL");
+	/** A create answered after the deadline (504), and the callback the upstream would send for its task. */
+	async function timedOutCreate(label: string) {
+		const prompt = uniquePrompt(label);
 		await simScript(prompt, { createDelayMs: 3000 });
 		const answer = postJson("/api/v1/lyrics", { prompt });
-		const { taskId: realTaskId } = await waitForSimTask(prompt);
+		const { taskId } = await waitForSimTask(prompt);
 		await expectErrorEnvelope(await answer, 504, 504);
-		const genuine = await simCallback(realTaskId);
-		expect((await deliver(genuine)).status).toBe(200);
+		return { taskId, genuine: await simCallback(taskId) };
+	}
 
-		// Made-up task ids through the genuine URL: a few are held, the rest refused.
-		const prefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+	/** Callbacks for made-up task ids (all starting with `prefix`) through the genuine URL; their answers. */
+	async function forgeThrough(genuine: CallbackRequest, prefix: string, count: number) {
+		const ids: string[] = [];
 		const answers: number[] = [];
-		for (let i = 0; i < 8; i++) {
+		for (let i = 0; i < count; i++) {
 			const forged = callbackBody(genuine);
 			forged.data.task_id = hexId(prefix);
+			ids.push(forged.data.task_id);
 			answers.push((await deliver(withBody(genuine, forged))).status);
 		}
-		expect(answers.filter((status) => status === 200)).toHaveLength(4);
-		expect(answers.slice(4)).toEqual([429, 429, 429, 429]);
-		// Holding them asked the upstream nothing.
-		expect((await simStats("", prefix)).recordInfo).toBe(0);
+		return { ids, answers };
+	}
 
-		// One tick of a 4-poll budget: at most half for checks, the genuine callback's first.
+	it("holds callbacks for a few made-up task ids only, and asks the upstream about them within the cron's POLL_MAX_PER_TICK", async () => {
+		// Checks other tests left due are made first, so this test's are the only ones due below.
+		await runCron(Date.now() + 60_000, { POLL_MAX_PER_TICK: "100" });
+		const leaked = await timedOutCreate("a leaked late create URL");
+		const prefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+		const { ids, answers } = await forgeThrough(leaked.genuine, prefix, 7);
+		expect(answers).toEqual([200, 200, 200, 200, 200, 429, 429]);
+		// Holding them asked the upstream nothing.
+		const upstreamCalls = async () => (await simStats("", prefix)).recordInfo;
+		expect(await upstreamCalls()).toBe(0);
+
+		// A 4-poll budget gives checks at most 2 a tick: 2, 4, then the last one.
+		const tick = (n: number) => runCron(Date.now() + n * 60_000, { POLL_MAX_PER_TICK: "4" });
+		await tick(1);
+		expect(await upstreamCalls()).toBe(2);
+		await tick(2);
+		expect(await upstreamCalls()).toBe(4);
+		await tick(3);
+		expect(await upstreamCalls()).toBe(5);
+		await tick(4);
+		expect(await upstreamCalls()).toBe(5);
+		// Refuted by the upstream: forgotten, and their room given back.
+		for (const id of ids) expect((await inspectTask(id)).earlyCallbacks).toBe(0);
+	});
+
+	it("still adopts the real task, and drops made-up ids through its URL without asking the upstream once its create is claimed", async () => {
+		await runCron(Date.now() + 60_000, { POLL_MAX_PER_TICK: "100" });
+		const { taskId, genuine } = await timedOutCreate("a late create with company");
+		expect((await deliver(genuine)).status).toBe(200);
+		const prefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
+		const { ids, answers } = await forgeThrough(genuine, prefix, 4);
+		expect(answers).toEqual([200, 200, 200, 200]);
+		const usage = (await budget().usage()).count;
+
+		// The real callback was held first, so it is checked first: one tick of 2 checks adopts it.
 		await runCron(Date.now() + 60_000, { POLL_MAX_PER_TICK: "4" });
-		expect((await recordInfo(realTaskId)).data).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
-		expect((await simStats("", prefix)).recordInfo).toBe(1);
-		for (let tick = 2; tick <= 4; tick++) await runCron(Date.now() + tick * 60_000, { POLL_MAX_PER_TICK: "4" });
-		// Each made-up id asked about once, refuted, forgotten.
-		expect((await simStats("", prefix)).recordInfo).toBe(4);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
+		await runCron(Date.now() + 120_000, { POLL_MAX_PER_TICK: "4" });
+		await runCron(Date.now() + 180_000, { POLL_MAX_PER_TICK: "4" });
+		for (const id of ids) expect((await inspectTask(id)).earlyCallbacks).toBe(0);
+		// At most the one checked beside the real task, before its create was claimed, was asked about.
+		expect((await simStats("", prefix)).recordInfo).toBeLessThanOrEqual(1);
+		expect((await budget().usage()).count).toBe(usage - 5);
 	});
 });
