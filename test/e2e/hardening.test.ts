@@ -172,40 +172,50 @@ async function post(url: string, body: string) {
 }
 
 describe("callbacks for tasks not stored, over HTTP", () => {
-	it("lets a timed-out create's URL hold few made-up task ids, checked by the cron inside its budget, and still adopts the real task", async () => {
-		const prompt = `A song about a leaked late URL ${crypto.randomUUID().slice(0, 8)}`;
-		await sim("/__sim/scripts", { body: { match: prompt, createDelayMs: 4000 } });
-		const created = await gateway("/api/v1/lyrics", {
-			method: "POST",
-			headers: { "content-type": "application/json" },
-			body: JSON.stringify({ prompt }),
-		});
-		expect(created.status).toBe(504);
-		const [upstreamTask] = (await sim<{ tasks: { taskId: string }[] }>(`/__sim/tasks?match=${encodeURIComponent(prompt)}`)).tasks;
-		const taskId = upstreamTask?.taskId as string;
-		const genuine = await sim<{ url: string; body: string }>(`/__sim/tasks/${taskId}/callback`);
-		expect((await sendCallback(taskId)).statuses).toEqual([200]);
+	it("lets a timed-out create's URL hold few made-up task ids, asks the upstream about them within the cron's budget, and still adopts a real late task", async () => {
+		/** A create answered after the gateway's 2 s deadline: 504, yet the upstream made the task. */
+		const lateCreate = async (label: string) => {
+			const prompt = `A song about ${label} ${crypto.randomUUID().slice(0, 8)}`;
+			await sim("/__sim/scripts", { body: { match: prompt, createDelayMs: 4000 } });
+			const created = await gateway("/api/v1/lyrics", {
+				method: "POST",
+				headers: { "content-type": "application/json" },
+				body: JSON.stringify({ prompt }),
+			});
+			expect(created.status).toBe(504);
+			const [task] = (await sim<{ tasks: { taskId: string }[] }>(`/__sim/tasks?match=${encodeURIComponent(prompt)}`)).tasks;
+			return task?.taskId as string;
+		};
+		const [leakedTaskId, realTaskId] = await Promise.all([lateCreate("a leaked late URL"), lateCreate("a real late task")]);
 
+		// Made-up task ids through the first create's genuine URL: five held, the rest refused.
+		const leaked = await sim<{ url: string; body: string }>(`/__sim/tasks/${leakedTaskId}/callback`);
 		const prefix = randomBytes(6).toString("hex");
 		const answers: number[] = [];
 		for (let i = 0; i < 7; i++) {
-			const forged = JSON.parse(genuine.body);
+			const forged = JSON.parse(leaked.body);
 			forged.data.task_id = `${prefix}${randomBytes(10).toString("hex")}`;
-			answers.push((await post(genuine.url, JSON.stringify(forged))).status);
+			answers.push((await post(leaked.url, JSON.stringify(forged))).status);
 		}
-		expect(answers).toEqual([200, 200, 200, 200, 429, 429, 429]);
+		expect(answers).toEqual([200, 200, 200, 200, 200, 429, 429]);
 		const upstreamCalls = async () => (await sim(`/__sim/stats?taskIdPrefix=${prefix}`)).recordInfo as number;
 		expect(await upstreamCalls()).toBe(0);
+		// The second create's own callback, after them.
+		expect((await sendCallback(realTaskId)).statuses).toEqual([200]);
 
-		// The first check is due 5 s after the upstream deadline (2 s here).
+		// Checks are due 5 s after the upstream deadline (2 s here); each tick spends at most half
+		// of POLL_MAX_PER_TICK (4) on them, oldest first: 2, 2, then the last made-up id and the real task.
 		await new Promise((resolve) => setTimeout(resolve, 7500));
 		await fireCron();
-		expect(await recordInfo(taskId)).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
-		// Two checks a tick (half of POLL_MAX_PER_TICK 4): the real task's and one made-up id's.
-		expect(await upstreamCalls()).toBe(1);
+		expect(await upstreamCalls()).toBe(2);
 		await fireCron();
-		expect(await upstreamCalls()).toBe(3);
-	}, 40_000);
+		expect(await upstreamCalls()).toBe(4);
+		// Not stored before its own check.
+		expect(await recordInfo(realTaskId)).toBeNull();
+		await fireCron();
+		expect(await upstreamCalls()).toBe(5);
+		expect(await recordInfo(realTaskId)).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
+	}, 60_000);
 
 	it(`answers 429 with Retry-After once ${HELD_MAX} callbacks are held across objects`, async () => {
 		const big = "la ".repeat(80_000);
