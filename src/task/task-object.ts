@@ -226,7 +226,7 @@ export class TaskObject extends DurableObject<Env> {
 					this.delivery.nextRun(state.record.delivery, this.d1.caughtUpBy(now)),
 					this.keyHandoff.nextRun(now),
 				]
-			: [this.early.expiresAt()];
+			: [this.early.expiresAt(), this.lateCreate.unlistedTaskId() === null ? null : now];
 		await settleAlarm(this.ctx.storage, earliest(wanted));
 	}
 

@@ -234,4 +234,30 @@ describe("an object stored by the previous layout (storage version 1)", () => {
 		await evictDurableObject(stub);
 		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, version: 3, syncedVersion: 3, ref: flat.ref });
 	});
+	it("lists callbacks it held for a late create in the held-callback budget, so the cron adopts the task", async () => {
+		const { taskId } = await lateCreateCalledBack(uniquePrompt("v1: held for a late create"));
+		const stub = stubOf(taskId);
+		// Rebuilt as version 1 left it: the held callback, its identity row and the old alarm, unknown to the budget.
+		await runInDurableObject(stub, async (_instance, state) => {
+			const held = state.storage.sql.exec("SELECT * FROM early_callbacks").toArray();
+			await state.storage.deleteAll();
+			state.storage.sql.exec(
+				"CREATE TABLE early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+			);
+			for (const row of held) {
+				state.storage.sql.exec("INSERT INTO early_callbacks VALUES (?, ?, ?, ?, ?)", row.ref, row.outcome, row.final, row.deliveries, row.received_at);
+			}
+			state.storage.sql.exec("CREATE TABLE early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)");
+			state.storage.sql.exec("INSERT INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
+			await state.storage.setAlarm(Date.now() + 1000);
+		});
+		await env.HELD_CALLBACKS.getByName("global").release(taskId);
+		await evictDurableObject(stub);
+
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		// Listed now: the alarm goes back to the held callback's expiry, and a due tick adopts the task.
+		expect((await alarmOf(taskId)) as number).toBeGreaterThan(Date.now() + 86_000_000);
+		await runCron(Date.now() + 60_000);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
+	});
 });
