@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
 import { freePort } from "../support/free-port";
 import { verifyStandardWebhook } from "../support/webhook-verifier";
+import { eventually } from "./client";
 
 const LIMIT_SECONDS = 3;
 const HELD_MAX = 8;
@@ -92,15 +93,6 @@ async function fireCron() {
 	expect(response.ok).toBe(true);
 }
 
-async function eventually<T>(check: () => Promise<T | undefined>, ms = 15_000): Promise<T> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const value = await check();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error("condition not met in time");
-		await new Promise((resolve) => setTimeout(resolve, 100));
-	}
-}
 
 const pastTheLimit = () => new Promise((resolve) => setTimeout(resolve, LIMIT_SECONDS * 1000 + 500));
 
