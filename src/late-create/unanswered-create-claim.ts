@@ -9,6 +9,7 @@
 import type { Config } from "../config";
 import { type UnansweredCreate, claimUnansweredCreate, findUnansweredCreate } from "../db/tasks";
 import { logEvent } from "../log";
+import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 import type { EarlyCallbacks } from "../task/early-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
 
@@ -89,6 +90,9 @@ export class UnansweredCreateClaim {
 		const notBefore = Date.now() - ADOPTION_WINDOW_MS;
 		const confirmed: UnansweredCreate[] = [];
 		let trouble = false;
+		// One record-info per check, however many held URLs have a create to compare it with.
+		let answer: Promise<TaskPrompt> | undefined;
+		const askOnce = (apiKey: string) => (answer ??= fetchTaskPrompt(config, apiKey, taskId));
 		for (const ref of this.early.refs()) {
 			try {
 				const create = await findUnansweredCreate(db, ref, notBefore);
@@ -99,7 +103,7 @@ export class UnansweredCreateClaim {
 					this.early.forget(ref);
 					continue;
 				}
-				const confirmation = await confirmWithUpstream(config, taskId, create);
+				const confirmation = await confirmWithUpstream(config, taskId, create, askOnce);
 				if (confirmation === "confirmed") confirmed.push(create);
 				else if (confirmation === "unknown") trouble = true;
 				else {
