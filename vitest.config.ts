@@ -24,6 +24,7 @@ export default defineConfig({
 							bindings: {
 								KIE_BASE_URL: inject("simulatorUrl"),
 								KIE_API_KEY: "test-upstream-key",
+								CALLBACK_TOKEN_SECRET: "test-callback-token-secret",
 								PUBLIC_URL: "https://gateway.test",
 								API_KEYS: "test-key-1, test-key-2",
 								UPSTREAM_TIMEOUT_MS: "1500",
@@ -50,6 +51,14 @@ export default defineConfig({
 					include: ["test/worker/**/*.test.ts"],
 					globalSetup: ["./test/support/simulator-setup.ts"],
 					setupFiles: ["./test/worker/setup.ts"],
+				},
+			},
+			{
+				// Pure modules and the source's structure, in plain Node: no workerd, no simulator.
+				test: {
+					name: "unit",
+					include: ["test/unit/**/*.test.ts", "test/structure/**/*.test.ts"],
+					environment: "node",
 				},
 			},
 			{

@@ -34,7 +34,7 @@ async function measure(vars) {
   const stack = await startLocalStack({ port: 8913, simulatorPort: 0, inspectorPort: 9313, persistTo, vars });
   /** A callback URL as the gateway mints one (src/security/callback-token.ts), with its key. */
   const mintUrl = () => {
-    const key = stack.vars.CALLBACK_TOKEN_SECRET || stack.vars.KIE_API_KEY;
+    const key = stack.vars.CALLBACK_TOKEN_SECRET;
     const ref = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0') + randomBytes(12).toString('hex');
     const token = createHmac('sha256', `lyrics-gateway/callback-token/v1:${key}`).update(ref).digest('base64url');
     return `${stack.url}/callbacks/kie/${ref}?token=${token}`;

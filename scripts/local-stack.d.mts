@@ -1,4 +1,5 @@
 export declare const DEV_API_KEY: string;
+export declare const DEV_CALLBACK_TOKEN_SECRET: string;
 export declare const DEV_WEBHOOK_SIGNING_KEY: string;
 export interface LocalStackOptions {
 	port?: number;

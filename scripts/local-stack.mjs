@@ -15,6 +15,8 @@ const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
 const QUIET_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
 
 export const DEV_API_KEY = 'dev-key';
+/** Keys the callback URL tokens locally; a deployment sets its own (README, "Configuration"). */
+export const DEV_CALLBACK_TOKEN_SECRET = 'lyrics-gateway-local-dev-callback-token-secret';
 /** Signs deliveries to callBackUrls locally; a Standard Webhooks secret (`whsec_` + base64 of the key bytes). */
 export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LWtleQ==';
 
@@ -46,6 +48,8 @@ export async function startLocalStack(options = {}) {
   const vars = {
     KIE_BASE_URL: simulator.url,
     KIE_API_KEY: 'dev-upstream-key',
+    // Keys the callback URLs' tokens; required (creates answer 503 without it). Development only.
+    CALLBACK_TOKEN_SECRET: DEV_CALLBACK_TOKEN_SECRET,
     PUBLIC_URL: url,
     API_KEYS: DEV_API_KEY,
     ALLOW_PRIVATE_CALLBACK_URLS: 'true',

@@ -68,7 +68,7 @@ export function createControl({ state, ctx }) {
       return sendJson(res, 200, { ok: true, outage: state.outages.set(checked.outage) });
     }
 
-    if (parts.length === 1 && parts[0] === 'dns-query') return handleDnsQuery(res, url);
+    if (parts.length === 1 && parts[0] === 'dns-query') return handleDnsQuery(res, url, (ms) => state.lifecycle.sleep(ms));
 
     if (parts[0] === 'hooks') {
       return handleHook(state.hooks, req, res, parts.slice(1), (ms) => state.lifecycle.sleep(ms));

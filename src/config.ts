@@ -18,8 +18,6 @@ export interface Config {
 	webhookSigningKey: string | undefined;
 	/** WEBHOOK_SIGNING_KEY's keys (several, space-separated, while rotating; the new one first). */
 	webhookSigningKeys: string[];
-	/** CALLBACK_TOKEN_SECRET as set; the tokens' key is it, or else the upstream key. */
-	callbackTokenSecret: string | undefined;
 	/** Every configured secret value, which must never be stored or served (src/security/redact.ts). */
 	secretValues: string[];
 	/** Lets client callback URLs point at loopback and private addresses (local development). */
@@ -27,6 +25,8 @@ export interface Config {
 	/** Pause before each retry of a client webhook delivery (the first attempt is immediate). */
 	webhookRetryDelaysMs: number[];
 	webhookTimeoutMs: number;
+	/** Keys the callback URL tokens; creates answer 503 without it (nothing is minted from KIE_API_KEY). */
+	callbackTokenSecret: string | undefined;
 	/** Most callbacks held for tasks not stored yet, across all task objects: count, and bytes stored. */
 	heldCallbacksMax: number;
 	heldCallbacksMaxBytes: number;

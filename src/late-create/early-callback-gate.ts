@@ -3,20 +3,34 @@
  * already belongs to another stored task is being reused for a made-up taskId, and one whose
  * create is long over may only hold callbacks if that create was never answered (then the
  * object's late-create check asks the upstream before claiming it): the rest are refused.
+ * When D1 is slow or failing it cannot say whose URL this is: the callback is neither refused for
+ * good nor held, but answered so the upstream retries.
  */
 import { findTaskIdByCallbackRef, findUnansweredCreate } from "../db/tasks";
 import { isFreshRef } from "../security/callback-token";
 import { withinBudget } from "../task/within-budget";
 import { ADOPTION_WINDOW_MS } from "./upstream-confirmation";
 
-export async function mayHoldEarlyCallback(db: D1Database, taskId: string, ref: string, budgetMs: number): Promise<boolean> {
-	const fresh = isFreshRef(ref);
+export type EarlyCallbackGate = "hold" | "refuse" | "d1-unavailable";
+
+export async function mayHoldEarlyCallback(
+	db: D1Database,
+	taskId: string,
+	ref: string,
+	token: "current" | "legacy",
+	budgetMs: number,
+): Promise<EarlyCallbackGate> {
+	// A URL verified only by the legacy key (minted before CALLBACK_TOKEN_SECRET) is never fresh:
+	// only D1 can vouch for it, so that key cannot mint places to park callbacks.
+	const fresh = token === "current" && isFreshRef(ref);
 	const notBefore = Date.now() - ADOPTION_WINDOW_MS;
-	const [owner, unanswered] = await withinBudget(
+	const lookup = await withinBudget(
 		Promise.all([findTaskIdByCallbackRef(db, ref), fresh ? Promise.resolve(null) : findUnansweredCreate(db, ref, notBefore)]),
-		[null, null] as const,
+		null,
 		budgetMs,
 	);
-	if (owner !== null && owner !== taskId) return false;
-	return fresh || (unanswered !== null && (unanswered.taskId === null || unanswered.taskId === taskId));
+	if (lookup === null) return "d1-unavailable";
+	const [owner, unanswered] = lookup;
+	if (owner !== null && owner !== taskId) return "refuse";
+	return fresh || (unanswered !== null && (unanswered.taskId === null || unanswered.taskId === taskId)) ? "hold" : "refuse";
 }

@@ -11,7 +11,7 @@ import { createRouter } from "../http/router";
 import { logEvent } from "../log";
 import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
 import { errorResponses } from "../schemas/envelope";
-import { callbackTokenSecret, verifyCallbackToken } from "../security/callback-token";
+import { callbackTokenVerdict } from "../security/callback-token";
 import { verifyProviderSignature } from "../security/provider-signature";
 import type { CallbackVerdict } from "../task/task-object";
 import { taskObject } from "../task/stub";
@@ -26,7 +26,7 @@ const RESULT_WORDS = {
 	duplicate: "already-final",
 	"not-final": "still-pending",
 	"held-early": "held-until-task-stored",
-} as const satisfies Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full" | "held-limit">, string>;
+} as const satisfies Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full" | "held-limit" | "d1-unavailable">, string>;
 /** How long a callback refused under the overall held-callback bound is told to wait. */
 const HELD_LIMIT_RETRY_SECONDS = 60;
 
@@ -56,6 +56,7 @@ const callbackRoute = createRoute({
 			401: "Token or signature does not verify, or the token was minted for another task",
 			413: "Body over 256 KiB",
 			429: "Too many callbacks held for a task not stored yet, for its callback URL, or across the gateway (HELD_CALLBACKS_MAX, HELD_CALLBACKS_MAX_BYTES); retry after Retry-After",
+			503: "The database could not say in time whose URL this is (a task not stored here); retry shortly",
 		}),
 	},
 });
@@ -65,7 +66,9 @@ const callbackRoute = createRoute({
 callbacks.openAPIRegistry.registerPath(callbackRoute);
 callbacks.post("/:ref", async (c) => {
 	const ref = c.req.param("ref");
-	if (!(await verifyCallbackToken(callbackTokenSecret(c.env), ref, c.req.query("token")))) {
+	const config = readConfig(c.env);
+	const token = await callbackTokenVerdict(config, ref, c.req.query("token"));
+	if (token === "invalid") {
 		logEvent("warn", "callback_refused", { reason: "token" });
 		throw new GatewayError(401, "This callback URL's token does not verify.");
 	}
@@ -75,7 +78,7 @@ callbacks.post("/:ref", async (c) => {
 	const taskId = callbackTaskId(body);
 	if (!isValidTaskId(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
 
-	const hmacKey = readConfig(c.env).kieWebhookHmacKey;
+	const hmacKey = config.kieWebhookHmacKey;
 	if (hmacKey) {
 		const check = await verifyProviderSignature(
 			hmacKey,
@@ -90,8 +93,8 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body));
-	logEvent(verdict === "wrong-ref" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
+	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
+	logEvent(verdict === "wrong-ref" || verdict === "d1-unavailable" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	if (verdict === "held-limit") {
 		throw new GatewayError(
@@ -104,6 +107,12 @@ callbacks.post("/:ref", async (c) => {
 	if (verdict === "early-full") {
 		throw new GatewayError(429, "Too many callbacks for a task not stored yet. Retry in a few seconds.", 429, {
 			"retry-after": "5",
+		});
+	}
+	if (verdict === "d1-unavailable") {
+		// Not a refusal: whose URL this is could not be looked up, so the upstream is asked to retry.
+		throw new GatewayError(503, "The gateway's database is not answering right now, so this callback was not taken. Retry shortly.", 503, {
+			"retry-after": "10",
 		});
 	}
 	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId, result: RESULT_WORDS[verdict] } }, 200);

@@ -20,7 +20,7 @@ import {
 	TaskRecordSchema,
 	countWords,
 } from "../schemas/lyrics";
-import { callbackTokenSecret } from "../security/callback-token";
+import { callbackTokenKey } from "../security/callback-token";
 import { createIdempotently } from "../idempotency/create-idempotently";
 import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../task/create-task";
@@ -91,9 +91,16 @@ lyrics.post("/", async (c) => {
 	const { "Idempotency-Key": idempotencyKey } = parseOrThrow(CreateLyricsHeaders, {
 		"Idempotency-Key": c.req.header("idempotency-key"),
 	});
-	const tokenSecret = callbackTokenSecret(c.env);
-	if (!config.kieApiKey || !tokenSecret) {
+	if (!config.kieApiKey) {
 		throw new GatewayError(503, "The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");
+	}
+	const tokenSecret = callbackTokenKey(config);
+	if (!tokenSecret) {
+		throw new GatewayError(
+			503,
+			"The gateway has no CALLBACK_TOKEN_SECRET, so it cannot mint the callback URL it gives the upstream; nothing was created. " +
+				"Ask the operator to set it.",
+		);
 	}
 	if (!config.publicUrl) {
 		throw new GatewayError(

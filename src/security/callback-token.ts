@@ -12,7 +12,7 @@
  * that its create has either stored the task (binding the ref) or failed, so an unbound old URL
  * is refused instead of holding callbacks for made-up task ids.
  */
-import { readConfig } from "../config";
+import type { Config } from "../config";
 import { fromBase64, toBase64Url } from "./base64";
 import { hmacSign, hmacVerify } from "./hmac";
 
@@ -24,11 +24,47 @@ export interface CallbackTarget {
 	url: string;
 }
 
-/** The key behind the tokens: its own secret when set, otherwise derived from the upstream key. */
-export function callbackTokenSecret(env: Env): string | null {
-	const config = readConfig(env);
-	const secret = config.callbackTokenSecret ?? config.kieApiKey;
-	return secret ? `${TOKEN_CONTEXT}${secret}` : null;
+/**
+ * The key tokens are minted and verified with: CALLBACK_TOKEN_SECRET, and nothing else, so that
+ * holding the upstream key does not let anyone mint callback URLs. Null when unset: the gateway
+ * then mints none (creates answer 503).
+ */
+export function callbackTokenKey(config: Pick<Config, "callbackTokenSecret">): string | null {
+	return config.callbackTokenSecret ? `${TOKEN_CONTEXT}${config.callbackTokenSecret}` : null;
+}
+
+/**
+ * The key earlier versions minted with when CALLBACK_TOKEN_SECRET was unset (derived from
+ * KIE_API_KEY). It only verifies, so tasks pending at the upgrade keep their callbacks; it never
+ * mints, and a URL verified with it is never trusted as fresh (see callbackTokenVerdict).
+ */
+function legacyCallbackTokenKey(config: Pick<Config, "kieApiKey">): string | null {
+	return config.kieApiKey ? `${TOKEN_CONTEXT}${config.kieApiKey}` : null;
+}
+
+/**
+ * Legacy tokens verify only for URLs minted this recently: the provider keeps a task's result 14
+ * days, so no genuine callback of a task created before the upgrade comes later than that.
+ */
+const LEGACY_TOKEN_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
+
+/**
+ * Which key a callback URL's token verifies with: "current" (CALLBACK_TOKEN_SECRET), "legacy"
+ * (the KIE_API_KEY derivation, for URLs minted before the upgrade; such a callback may only
+ * reach a task or timed-out create D1 already binds to the URL, never be held on its word), or
+ * "invalid".
+ */
+export async function callbackTokenVerdict(
+	config: Pick<Config, "callbackTokenSecret" | "kieApiKey">,
+	ref: string,
+	token: string | undefined,
+	now: number = Date.now(),
+): Promise<"current" | "legacy" | "invalid"> {
+	const current = callbackTokenKey(config);
+	if (await verifyCallbackToken(current, ref, token)) return "current";
+	const legacy = legacyCallbackTokenKey(config);
+	if (legacy === current || now - mintedAtMs(ref) > LEGACY_TOKEN_MAX_AGE_MS) return "invalid";
+	return (await verifyCallbackToken(legacy, ref, token)) ? "legacy" : "invalid";
 }
 
 /** How long after minting a URL a callback for a task not yet stored is still believable. */
@@ -42,17 +78,25 @@ export async function mintCallbackTarget(
 	const mintedAt = Math.floor(now / 1000).toString(16).padStart(8, "0").slice(-8);
 	const random = crypto.randomUUID().replace(/-/g, "").slice(0, 24);
 	const ref = `${mintedAt}${random}`;
-	const token = toBase64Url(await hmacSign(secret, ref));
-	return { ref, url: `${publicUrl}${CALLBACK_PATH_PREFIX}${ref}?token=${token}` };
+	return { ref, url: `${publicUrl}${CALLBACK_PATH_PREFIX}${ref}?token=${await callbackToken(secret, ref)}` };
+}
+
+/** The token for `ref` under `secret`, as a callback URL carries it. */
+export async function callbackToken(secret: string, ref: string): Promise<string> {
+	return toBase64Url(await hmacSign(secret, ref));
+}
+
+function mintedAtMs(ref: string): number {
+	return Number.parseInt(ref.slice(0, 8), 16) * 1000;
 }
 
 /** Whether a (verified) ref was minted recently enough to hold a callback for an unstored task. */
 export function isFreshRef(ref: string, now: number = Date.now()): boolean {
-	const mintedAtMs = Number.parseInt(ref.slice(0, 8), 16) * 1000;
-	return now - mintedAtMs <= EARLY_CALLBACK_WINDOW_MS && mintedAtMs - now <= EARLY_CALLBACK_WINDOW_MS;
+	const minted = mintedAtMs(ref);
+	return now - minted <= EARLY_CALLBACK_WINDOW_MS && minted - now <= EARLY_CALLBACK_WINDOW_MS;
 }
 
-export async function verifyCallbackToken(secret: string | null, ref: string, token: string | undefined): Promise<boolean> {
+async function verifyCallbackToken(secret: string | null, ref: string, token: string | undefined): Promise<boolean> {
 	if (!secret || !token || !/^[0-9a-f]{32}$/.test(ref)) return false;
 	const mac = fromBase64(token);
 	if (!mac || mac.byteLength !== 32) return false;

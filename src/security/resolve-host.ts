@@ -3,42 +3,49 @@
  * Cloudflare's and Google's resolvers answer it). Workers have no DNS API of their own.
  */
 
-/** The addresses a name resolves to (A and AAAA); null when the resolver could not be asked. */
-export type Resolution = { kind: "addresses"; addresses: string[] } | { kind: "no-such-name" } | null;
+/** One lookup's answer: its addresses (NOERROR, possibly none), NXDOMAIN, or why it gave none. */
+export type LookupAnswer =
+	| { kind: "addresses"; addresses: string[] }
+	| { kind: "no-such-name" }
+	| { kind: "failed"; why: string };
 
+export const RECORD_TYPES = { A: 1, AAAA: 28 } as const;
+export type RecordType = keyof typeof RECORD_TYPES;
+
+const NOERROR = 0;
 const NXDOMAIN = 3;
+/** DNS response codes a failed lookup is described by (RFC 1035, 4.1.1). */
+const RCODE_NAMES: Record<number, string> = { 1: "FORMERR", 2: "SERVFAIL", 4: "NOTIMP", 5: "REFUSED" };
 
 interface DnsJsonAnswer {
-	Status?: number;
+	Status?: unknown;
 	Answer?: Array<{ type?: number; data?: string }>;
 }
 
-const RECORD_TYPES = { A: 1, AAAA: 28 } as const;
-
-export async function resolveHost(resolverUrl: string, hostname: string, timeoutMs: number): Promise<Resolution> {
-	const answers = await Promise.all(
-		(Object.keys(RECORD_TYPES) as Array<keyof typeof RECORD_TYPES>).map((type) => ask(resolverUrl, hostname, type, timeoutMs)),
-	);
-	if (answers.some((answer) => answer === null)) return null;
-	const complete = answers as DnsJsonAnswer[];
-	if (complete.every((answer) => answer.Status === NXDOMAIN)) return { kind: "no-such-name" };
-	const addresses = complete.flatMap((answer, i) => {
-		const wanted = Object.values(RECORD_TYPES)[i];
-		return (answer.Answer ?? []).filter((record) => record.type === wanted && typeof record.data === "string").map((record) => record.data as string);
-	});
-	return { kind: "addresses", addresses };
-}
-
-async function ask(resolverUrl: string, hostname: string, type: string, timeoutMs: number): Promise<DnsJsonAnswer | null> {
+export async function lookup(resolverUrl: string, hostname: string, type: RecordType, timeoutMs: number): Promise<LookupAnswer> {
 	const url = new URL(resolverUrl);
 	url.searchParams.set("name", hostname);
 	url.searchParams.set("type", type);
+	let body: DnsJsonAnswer;
 	try {
 		const response = await fetch(url, { headers: { accept: "application/dns-json" }, signal: AbortSignal.timeout(timeoutMs) });
-		if (!response.ok) return null;
-		const body = (await response.json()) as DnsJsonAnswer;
-		return typeof body.Status === "number" ? body : null;
-	} catch {
-		return null;
+		if (!response.ok) {
+			await response.body?.cancel();
+			return { kind: "failed", why: `the resolver answered HTTP ${response.status}` };
+		}
+		body = (await response.json()) as DnsJsonAnswer;
+	} catch (error) {
+		const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+		return { kind: "failed", why: timedOut ? `no answer within ${timeoutMs} ms` : "the resolver could not be reached or read" };
 	}
+	if (body.Status === NXDOMAIN) return { kind: "no-such-name" };
+	if (body.Status !== NOERROR) {
+		const code = typeof body.Status === "number" ? (RCODE_NAMES[body.Status] ?? `status ${body.Status}`) : "an unreadable answer";
+		return { kind: "failed", why: code };
+	}
+	const wanted = RECORD_TYPES[type];
+	const addresses = (body.Answer ?? [])
+		.filter((record) => record.type === wanted && typeof record.data === "string")
+		.map((record) => record.data as string);
+	return { kind: "addresses", addresses };
 }

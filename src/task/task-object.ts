@@ -29,7 +29,7 @@ import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
-export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "held-limit" | "wrong-ref";
+export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable";
 export type PollVerdict = AppliedPoll | "unknown" | "not-due" | "busy";
 /**
  * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
@@ -85,14 +85,16 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome): Promise<CallbackVerdict> {
+	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: "current" | "legacy" = "current"): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
 		let roomTaken = false;
 		if (!this.store.load()) {
-			if (!(await mayHoldEarlyCallback(this.env.DB, taskId, ref, CALLBACK_D1_BUDGET_MS))) return "wrong-ref";
+			const gate = await mayHoldEarlyCallback(this.env.DB, taskId, ref, token, CALLBACK_D1_BUDGET_MS);
+			if (gate === "refuse") return "wrong-ref";
+			if (gate === "d1-unavailable" && !this.store.load()) return "d1-unavailable";
 			// Room under the overall bound first (the same task and URL again costs none).
-			if (!(await takeHoldRoom(this.env, readConfig(this.env), taskId, ref, heldBytes(outcome)))) return "held-limit";
-			roomTaken = true;
+			roomTaken = !this.store.load();
+			if (roomTaken && !(await takeHoldRoom(this.env, readConfig(this.env), taskId, ref, heldBytes(outcome)))) return "held-limit";
 		}
 		// Decided on the state as it is now: the task may have been registered during the lookups.
 		const verdict = this.decideCallback(ref, outcome);

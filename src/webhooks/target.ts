@@ -4,7 +4,7 @@
  */
 import type { Config } from "../config";
 import { isAddressLiteral, isInternalAddress, isInternalHost } from "../security/private-address";
-import { resolveHost } from "../security/resolve-host";
+import { type LookupAnswer, RECORD_TYPES, type RecordType, lookup } from "../security/resolve-host";
 
 const RESOLVE_TIMEOUT_MS = 2000;
 
@@ -35,9 +35,11 @@ export async function callbackUrlRefusal(
 
 /**
  * Where the URL's name resolves, for a URL whose text passed callbackUrlProblem: a public name
- * pointing inside a network is refused too. A resolver that cannot be asked does not block
- * (Workers' own outbound fetch does not reach private networks, and deliveries never follow
- * redirects).
+ * pointing inside a network is refused too. One policy, at create and before every attempt: a
+ * name is accepted only when both lookups (A and AAAA) answered, together they name at least one
+ * address, and none of them is internal. An internal address refuses at once, whatever the other
+ * lookup does; a lookup that failed (resolver unreachable, non-2xx, over 2 s, SERVFAIL), NXDOMAIN
+ * or no address at all refuse too, as where such a name points cannot be known.
  */
 export async function resolvedAddressProblem(
 	url: string,
@@ -46,10 +48,37 @@ export async function resolvedAddressProblem(
 	if (config.allowPrivateCallbackUrls || !config.callbackDnsResolver) return null;
 	const { hostname } = new URL(url);
 	if (isAddressLiteral(hostname)) return null;
-	const resolution = await resolveHost(config.callbackDnsResolver, hostname, RESOLVE_TIMEOUT_MS);
-	if (resolution?.kind === "no-such-name") return `callBackUrl's host ${hostname} does not exist in DNS`;
-	const inside = resolution?.addresses.find(isInternalAddress);
-	return inside ? internal(`${hostname} (${inside})`) : null;
+	const answers = await lookUpUntilInternal(config.callbackDnsResolver, hostname);
+	const inside = answers.flatMap(({ answer }) => (answer.kind === "addresses" ? answer.addresses : [])).find(isInternalAddress);
+	if (inside) return internal(`${hostname} (${inside})`);
+	for (const { type, answer } of answers) {
+		if (answer.kind === "failed") {
+			return (
+				`callBackUrl's host ${hostname} could not be resolved (${type} lookup: ${answer.why}), so the gateway ` +
+				"cannot tell whether it points inside a network and does not deliver to it"
+			);
+		}
+	}
+	if (answers.some(({ answer }) => answer.kind === "no-such-name")) return `callBackUrl's host ${hostname} does not exist in DNS`;
+	if (answers.every(({ answer }) => answer.kind === "addresses" && answer.addresses.length === 0)) {
+		return `callBackUrl's host ${hostname} has no A or AAAA address in DNS`;
+	}
+	return null;
+}
+
+/** Both lookups' answers, or as soon as one names an internal address, the answers so far. */
+function lookUpUntilInternal(resolverUrl: string, hostname: string): Promise<Array<{ type: RecordType; answer: LookupAnswer }>> {
+	const types = Object.keys(RECORD_TYPES) as RecordType[];
+	const answers: Array<{ type: RecordType; answer: LookupAnswer }> = [];
+	return new Promise((resolve) => {
+		for (const type of types) {
+			void lookup(resolverUrl, hostname, type, RESOLVE_TIMEOUT_MS).then((answer) => {
+				answers.push({ type, answer });
+				const internalFound = answer.kind === "addresses" && answer.addresses.some(isInternalAddress);
+				if (internalFound || answers.length === types.length) resolve([...answers]);
+			});
+		}
+	});
 }
 
 function internal(where: string): string {

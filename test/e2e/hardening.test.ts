@@ -144,7 +144,7 @@ describe("the gateway's own timeout, over HTTP", () => {
 
 /** A callback URL as the gateway mints one, made with its token key by someone who holds it. */
 function mintUrl(): string {
-	const key = stack.vars.CALLBACK_TOKEN_SECRET || stack.vars.KIE_API_KEY;
+	const key = stack.vars.CALLBACK_TOKEN_SECRET;
 	const ref = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0") + randomBytes(12).toString("hex");
 	const token = createHmac("sha256", `lyrics-gateway/callback-token/v1:${key}`).update(ref).digest("base64url");
 	return `${stack.url}/callbacks/kie/${ref}?token=${token}`;

@@ -79,6 +79,23 @@ describe("client callBackUrls inside a network, over HTTP", () => {
 		expect(answer.upstreamCreates).toBe(0);
 	});
 
+	it.each([
+		// The name server answers A at once with an internal address and stalls or fails AAAA.
+		["https://hooks.partial-stall.dns.example.net/hook", /\(10\.0\.0\.5\).*loopback, private or internal/],
+		["https://hooks.partial-servfail.dns.example.net/hook", /\(10\.0\.0\.5\).*loopback, private or internal/],
+		// Where the name points cannot all be known: refused, not waved through.
+		["https://hooks.public-servfail.dns.example.net/hook", /could not be resolved \(AAAA lookup: SERVFAIL\)/],
+		["https://hooks.servfail.dns.example.net/hook", /could not be resolved/],
+		["https://hooks.empty.dns.example.net/hook", /has no A or AAAA address/],
+		["https://hooks.missing.dns.example.net/hook", /does not exist in DNS/],
+	])("refuses %s, judged by every DNS answer, with 400 before anything reaches the upstream", async (url, message) => {
+		const answer = await createWithCallback(url);
+		expect(answer.status).toBe(400);
+		expect(answer.body.code).toBe(400);
+		expect(answer.body.msg).toMatch(message);
+		expect(answer.upstreamCreates).toBe(0);
+	});
+
 	it("accepts a public callBackUrl", async () => {
 		const answer = await createWithCallback("https://hooks.example.com/lyrics");
 		expect(answer.status).toBe(200);

@@ -6,7 +6,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
+import { readConfig } from "../../src/config";
+import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	api,
 	callbackBody,
@@ -187,7 +188,7 @@ describe("early callbacks", () => {
 	it("refuses early callbacks from more than 20 different callback URLs with 429 and a retry hint", async () => {
 		const { creating, taskId } = await slowCreate("twenty-one strangers at the door");
 		const callback = await simCallback(taskId);
-		const secret = callbackTokenSecret(env) as string;
+		const secret = callbackTokenKey(readConfig(env)) as string;
 		// Valid URLs minted for creates the gateway never stored: misdirected, but genuine tokens.
 		const strangers = await Promise.all(
 			Array.from({ length: 21 }, () => mintCallbackTarget("https://gateway.test", secret)),

@@ -5,7 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
+import { readConfig } from "../../src/config";
+import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	type CallbackRequest,
 	api,
@@ -156,7 +157,7 @@ describe("a valid URL with the body of a task the gateway does not know", () => 
 
 describe("a genuine URL whose create is long over and never stored a task", () => {
 	it("is refused for made-up task ids instead of holding callbacks for them", async () => {
-		const secret = callbackTokenSecret(env) as string;
+		const secret = callbackTokenKey(readConfig(env)) as string;
 		const stale = await mintCallbackTarget("https://gateway.test", secret, Date.now() - 10 * 60_000);
 		const fresh = await mintCallbackTarget("https://gateway.test", secret);
 		const madeUp = crypto.randomUUID().replace(/-/g, "");

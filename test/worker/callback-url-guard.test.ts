@@ -105,11 +105,49 @@ describe("client callBackUrl pointing inside a network", () => {
 		expect((await simStats(marker)).creates).toBe(0);
 	});
 
-	it("does not block creates when the resolver cannot be asked, nor when resolving is off", async () => {
-		const unreachable = { ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "http://127.0.0.1:9/dns-query" };
-		const create = (overrides: Partial<Env>) =>
-			postJson("/api/v1/lyrics", { prompt: uniquePrompt("resolver down"), callBackUrl: "https://hooks.private.dns.example.net/x" }, overrides);
-		expect((await create(unreachable)).status).toBe(200);
+	it.each([
+		// One lookup names an internal address; the other stalls past the 2 s deadline, fails or never answers.
+		["https://hooks.partial-stall.dns.example.net/lyrics", /\(10\.0\.0\.5\).*loopback, private or internal/],
+		["https://hooks.partial-servfail.dns.example.net/lyrics", /\(10\.0\.0\.5\).*loopback, private or internal/],
+		["https://hooks.partial6-http-error.dns.example.net/lyrics", /\(fd00::5\).*loopback, private or internal/],
+	])("refuses %s when either lookup names an internal address, whatever the other did", async (callBackUrl, message) => {
+		const marker = uniquePrompt("partial answer");
+		const started = Date.now();
+		const body = await expectErrorEnvelope(await postJson("/api/v1/lyrics", { prompt: marker, callBackUrl }, PUBLIC_ONLY), 400);
+		expect(body.msg).toMatch(message);
+		expect((await simStats(marker)).creates).toBe(0);
+		// Refused on the internal answer, not after waiting out the stalled lookup (5 s).
+		expect(Date.now() - started).toBeLessThan(4000);
+	});
+
+	it.each([
+		["https://hooks.public-stall.dns.example.net/lyrics", /could not be resolved \(AAAA lookup: no answer within 2000 ms\)/],
+		["https://hooks.public-servfail.dns.example.net/lyrics", /could not be resolved \(AAAA lookup: SERVFAIL\)/],
+		["https://hooks.servfail.dns.example.net/lyrics", /could not be resolved \(AA? lookup: SERVFAIL\)/],
+		["https://hooks.http-error.dns.example.net/lyrics", /could not be resolved \(AA? lookup: the resolver answered HTTP 502\)/],
+		["https://hooks.empty.dns.example.net/lyrics", /has no A or AAAA address in DNS/],
+	])("refuses %s, whose addresses cannot all be known", async (callBackUrl, message) => {
+		const marker = uniquePrompt("unresolvable");
+		const body = await expectErrorEnvelope(await postJson("/api/v1/lyrics", { prompt: marker, callBackUrl }, PUBLIC_ONLY), 400);
+		expect(body.msg).toMatch(message);
+		expect((await simStats(marker)).creates).toBe(0);
+	});
+
+	it("accepts a public name with no AAAA record", async () => {
+		const callBackUrl = "https://hooks.v4only.dns.example.net/lyrics";
+		expect((await postJson("/api/v1/lyrics", { prompt: uniquePrompt("v4 only"), callBackUrl }, PUBLIC_ONLY)).status).toBe(200);
+	});
+
+	it("refuses when the resolver cannot be reached at all, and checks nothing when resolving is off", async () => {
+		const create = (overrides: Partial<Env>, marker = uniquePrompt("resolver down")) =>
+			postJson("/api/v1/lyrics", { prompt: marker, callBackUrl: "https://hooks.example.com/x" }, overrides);
+		const marker = uniquePrompt("resolver unreachable");
+		const refused = await expectErrorEnvelope(
+			await create({ ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "http://127.0.0.1:9/dns-query" }, marker),
+			400,
+		);
+		expect(refused.msg).toMatch(/hooks\.example\.com could not be resolved/);
+		expect((await simStats(marker)).creates).toBe(0);
 		expect((await create({ ...PUBLIC_ONLY, CALLBACK_DNS_RESOLVER: "off" })).status).toBe(200);
 	});
 

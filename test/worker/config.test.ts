@@ -35,4 +35,10 @@ describe("readConfig", () => {
 			"https://dns.google/resolve",
 		);
 	});
+
+	it("has no callback token key unless CALLBACK_TOKEN_SECRET is set: none is derived from KIE_API_KEY", () => {
+		expect(readConfig({ KIE_API_KEY: "upstream" } as Env).callbackTokenSecret).toBeUndefined();
+		expect(readConfig({ KIE_API_KEY: "upstream", CALLBACK_TOKEN_SECRET: "   " } as Env).callbackTokenSecret).toBeUndefined();
+		expect(readConfig({ CALLBACK_TOKEN_SECRET: " s3cret " } as Env).callbackTokenSecret).toBe("s3cret");
+	});
 });

@@ -214,18 +214,23 @@ describe("the 64 KiB body limit", () => {
 });
 
 describe("configuration the create needs", () => {
-	it.each([
-		["unset", undefined],
-		["empty", ""],
-		["blank", "   "],
-	])("KIE_API_KEY %s answers 503 saying so, and sends nothing upstream", async (_name, value) => {
-		const marker = uniquePrompt("no upstream key");
+	// CALLBACK_TOKEN_SECRET too: callback URLs are never keyed from KIE_API_KEY instead.
+	it.each(
+		(["KIE_API_KEY", "CALLBACK_TOKEN_SECRET"] as const).flatMap((setting) =>
+			[
+				["unset", undefined],
+				["empty", ""],
+				["blank", "   "],
+			].map(([state, value]) => [setting, state, value] as const),
+		),
+	)("%s %s answers 503 saying so, sends nothing upstream and stores nothing", async (setting, _state, value) => {
+		const marker = uniquePrompt(`no ${setting}`);
 		const answer = await expectRejected(
-			() => postJson("/api/v1/lyrics", { prompt: marker }, { KIE_API_KEY: value }),
+			() => postJson("/api/v1/lyrics", { prompt: marker }, { [setting]: value }),
 			503,
 			marker,
 		);
-		expect(answer.msg).toMatch(/KIE_API_KEY/);
+		expect(answer.msg).toMatch(new RegExp(setting));
 	});
 
 	it("PUBLIC_URL unset answers 503 saying so, and sends nothing upstream", async () => {

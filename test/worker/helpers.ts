@@ -153,7 +153,7 @@ export async function finishUpstream(taskId: string): Promise<void> {
 }
 
 /** Every secret the test configuration holds; no answer of the gateway may contain any of them. */
-export const CONFIGURED_SECRETS = ["test-upstream-key", "test-key-1", "test-key-2"] as const;
+export const CONFIGURED_SECRETS = ["test-upstream-key", "test-key-1", "test-key-2", "test-callback-token-secret"] as const;
 
 /**
  * Asserts `response` is the contract's error envelope `{code, msg, data: null}` with this HTTP

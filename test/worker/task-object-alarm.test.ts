@@ -6,7 +6,8 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
+import { readConfig } from "../../src/config";
+import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	api,
 	createTask,
@@ -158,7 +159,7 @@ describe("the task object's alarm, by reason", () => {
 
 	it("forgets callbacks held for a task never registered when they expire, once", async () => {
 		const taskId = crypto.randomUUID().replace(/-/g, "");
-		const target = await mintCallbackTarget("https://gateway.test", callbackTokenSecret(env) as string);
+		const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
 		const body = JSON.stringify({
 			code: 200,
 			msg: "All generated successfully.",
@@ -234,6 +235,36 @@ describe("an object stored by the previous layout (storage version 1)", () => {
 		await evictDurableObject(stub);
 		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, version: 3, syncedVersion: 3, ref: flat.ref });
 	});
+
+	it("keeps callbacks it held for a task not yet registered, and still looks for their create", async () => {
+		const taskId = crypto.randomUUID().replace(/-/g, "");
+		const receivedAt = Date.now() - 60_000;
+		const outcome = { final: true, status: "SUCCESS", items: [], errorCode: null, errorMessage: null };
+		const stub = stubOf(taskId);
+		await runInDurableObject(stub, async (_instance, state) => {
+			await state.storage.deleteAll();
+			const sql = state.storage.sql;
+			// Version 1's tables for held callbacks (the first unchanged since).
+			sql.exec("CREATE TABLE task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+			sql.exec(
+				"CREATE TABLE early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+			);
+			sql.exec("INSERT INTO early_callbacks VALUES ('0123456789abcdef0123456789abcdef', ?, 1, 3, ?)", JSON.stringify(outcome), receivedAt);
+			sql.exec(
+				"CREATE TABLE early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)",
+			);
+			sql.exec("INSERT INTO early_identity (id, task_id, checks) VALUES (1, ?, 2)", taskId);
+			await state.storage.setAlarm(Date.now() + 60_000);
+		});
+		await evictDurableObject(stub);
+
+		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
+		// The alarm lists them for the cron's check, and is then the callbacks' expiry.
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
+		expect(await alarmOf(taskId)).toBe(receivedAt + 86_400_000);
+	});
+
 	it("lists callbacks it held for a late create in the held-callback budget, so the cron adopts the task", async () => {
 		const { taskId } = await lateCreateCalledBack(uniquePrompt("v1: held for a late create"));
 		const stub = stubOf(taskId);

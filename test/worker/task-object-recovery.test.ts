@@ -7,7 +7,8 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { upsertTask } from "../../src/db/tasks";
-import { callbackTokenSecret, mintCallbackTarget } from "../../src/security/callback-token";
+import { readConfig } from "../../src/config";
+import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	createTask,
 	createdAt,
@@ -83,7 +84,7 @@ describe("task object recovery", () => {
 
 	it("forgets callbacks held for a task never registered after a day, and keeps working", async () => {
 		const taskId = crypto.randomUUID().replace(/-/g, "");
-		const target = await mintCallbackTarget("https://gateway.test", callbackTokenSecret(env) as string);
+		const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
 		const body = JSON.stringify({
 			code: 200,
 			msg: "All generated successfully.",

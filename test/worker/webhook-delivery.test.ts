@@ -206,15 +206,41 @@ describe("delivery to the client's callBackUrl", () => {
 		const taskId = await createTask(uniquePrompt("a rebound name"), { callBackUrl: "https://hooks.example.com/lyrics" });
 		// The name now points inside (DNS rebinding), and the operator runs with private URLs off.
 		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
-		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
-			const row = objectState.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
-			const state = JSON.parse(row.state);
-			state.callbackUrl = "https://rebound.private.dns.example.net/lyrics";
-			objectState.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(state));
-		});
+		await pointCallbackUrlAt(taskId, "https://rebound.private.dns.example.net/lyrics");
 		await deliver(await simCallback(taskId));
 		const delivery = await eventually(() => deliveryOf(taskId), (d) => (d?.attempts ?? 0) >= 1);
 		expect(delivery).toMatchObject({ state: "pending", lastStatus: null });
 		expect(delivery?.lastError).toMatch(/10\.20\.30\.40/);
 	});
+
+	it.each([
+		["https://hooks.partial-stall.dns.example.net/lyrics", /\(10\.0\.0\.5\).*loopback, private or internal/],
+		["https://hooks.partial-servfail.dns.example.net/lyrics", /\(10\.0\.0\.5\).*loopback, private or internal/],
+		["https://hooks.public-servfail.dns.example.net/lyrics", /could not be resolved \(AAAA lookup: SERVFAIL\)/],
+		["https://hooks.missing.dns.example.net/lyrics", /does not exist in DNS/],
+		["https://hooks.empty.dns.example.net/lyrics", /has no A or AAAA address/],
+	])("counts a send-time check of %s as a failed attempt, retried on schedule", async (url, reason) => {
+		const taskId = await createTask(uniquePrompt("a name gone bad"), { callBackUrl: "https://hooks.example.com/lyrics" });
+		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
+		await pointCallbackUrlAt(taskId, url);
+		await deliver(await simCallback(taskId));
+		const first = await eventually(() => deliveryOf(taskId), (d) => (d?.attempts ?? 0) >= 1);
+		expect(first).toMatchObject({ state: "pending", lastStatus: null, deliveredTime: null });
+		expect(first?.nextAttemptTime).not.toBeNull();
+		expect(first?.lastError).toMatch(reason);
+		// The same policy again at the next attempt (1 s later in tests).
+		const second = await eventually(() => deliveryOf(taskId), (d) => (d?.attempts ?? 0) >= 2);
+		expect(second?.lastStatus).toBeNull();
+		expect(second?.lastError).toMatch(reason);
+	});
 });
+
+/** Rewrites the URL the task's object delivers to, as if its name had changed since the create. */
+async function pointCallbackUrlAt(taskId: string, url: string): Promise<void> {
+	await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
+		const row = objectState.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
+		const state = JSON.parse(row.state);
+		state.callbackUrl = url;
+		objectState.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(state));
+	});
+}
