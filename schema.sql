@@ -34,10 +34,16 @@ CREATE TABLE IF NOT EXISTS tasks (
 	-- state, attempts, last status and error, next attempt, delivered time. NULL without one.
 	delivery TEXT,
 	-- The task object's state version; a write never replaces a newer one.
-	version INTEGER NOT NULL
+	version INTEGER NOT NULL,
+	-- The tenant whose key created the task (API_KEYS / ADMIN_API_KEYS); NULL for a task stored
+	-- before tenants existed, which only admin keys see.
+	owner TEXT
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
+-- A tenant's list, newest first, with and without ?status=.
+CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
+CREATE INDEX IF NOT EXISTS tasks_by_owner_status ON tasks (owner, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
 
@@ -52,7 +58,9 @@ CREATE TABLE IF NOT EXISTS unanswered_creates (
 	created_at INTEGER NOT NULL,
 	-- The create's Idempotency-Key object, if any: told the taskId on adoption, so the key replays it.
 	idempotency_scope TEXT,
-	task_id TEXT
+	task_id TEXT,
+	-- The tenant that sent the create: the owner of the task its callback adopts.
+	owner TEXT
 );
 
 -- The cron forgets unanswered creates past the adoption window.

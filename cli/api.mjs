@@ -8,7 +8,10 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * @typedef {{ code: number, msg: string, data: any }} Envelope
  * @typedef {{ text: string, title: string, status: string, errorMessage: string }} LyricsItem
  * @typedef {{ taskId: string, param: string, status: string, response: { data: LyricsItem[] } | null,
- *   errorCode: number | null, errorMessage: string | null, createTime?: number, completeTime?: number | null }} Task
+ *   errorCode: number | null, errorMessage: string | null, createTime?: number, completeTime?: number | null,
+ *   owner?: string | null }} Task
+ * @typedef {{ tenant: string, day: string, creates: number, quota: number | null, remaining: number | null,
+ *   resetsAt: number }} TenantUsage
  * @typedef {{ envelope: Envelope, data: any }} Answer
  */
 
@@ -98,15 +101,18 @@ export function gatewayClient({ url, key, fetch: fetchImpl = globalThis.fetch, r
       call('POST', '/api/v1/lyrics', { body, headers: { 'idempotency-key': idempotencyKey } }),
     /** @param {string} taskId */
     getTask: (taskId) => call('GET', `/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`),
-    /** @param {{ status?: string, limit?: number, cursor?: string }} query */
+    /** @param {{ status?: string, limit?: number, cursor?: string, owner?: string }} query */
     listTasks: (query) => {
       const search = new URLSearchParams();
       if (query.status) search.set('status', query.status);
       if (query.limit !== undefined) search.set('limit', String(query.limit));
       if (query.cursor) search.set('cursor', query.cursor);
+      if (query.owner) search.set('owner', query.owner);
       const suffix = search.size > 0 ? `?${search}` : '';
       return call('GET', `/api/v1/lyrics/tasks${suffix}`);
     },
+    /** Today's creates and quota: the key's tenant, or `{ tenants: [...] }` for an admin key. */
+    usage: () => call('GET', '/api/v1/usage'),
   };
 }
 

@@ -31,6 +31,7 @@ const OPTIONS = /** @type {const} */ ({
   status: { type: 'string' },
   limit: { type: 'string' },
   cursor: { type: 'string' },
+  owner: { type: 'string' },
 });
 
 const GLOBAL_OPTIONS = ['url', 'key', 'json', 'help'];
@@ -38,16 +39,18 @@ const GLOBAL_OPTIONS = ['url', 'key', 'json', 'help'];
 const COMMAND_OPTIONS = {
   create: ['callback-url', 'wait', 'timeout'],
   get: ['wait', 'timeout'],
-  list: ['status', 'limit', 'cursor'],
+  list: ['status', 'limit', 'cursor', 'owner'],
+  usage: [],
 };
 
 /**
  * @typedef {{ url: string, key: string, json: boolean }} Common
  * @typedef {Common & { command: 'create', prompt: string, callbackUrl?: string, wait: boolean, timeoutMs: number }} CreateCommand
  * @typedef {Common & { command: 'get', taskId: string, wait: boolean, timeoutMs: number }} GetCommand
- * @typedef {Common & { command: 'list', status?: string, limit?: number, cursor?: string }} ListCommand
+ * @typedef {Common & { command: 'list', status?: string, limit?: number, cursor?: string, owner?: string }} ListCommand
+ * @typedef {Common & { command: 'usage' }} UsageCommand
  * @typedef {{ command: 'help' }} HelpCommand
- * @typedef {CreateCommand | GetCommand | ListCommand | HelpCommand} Command
+ * @typedef {CreateCommand | GetCommand | ListCommand | UsageCommand | HelpCommand} Command
  */
 
 /**
@@ -66,10 +69,10 @@ export function parseCommand(argv, env) {
   if (values.help || positionals[0] === 'help') return { command: 'help' };
 
   const [first, ...rest] = positionals;
-  const named = first === 'create' || first === 'get' || first === 'list' ? first : undefined;
+  const named = first === 'create' || first === 'get' || first === 'list' || first === 'usage' ? first : undefined;
   // A lone word is far likelier a mistyped command than a prompt, and a create spends a credit.
   if (!named && positionals.length === 1 && first !== undefined && !/\s/.test(first.trim())) {
-    throw new UsageError(`"${first}" is not a command (create, get, list, help). For a one-word prompt, say: create ${first}`);
+    throw new UsageError(`"${first}" is not a command (create, get, list, usage, help). For a one-word prompt, say: create ${first}`);
   }
   // A bare prompt is a create: `lyrics-gateway "a song about rain"`, quotes optional.
   const command = named ?? 'create';
@@ -104,13 +107,15 @@ export function parseCommand(argv, env) {
     return { command, ...common, taskId: args[0].trim(), wait: values.wait ?? false, timeoutMs: timeoutMs(values.timeout) };
   }
 
-  if (args.length > 0) throw new UsageError(`list takes no arguments (got ${JSON.stringify(args.join(' '))}).`);
+  if (args.length > 0) throw new UsageError(`${command} takes no arguments (got ${JSON.stringify(args.join(' '))}).`);
+  if (command === 'usage') return { command, ...common };
   return {
     command,
     ...common,
     status: status(values.status),
     limit: limit(values.limit),
     cursor: values.cursor || undefined,
+    owner: values.owner?.trim() || undefined,
   };
 }
 

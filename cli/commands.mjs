@@ -1,10 +1,10 @@
 // @ts-check
-// The three commands, each from parsed arguments to printed output and an exit status. Errors
+// The commands, each from parsed arguments to printed output and an exit status. Errors
 // from the gateway are thrown to main.mjs, which reports them the same way for every command.
 
 import { randomUUID } from 'node:crypto';
 import { createWithRetries } from './create.mjs';
-import { formatTask, formatTaskList, styles } from './format.mjs';
+import { formatTask, formatTaskList, formatUsage, styles } from './format.mjs';
 import { EXIT } from './help.mjs';
 import { startProgress } from './progress.mjs';
 import { waitForTask } from './wait.mjs';
@@ -72,9 +72,28 @@ export async function get(command, context) {
  * @param {Context} context
  */
 export async function list(command, context) {
-  const page = await context.client.listTasks(command);
-  if (command.json) printJson(context, page.envelope);
-  else context.stdout.write(formatTaskList(page.data, styles(context.emphasis), command));
+  if (command.json) {
+    printJson(context, (await context.client.listTasks(command)).envelope);
+    return EXIT.ok;
+  }
+  // Only an admin key's usage lists every tenant: its list then says whose each task is.
+  const [page, usage] = await Promise.all([
+    context.client.listTasks(command),
+    context.client.usage().catch(() => undefined),
+  ]);
+  const admin = Array.isArray(usage?.data?.tenants);
+  context.stdout.write(formatTaskList(page.data, styles(context.emphasis), { ...command, showOwner: admin }));
+  return EXIT.ok;
+}
+
+/**
+ * @param {import('./args.mjs').UsageCommand} command
+ * @param {Context} context
+ */
+export async function usage(command, context) {
+  const answer = await context.client.usage();
+  if (command.json) printJson(context, answer.envelope);
+  else context.stdout.write(formatUsage(answer.data, styles(context.emphasis)));
   return EXIT.ok;
 }
 

@@ -83,28 +83,58 @@ const PROMPT_WIDTH = 60;
 /**
  * @param {{ items: import('./api.mjs').Task[], nextCursor: string | null }} page
  * @param {Styles} style
- * @param {{ status?: string, limit?: number }} query  the filters, repeated in the next page's command
+ * @param {{ status?: string, limit?: number, owner?: string, showOwner?: boolean }} query  the filters, repeated in
+ *   the next page's command; showOwner adds whose each task is (an admin key's list holds every tenant's)
  */
-export function formatTaskList(page, style, { status, limit } = {}) {
+export function formatTaskList(page, style, { status, limit, owner, showOwner = false } = {}) {
   if (page.items.length === 0) {
+    if (owner) return `No tasks of ${owner}${status ? ` with status ${status}` : ''}.\n`;
     return status ? `No tasks with status ${status}.\n` : 'No tasks yet. Create one: lyrics-gateway "a song about rain"\n';
   }
   const rows = page.items.map((task) => [
     task.createTime ? localTime(task.createTime) : '',
+    ...(showOwner ? [task.owner ?? '(none)'] : []),
     task.status,
     task.taskId,
     truncate((promptOf(task) ?? '').replace(/\s+/g, ' '), PROMPT_WIDTH),
   ]);
-  const header = ['created', 'status', 'taskId', 'prompt'];
+  const header = ['created', ...(showOwner ? ['owner'] : []), 'status', 'taskId', 'prompt'];
   const widths = header.map((name, column) => Math.max(name.length, ...rows.map((row) => row[column].length)));
   /** @param {string[]} row */
   const line = (row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
   const out = [style.bold(line(header)), ...rows.map(line)];
   if (page.nextCursor) {
-    const filters = `${status ? ` --status ${status}` : ''}${limit ? ` --limit ${limit}` : ''}`;
+    const filters = `${status ? ` --status ${status}` : ''}${limit ? ` --limit ${limit}` : ''}${owner ? ` --owner ${owner}` : ''}`;
     out.push('', `More: lyrics-gateway list${filters} --cursor ${page.nextCursor}`);
   }
   return `${out.join('\n')}\n`;
+}
+
+/**
+ * Today's usage: one tenant's line, or a table of every tenant's for an admin key.
+ * @param {import('./api.mjs').TenantUsage | { tenants: import('./api.mjs').TenantUsage[] }} data
+ * @param {Styles} style
+ */
+export function formatUsage(data, style) {
+  const all = 'tenants' in data ? data.tenants : [data];
+  const first = all[0];
+  const resets = first ? `Counts reset at ${new Date(first.resetsAt).toISOString().replace('.000Z', 'Z')} (midnight UTC).` : '';
+  if (!('tenants' in data)) {
+    const quota = data.quota === null ? 'no daily quota' : `quota ${data.quota}, ${data.remaining} left`;
+    return `${style.bold(data.tenant)}  ${data.day}  ${data.creates} create${data.creates === 1 ? '' : 's'} today (${quota})\n${resets}\n`;
+  }
+  if (all.length === 0) return 'No tenants configured and no creates today.\n';
+  const header = ['tenant', 'creates', 'quota', 'remaining'];
+  const rows = all.map((usage) => [
+    usage.tenant,
+    String(usage.creates),
+    usage.quota === null ? '-' : String(usage.quota),
+    usage.remaining === null ? '-' : String(usage.remaining),
+  ]);
+  const widths = header.map((name, column) => Math.max(name.length, ...rows.map((row) => row[column].length)));
+  /** @param {string[]} row */
+  const line = (row) => row.map((cell, column) => (column === row.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ');
+  return `${[style.bold(line(header)), ...rows.map(line)].join('\n')}\n${first?.day} (UTC). ${resets}\n`;
 }
 
 /** @param {number} ms */

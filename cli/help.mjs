@@ -9,7 +9,8 @@ Usage:
   lyrics-gateway "a prompt"          create a task and wait for its lyrics (same as create)
   lyrics-gateway create <prompt> [--callback-url URL] [--no-wait] [--timeout SECONDS]
   lyrics-gateway get <taskId> [--wait] [--timeout SECONDS]
-  lyrics-gateway list [--status STATUS] [--limit N] [--cursor CURSOR]
+  lyrics-gateway list [--status STATUS] [--limit N] [--cursor CURSOR] [--owner TENANT]
+  lyrics-gateway usage               today's creates and daily quota (an admin key: every tenant's)
 
 Options:
   --url URL            the gateway; else $LYRICS_GATEWAY_URL, else ${DEFAULT_URL} (npm start)
@@ -24,6 +25,7 @@ Options:
                        GENERATE_LYRICS_FAILED, SENSITIVE_WORD_ERROR, CREATE_TASK_FAILED, CALLBACK_EXCEPTION
   --limit N            tasks per page, 1-100 (list; default 20)
   --cursor CURSOR      the next page, as the previous page printed it (list)
+  --owner TENANT       only that tenant's tasks (list; admin keys, or your own tenant's name)
   -h, --help           this text
 
 Exit status: ${EXIT.ok} done; ${EXIT.failed} the gateway refused or the task failed (its message goes to stderr);

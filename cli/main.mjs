@@ -4,7 +4,7 @@
 
 import { GatewayError, UnreachableError, gatewayClient } from './api.mjs';
 import { UsageError, parseCommand } from './args.mjs';
-import { create, get, list, printJson } from './commands.mjs';
+import { create, get, list, printJson, usage } from './commands.mjs';
 import { useEmphasis } from './format.mjs';
 import { EXIT, HELP } from './help.mjs';
 import { StillPendingError } from './wait.mjs';
@@ -39,6 +39,7 @@ export async function main(argv, io) {
   try {
     if (command.command === 'create') return await create(command, context);
     if (command.command === 'get') return await get(command, context);
+    if (command.command === 'usage') return await usage(command, context);
     return await list(command, context);
   } catch (error) {
     if (error instanceof GatewayError) {
@@ -66,6 +67,7 @@ export async function main(argv, io) {
 /** @param {GatewayError} error */
 function gatewayHint(error) {
   if (error.status === 401) return 'The key comes from --key or LYRICS_GATEWAY_API_KEY (`npm start` accepts dev-key).';
+  if (error.status === 403) return 'Only an admin key (ADMIN_API_KEYS) may name another tenant with --owner.';
   if (error.status === 429 && error.retryAfterSeconds !== undefined) return `Try again in ${error.retryAfterSeconds} s.`;
   return undefined;
 }

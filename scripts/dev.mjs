@@ -1,7 +1,7 @@
 // `npm start`: the gateway on http://127.0.0.1:8787 against the local upstream simulator, with the
 // cron fired every minute as the deployed Cron Trigger would. Ctrl-C stops everything.
 
-import { DEV_API_KEY, startLocalStack } from './local-stack.mjs';
+import { DEV_ADMIN_API_KEY, DEV_API_KEY, startLocalStack } from './local-stack.mjs';
 
 const port = Number(process.env.PORT ?? 8787);
 const simulatorPort = Number(process.env.SIM_PORT ?? 8790);
@@ -23,7 +23,8 @@ const cronTimer = setInterval(async () => {
 console.log(`
 lyrics-gateway is running at ${stack.url}
   upstream simulator: ${stack.simulatorUrl}   (lyrics arrive by callback after ~3 s)
-  API key:            ${DEV_API_KEY}
+  API key:            ${DEV_API_KEY}   (tenant "dev")
+  admin API key:      ${DEV_ADMIN_API_KEY}   (every tenant's tasks and usage)
   API reference:      ${stack.url}/docs   (read it, authorize with the key, try calls)
   cron:               fired every minute (tasks pending over POLL_GRACE_SECONDS are polled)
 

@@ -1,5 +1,6 @@
 export declare const DEV_API_KEY: string;
 export declare const DEV_CALLBACK_TOKEN_SECRET: string;
+export declare const DEV_ADMIN_API_KEY: string;
 export declare const DEV_WEBHOOK_SIGNING_KEY: string;
 export interface LocalStackOptions {
 	port?: number;

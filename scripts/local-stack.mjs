@@ -17,6 +17,8 @@ const QUIET_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS:
 export const DEV_API_KEY = 'dev-key';
 /** Keys the callback URL tokens locally; a deployment sets its own (README, "Configuration"). */
 export const DEV_CALLBACK_TOKEN_SECRET = 'lyrics-gateway-local-dev-callback-token-secret';
+/** An operator's key (ADMIN_API_KEYS): every tenant's tasks and usage. */
+export const DEV_ADMIN_API_KEY = 'dev-admin-key';
 /** Signs deliveries to callBackUrls locally; a Standard Webhooks secret (`whsec_` + base64 of the key bytes). */
 export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LWtleQ==';
 
@@ -51,7 +53,9 @@ export async function startLocalStack(options = {}) {
     // Keys the callback URLs' tokens; required (creates answer 503 without it). Development only.
     CALLBACK_TOKEN_SECRET: DEV_CALLBACK_TOKEN_SECRET,
     PUBLIC_URL: url,
-    API_KEYS: DEV_API_KEY,
+    // Tenant "dev" is the client; tenant "admin" the operator (README, "Tenants and keys").
+    API_KEYS: `dev:${DEV_API_KEY}`,
+    ADMIN_API_KEYS: `admin:${DEV_ADMIN_API_KEY}`,
     ALLOW_PRIVATE_CALLBACK_URLS: 'true',
     WEBHOOK_SIGNING_KEY: DEV_WEBHOOK_SIGNING_KEY,
     // No network locally: callBackUrl names are resolved by the simulator's stand-in resolver.

@@ -2,11 +2,13 @@
  * Typed view of the Worker's variables, with the contract's defaults applied in one place,
  * so no handler parses a string or invents a default of its own.
  */
+import { logEvent } from "./log";
+import { sha256Hex } from "./security/digest";
+
 export interface Config {
 	kieBaseUrl: string;
 	kieApiKey: string | undefined;
 	publicUrl: string | undefined;
-	apiKeys: string[];
 	kieWebhookHmacKey: string | undefined;
 	pollGraceSeconds: number;
 	upstreamTimeoutMs: number;
@@ -32,6 +34,25 @@ export interface Config {
 	heldCallbacksMaxBytes: number;
 	/** DNS-over-HTTPS endpoint that client callBackUrl hosts are resolved with; undefined = off. */
 	callbackDnsResolver: string | undefined;
+	/** Every well-formed entry of API_KEYS, then of ADMIN_API_KEYS (the tenants' keys). */
+	keyEntries: KeyEntry[];
+	/** TENANT_QUOTAS: creates per UTC day, by tenant. */
+	tenantQuotas: TenantQuotas;
+}
+
+/** One key of API_KEYS or ADMIN_API_KEYS and whose it is. */
+export interface KeyEntry {
+	key: string;
+	/** The name given as `name:key`; null for a bare key, whose name is bareKeyTenant(key). */
+	tenant: string | null;
+	/** From ADMIN_API_KEYS: reads and lists every tenant's tasks and usage. */
+	admin: boolean;
+}
+
+export interface TenantQuotas {
+	byTenant: ReadonlyMap<string, number>;
+	/** `*:N`, for every tenant not listed; null = no quota for them. */
+	others: number | null;
 }
 
 /** The contract caps the upstream timeout at 15 s; anything larger is clamped to it. */
@@ -45,7 +66,7 @@ const MAX_WEBHOOK_TIMEOUT_MS = 15_000;
 const DEFAULT_WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
 export function readConfig(env: Env): Config {
-	const apiKeys = list(env.API_KEYS, ",");
+	const keyEntries = [...keyList(env.API_KEYS, "API_KEYS", false), ...keyList(env.ADMIN_API_KEYS, "ADMIN_API_KEYS", true)];
 	const webhookSigningKeys = list(env.WEBHOOK_SIGNING_KEY, /\s+/);
 	const kieApiKey = nonEmpty(env.KIE_API_KEY);
 	const kieWebhookHmacKey = nonEmpty(env.KIE_WEBHOOK_HMAC_KEY);
@@ -54,7 +75,6 @@ export function readConfig(env: Env): Config {
 		kieBaseUrl: (nonEmpty(env.KIE_BASE_URL) ?? "https://api.kie.ai").replace(/\/+$/, ""),
 		kieApiKey,
 		publicUrl: httpOrigin(env.PUBLIC_URL),
-		apiKeys,
 		kieWebhookHmacKey,
 		pollGraceSeconds: positiveInt(env.POLL_GRACE_SECONDS, 120, { allowZero: true }),
 		upstreamTimeoutMs: Math.min(positiveInt(env.UPSTREAM_TIMEOUT_MS, 10_000), MAX_UPSTREAM_TIMEOUT_MS),
@@ -64,13 +84,15 @@ export function readConfig(env: Env): Config {
 		webhookSigningKey: nonEmpty(env.WEBHOOK_SIGNING_KEY),
 		webhookSigningKeys,
 		callbackTokenSecret,
-		secretValues: [kieApiKey, kieWebhookHmacKey, ...webhookSigningKeys, callbackTokenSecret, ...apiKeys].filter(
+		secretValues: [kieApiKey, kieWebhookHmacKey, ...webhookSigningKeys, callbackTokenSecret, ...keyEntries.map((entry) => entry.key)].filter(
 			(value): value is string => value !== undefined,
 		),
 		allowPrivateCallbackUrls: env.ALLOW_PRIVATE_CALLBACK_URLS?.trim() === "true",
 		webhookRetryDelaysMs: secondsList(env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(positiveInt(env.WEBHOOK_TIMEOUT_MS, MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
 		callbackDnsResolver: dnsResolver(env.CALLBACK_DNS_RESOLVER),
+		keyEntries,
+		tenantQuotas: quotaList(env.TENANT_QUOTAS),
 		heldCallbacksMax: positiveInt(env.HELD_CALLBACKS_MAX, 500),
 		heldCallbacksMaxBytes: positiveInt(env.HELD_CALLBACKS_MAX_BYTES, 4 * 1024 * 1024),
 	};
@@ -82,6 +104,95 @@ function list(value: string | undefined, separator: string | RegExp): string[] {
 		.split(separator)
 		.map((entry) => entry.trim())
 		.filter((entry) => entry.length > 0);
+}
+
+/** A tenant's name: 1 to 32 of a-z, 0-9, _ and -. */
+export const TENANT_NAME = /^[a-z0-9_-]{1,32}$/;
+
+/**
+ * A bare key's tenant: named after the key's digest, so the name is stable (whatever the order
+ * of API_KEYS) and says nothing of the key itself. For a key so short that it appears inside
+ * that name, another stretch of the digest (or prefix) is taken, so the name never spells the key.
+ */
+export async function bareKeyTenant(key: string): Promise<string> {
+	const digest = await sha256Hex(key);
+	const names = ["key-", "anon-"].flatMap((prefix) => [0, 12, 24, 36, 48].map((start) => `${prefix}${digest.slice(start, start + 12)}`));
+	return names.find((name) => !name.includes(key)) ?? (names[0] as string);
+}
+
+/** Every tenant that has a key, sorted by name. */
+export async function configuredTenants(config: Config): Promise<string[]> {
+	const names = await Promise.all(config.keyEntries.map((entry) => entry.tenant ?? bareKeyTenant(entry.key)));
+	return [...new Set(names)].sort();
+}
+
+/** The tenant's creates per UTC day, or null when it has none. */
+export function quotaFor(quotas: TenantQuotas, tenant: string): number | null {
+	return quotas.byTenant.get(tenant) ?? quotas.others;
+}
+
+/**
+ * Parsed once per distinct value (readConfig runs on every request), so each malformed entry is
+ * logged once per isolate rather than once per request.
+ */
+const parsedLists = new Map<string, unknown>();
+
+function parsedOnce<T>(variable: string, value: string | undefined, parse: (text: string) => T): T {
+	const cacheKey = `${variable}\n${value ?? ""}`;
+	if (parsedLists.has(cacheKey)) return parsedLists.get(cacheKey) as T;
+	if (parsedLists.size > 64) parsedLists.clear();
+	const parsed = parse(value ?? "");
+	parsedLists.set(cacheKey, parsed);
+	return parsed;
+}
+
+/** The entry is named by its position only: its text may be (or contain) a key. */
+function logIgnoredEntry(variable: string, position: number, reason: string): void {
+	logEvent("warn", "config_entry_ignored", { variable, position, reason });
+}
+
+/** Comma-separated `name:key` or bare `key` entries; a malformed one is ignored, never fatal. */
+function keyList(value: string | undefined, variable: string, admin: boolean): KeyEntry[] {
+	return parsedOnce(variable, value, (text) => {
+		const entries: KeyEntry[] = [];
+		text.split(",").forEach((raw, index) => {
+			const entry = raw.trim();
+			if (!entry) return;
+			const parts = entry.split(":");
+			if (parts.length === 1) {
+				entries.push({ key: entry, tenant: null, admin });
+				return;
+			}
+			const [name = "", key = ""] = parts.map((part) => part.trim());
+			if (parts.length > 2 || !TENANT_NAME.test(name) || !key || /\s/.test(key)) {
+				logIgnoredEntry(variable, index + 1, "not name:key with a name of 1 to 32 of a-z, 0-9, _, - and a key without ':'");
+				return;
+			}
+			entries.push({ key, tenant: name, admin });
+		});
+		return entries;
+	});
+}
+
+/** Comma-separated `name:N` (and `*:N`); a malformed entry is ignored, never fatal. */
+function quotaList(value: string | undefined): TenantQuotas {
+	return parsedOnce("TENANT_QUOTAS", value, (text) => {
+		const byTenant = new Map<string, number>();
+		let others: number | null = null;
+		text.split(",").forEach((raw, index) => {
+			const entry = raw.trim();
+			if (!entry) return;
+			const match = /^([^:\s]+)\s*:\s*(\d{1,9})$/.exec(entry);
+			const name = match?.[1] ?? "";
+			if (!match || (name !== "*" && !TENANT_NAME.test(name))) {
+				logIgnoredEntry("TENANT_QUOTAS", index + 1, "not name:N with a tenant name (or *) and a whole number");
+				return;
+			}
+			if (name === "*") others = Number(match[2]);
+			else byTenant.set(name, Number(match[2]));
+		});
+		return { byTenant, others };
+	});
 }
 
 function nonEmpty(value: string | undefined): string | undefined {

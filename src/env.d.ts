@@ -3,8 +3,12 @@
 interface GatewaySecrets {
 	/** Bearer key for the upstream; without it creates answer 503. */
 	KIE_API_KEY?: string;
-	/** Comma-separated bearer tokens accepted on /api/*; without it every /api/* call answers 401. */
+	/** Comma-separated `name:key` or bare keys accepted on /api/*; without any key every /api/* call answers 401. */
 	API_KEYS?: string;
+	/** Operator keys, same format as API_KEYS: every tenant's tasks and usage. */
+	ADMIN_API_KEYS?: string;
+	/** Comma-separated `name:N` (`*:N` for the rest): creates per UTC day per tenant. */
+	TENANT_QUOTAS?: string;
 	/** When set, upstream callbacks must carry a valid provider signature. */
 	KIE_WEBHOOK_HMAC_KEY?: string;
 	/** Signs deliveries to clients' own callback URLs. */

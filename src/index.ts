@@ -1,8 +1,9 @@
 /**
  * The Worker: HTTP routes (routes/ → task/ → db/), the cron poller (cron/ → task/), and the
  * Durable Object classes: one per task (task/, which also delivers to clients' webhooks via
- * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/), and one
- * bounding callbacks held for tasks not stored yet (ratelimit/).
+ * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/), one
+ * counting every tenant's creates per day (tenants/), and one bounding callbacks held for tasks
+ * not stored yet (ratelimit/).
  */
 import { app } from "./app";
 import { pollPendingTasks } from "./cron/poll-pending";
@@ -11,6 +12,7 @@ export { IdempotencyObject } from "./idempotency/idempotency-object";
 export { CreateRateLimiter } from "./ratelimit/create-rate-limiter";
 export { HeldCallbackBudget } from "./ratelimit/held-callback-budget";
 export { TaskObject } from "./task/task-object";
+export { TenantQuota } from "./tenants/quota-object";
 
 export default {
 	fetch: app.fetch,

@@ -24,6 +24,7 @@ interface TaskRow {
 	completed_at: number | null;
 	delivery: string | null;
 	version: number;
+	owner: string | null;
 }
 
 export interface StoredTask extends TaskRecord {
@@ -53,6 +54,7 @@ function fromRow(row: TaskRow): StoredTask {
 		completedAt: row.completed_at,
 		delivery: row.delivery ? (JSON.parse(row.delivery) as Delivery) : null,
 		version: row.version,
+		owner: row.owner,
 	};
 }
 
@@ -66,8 +68,8 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
 				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref, delivery)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)
+				callback_ref, delivery, owner)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
 			ON CONFLICT (task_id) DO UPDATE SET
 				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
 				error_message = excluded.error_message, result_source = excluded.result_source,
@@ -94,6 +96,8 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 			task.version,
 			callbackRef,
 			task.delivery ? JSON.stringify(task.delivery) : null,
+			// A task object whose state predates tenants has no owner field.
+			task.owner ?? null,
 		)
 		.run();
 	return meta.changes > 0;
@@ -118,6 +122,8 @@ export async function getTask(db: D1Database, taskId: string): Promise<StoredTas
 
 export interface ListTasksQuery {
 	status?: TaskStatus;
+	/** Only this tenant's tasks; undefined = every task (admin keys). */
+	owner?: string;
 	limit: number;
 	/** Only tasks inserted before this `seq` (the previous page's last one). */
 	beforeSeq?: number;
@@ -126,15 +132,16 @@ export interface ListTasksQuery {
 /** Newest first. Fetches one extra row to tell whether another page follows. */
 export async function listTasks(
 	db: D1Database,
-	{ status, limit, beforeSeq }: ListTasksQuery,
+	{ status, owner, limit, beforeSeq }: ListTasksQuery,
 ): Promise<{ tasks: StoredTask[]; hasMore: boolean }> {
-	// Two plain statements rather than one with `?1 IS NULL OR …`, so each can use its index.
+	// Plain statements rather than one with `?1 IS NULL OR …`, so each can use its index
+	// (tasks_by_owner_status, tasks_by_owner, tasks_by_status, the primary key).
 	const before = beforeSeq ?? Number.MAX_SAFE_INTEGER;
-	const statement = status
-		? db
-				.prepare("SELECT * FROM tasks WHERE status = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3")
-				.bind(status, before, limit + 1)
-		: db.prepare("SELECT * FROM tasks WHERE seq < ?1 ORDER BY seq DESC LIMIT ?2").bind(before, limit + 1);
+	const conditions = [...(owner !== undefined ? ["owner = ?"] : []), ...(status ? ["status = ?"] : []), "seq < ?"];
+	const values = [...(owner !== undefined ? [owner] : []), ...(status ? [status] : []), before, limit + 1];
+	const statement = db
+		.prepare(`SELECT * FROM tasks WHERE ${conditions.join(" AND ")} ORDER BY seq DESC LIMIT ?`)
+		.bind(...values);
 	const { results } = await statement.all<TaskRow>();
 	return { tasks: results.slice(0, limit).map(fromRow), hasMore: results.length > limit };
 }
@@ -171,15 +178,17 @@ export interface UnansweredCreate {
 	createdAt: number;
 	/** The Idempotency-Key object of the create, if it had a key: told when the task is adopted. */
 	idempotencyScope: string | null;
+	/** The tenant that sent the create, who owns the task if it is adopted. */
+	owner: string | null;
 }
 
 export async function recordUnansweredCreate(db: D1Database, create: UnansweredCreate): Promise<void> {
 	await db
 		.prepare(
-			`INSERT OR IGNORE INTO unanswered_creates (ref, prompt, callback_url, created_at, idempotency_scope)
-			VALUES (?1, ?2, ?3, ?4, ?5)`,
+			`INSERT OR IGNORE INTO unanswered_creates (ref, prompt, callback_url, created_at, idempotency_scope, owner)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
 		)
-		.bind(create.ref, create.prompt, create.callbackUrl, create.createdAt, create.idempotencyScope)
+		.bind(create.ref, create.prompt, create.callbackUrl, create.createdAt, create.idempotencyScope, create.owner)
 		.run();
 }
 
@@ -190,6 +199,7 @@ function unansweredFromRow(row: UnansweredRow): UnansweredCreate & { taskId: str
 		callbackUrl: row.callback_url,
 		createdAt: row.created_at,
 		idempotencyScope: row.idempotency_scope,
+		owner: row.owner,
 		taskId: row.task_id,
 	};
 }
@@ -201,6 +211,7 @@ interface UnansweredRow {
 	created_at: number;
 	idempotency_scope: string | null;
 	task_id: string | null;
+	owner: string | null;
 }
 
 /** The unanswered create minted with this ref, if made after `notBefore`, with the task that adopted it if any. */

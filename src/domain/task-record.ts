@@ -59,4 +59,6 @@ export interface TaskRecord {
 	/** The delivery of the final result to callbackUrl; null until final, or without a callbackUrl. */
 	delivery: Delivery | null;
 	version: number;
+	/** The tenant whose key created the task; null for a task stored before tenants existed. */
+	owner: string | null;
 }

@@ -1,19 +1,24 @@
-/** Bearer authentication of clients against API_KEYS, for everything under /api/*. */
+/**
+ * Bearer authentication of clients against API_KEYS and ADMIN_API_KEYS, for everything under
+ * /api/*: sets the caller's tenant on the context.
+ */
 import { createMiddleware } from "hono/factory";
-import { readConfig } from "../config";
+import { type KeyEntry, bareKeyTenant, readConfig } from "../config";
 import { timingSafeEqualText } from "../security/hmac";
+import type { Tenant } from "../tenants/tenant";
 import { GatewayError } from "./errors";
 import type { AppEnv } from "./router";
 
 export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
 	const header = c.req.header("authorization") ?? "";
 	const match = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header);
-	const keys = readConfig(c.env).apiKeys;
-	if (!match || !(await matchesAny(match[1] as string, keys))) {
+	const entries = readConfig(c.env).keyEntries;
+	const tenant = match ? await tenantOf(match[1] as string, entries) : null;
+	if (!tenant) {
 		throw new GatewayError(
 			401,
-			keys.length === 0
-				? "This gateway has no API keys configured (API_KEYS), so it accepts no calls yet."
+			entries.length === 0
+				? "This gateway has no API keys configured (API_KEYS or ADMIN_API_KEYS), so it accepts no calls yet."
 				: match
 					? "The bearer token is not valid for this gateway. Check the key you send."
 					: "Missing bearer token. Send the header `Authorization: Bearer <your gateway API key>`.",
@@ -21,13 +26,19 @@ export const requireApiKey = createMiddleware<AppEnv>(async (c, next) => {
 			{ "www-authenticate": 'Bearer realm="lyrics-gateway"' },
 		);
 	}
-	// Idempotency keys are scoped to the client's key (src/idempotency).
-	c.set("apiKey", match[1] as string);
+	// Ownership of tasks, Idempotency-Keys and quotas all follow the tenant, not the key.
+	c.set("tenant", tenant);
 	await next();
 });
 
-/** Checks every key, whatever matches first, so timing says nothing about which key or how many. */
-async function matchesAny(token: string, keys: string[]): Promise<boolean> {
-	const results = await Promise.all(keys.map((key) => timingSafeEqualText(token, key)));
-	return results.includes(true);
+/**
+ * Checks every key, whatever matches first, so timing says nothing about which key or how many.
+ * A key listed in both API_KEYS and ADMIN_API_KEYS is an admin's.
+ */
+async function tenantOf(token: string, entries: KeyEntry[]): Promise<Tenant | null> {
+	const results = await Promise.all(entries.map((entry) => timingSafeEqualText(token, entry.key)));
+	const matches = entries.filter((_, index) => results[index]);
+	const entry = matches.find((candidate) => candidate.admin) ?? matches[0];
+	if (!entry) return null;
+	return { name: entry.tenant ?? (await bareKeyTenant(entry.key)), admin: entry.admin };
 }

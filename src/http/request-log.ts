@@ -33,6 +33,8 @@ export const logRequest = createMiddleware<AppEnv>(async (c, next) => {
 		status,
 		ms: Date.now() - started,
 		...withTaskId(c.req.query("taskId") ?? envelope.taskId),
+		// Whose request it was, once authenticated (a tenant's name is not a secret; its keys are).
+		...(c.get("tenant") ? { tenant: c.get("tenant").name } : {}),
 		...(envelope.code !== undefined && envelope.code !== status ? { code: envelope.code } : {}),
 	});
 });

@@ -1,12 +1,13 @@
 /** Every router of the gateway: an OpenAPIHono whose validation failures answer the 400 envelope. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "@hono/zod-openapi";
+import type { Tenant } from "../tenants/tenant";
 import { GatewayError, errorEnvelope } from "./errors";
 
 export type AppEnv = {
 	Bindings: Env;
-	/** Set by requireApiKey on /api/*: the bearer key the client authenticated with. */
-	Variables: { apiKey: string };
+	/** Set by requireApiKey on /api/*: the tenant whose key the client authenticated with. */
+	Variables: { tenant: Tenant };
 };
 
 export function createRouter() {

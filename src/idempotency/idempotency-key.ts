@@ -5,11 +5,12 @@
 import { sha256Hex } from "../security/digest";
 
 /**
- * Keys are scoped to the client's API key: two clients choosing the same key never see each
- * other's tasks. The object's name is a digest, so neither key is stored in the clear.
+ * Keys are scoped to the tenant: two tenants choosing the same key never see each other's tasks,
+ * while two keys of one tenant (a rotation) replay each other's creates. The object's name is a
+ * digest, so the Idempotency-Key is not stored in the clear.
  */
-export function idempotencyScope(apiKey: string, idempotencyKey: string): Promise<string> {
-	return sha256Hex(`${apiKey}\n${idempotencyKey}`);
+export function idempotencyScope(tenant: string, idempotencyKey: string): Promise<string> {
+	return sha256Hex(`tenant:${tenant}\n${idempotencyKey}`);
 }
 
 /** The request as parsed, not its bytes: the same fields with other whitespace are the same body. */

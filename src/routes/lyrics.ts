@@ -24,6 +24,7 @@ import { callbackTokenKey } from "../security/callback-token";
 import { createIdempotently } from "../idempotency/create-idempotently";
 import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../task/create-task";
+import { type Tenant, canSee } from "../tenants/tenant";
 import { callbackUrlRefusal } from "../webhooks/target";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
@@ -62,7 +63,9 @@ const createLyricsRoute = createRoute({
 			402: "Upstream: insufficient credits (code 429)",
 			413: `Prompt over ${MAX_PROMPT_WORDS} words, or body over 64 KiB`,
 			422: "The Idempotency-Key was used with a different body in the last 24 hours",
-			429: "Upstream rate limited (code 405 or 430), or the gateway's own KIE_CREATE_LIMIT per 10 s (code 429, with Retry-After)",
+			429:
+				"Upstream rate limited (code 405 or 430), the gateway's own KIE_CREATE_LIMIT per 10 s, or the tenant's daily quota " +
+				"(TENANT_QUOTAS) (code 429, with Retry-After)",
 			502: "Upstream error, unreachable or unintelligible (code 500 or 502)",
 			503: "Upstream maintenance (code 455), or the gateway is not configured (code 503)",
 			504: "Upstream did not answer in time",
@@ -118,11 +121,11 @@ lyrics.post("/", async (c) => {
 
 	const key = idempotencyKey
 		? {
-				scope: await idempotencyScope(c.get("apiKey"), idempotencyKey),
+				scope: await idempotencyScope(c.get("tenant").name, idempotencyKey),
 				fingerprint: await requestFingerprint({ prompt: body.prompt, callbackUrl }),
 			}
 		: undefined;
-	const request = { prompt: body.prompt, callbackUrl, idempotencyScope: key?.scope };
+	const request = { prompt: body.prompt, callbackUrl, idempotencyScope: key?.scope, owner: c.get("tenant").name };
 	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
 	const work = createIdempotently(c.env, key, (onUpstreamCreated) =>
 		createTask(
@@ -175,14 +178,19 @@ const recordInfoRoute = createRoute({
 	request: { query: TaskIdQuery },
 	responses: {
 		200: { description: "The task", content: { "application/json": { schema: successEnvelope(TaskRecordSchema) } } },
-		...errorResponses({ 400: "Missing taskId", 401: "Missing or wrong bearer token", 404: "Unknown taskId" }),
+		...errorResponses({
+			400: "Missing taskId",
+			401: "Missing or wrong bearer token",
+			404: "Unknown taskId, or another tenant's task (the same answer)",
+		}),
 	},
 });
 
 lyrics.openapi(recordInfoRoute, async (c) => {
 	const { taskId } = c.req.valid("query");
 	const task = await getTask(c.env.DB, taskId);
-	if (!task) {
+	// Another tenant's task answers exactly as an unknown id: its existence is not theirs to learn.
+	if (!task || !canSee(c.get("tenant"), task.owner)) {
 		// Quoted back so a client sees what arrived, but never more than a real id could be long.
 		const shown = taskId.length > 80 ? `${taskId.slice(0, 80)}…` : taskId;
 		throw new GatewayError(404, `No task with taskId ${JSON.stringify(shown)}. Check the id you got from the create call.`);
@@ -196,19 +204,28 @@ const listTasksRoute = createRoute({
 	operationId: "listLyricsTasks",
 	summary: "List tasks",
 	description:
-		"Newest first. Every task appears exactly once across pages, also while new tasks arrive: " +
-		"follow data.nextCursor until it is null.",
+		"Newest first, the caller's own tasks only (admin keys: every tenant's, or one with ?owner=). " +
+		"Every task appears exactly once across pages, also while new tasks arrive: follow data.nextCursor until it is null.",
 	security,
 	request: { query: ListTasksQuery },
 	responses: {
 		200: { description: "One page of tasks", content: { "application/json": { schema: successEnvelope(TaskListData) } } },
-		...errorResponses({ 400: "Bad status, limit or cursor", 401: "Missing or wrong bearer token" }),
+		...errorResponses({
+			400: "Bad status, limit or cursor",
+			401: "Missing or wrong bearer token",
+			403: "A client key named another tenant in ?owner=",
+		}),
 	},
 });
 
 lyrics.openapi(listTasksRoute, async (c) => {
-	const { status, limit, cursor } = c.req.valid("query");
-	const page = await listTasks(c.env.DB, { status, limit, beforeSeq: cursor ? decodeCursor(cursor) : undefined });
+	const { status, limit, cursor, owner } = c.req.valid("query");
+	const page = await listTasks(c.env.DB, {
+		status,
+		limit,
+		owner: listOwner(c.get("tenant"), owner),
+		beforeSeq: cursor ? decodeCursor(cursor) : undefined,
+	});
 	const last = page.tasks.at(-1);
 	return c.json(
 		{
@@ -219,3 +236,15 @@ lyrics.openapi(listTasksRoute, async (c) => {
 		200,
 	);
 });
+
+/**
+ * Whose tasks a list holds: a client's own, whatever it sends (the filter is in the query, so no
+ * cursor can lead out of it); an admin's choice of tenant, or every task.
+ */
+function listOwner(tenant: Tenant, owner: string | undefined): string | undefined {
+	if (tenant.admin) return owner;
+	if (owner !== undefined && owner !== tenant.name) {
+		throw new GatewayError(403, "A client key may list only its own tenant's tasks: leave owner out, or name your own tenant.");
+	}
+	return tenant.name;
+}

@@ -29,5 +29,6 @@ export function toRecordInfo(task: TaskRecord): z.infer<typeof TaskRecordSchema>
 			nextAttemptTime: task.delivery.nextAttemptAt,
 			deliveredTime: task.delivery.deliveredAt,
 		},
+		owner: task.owner ?? null,
 	};
 }

@@ -128,6 +128,10 @@ export const TaskRecordSchema = z
 		delivery: DeliverySchema.nullable().openapi({
 			description: "The delivery of the final result to your callBackUrl; null until final, or without one",
 		}),
+		owner: z.string().nullable().openapi({
+			description: "The tenant whose key created the task; null for a task stored before tenants existed",
+			example: "acme",
+		}),
 	})
 	.openapi("LyricsTask");
 
@@ -151,6 +155,18 @@ export const ListTasksQuery = z.object({
 	cursor: z.preprocess(
 		emptyAsAbsent,
 		z.string().optional().openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+	),
+	owner: z.preprocess(
+		emptyAsAbsent,
+		z
+			.string()
+			.optional()
+			.openapi({
+				// No example: Swagger UI's "Try it out" would send it, and a client key naming another
+				// tenant answers 403.
+				description:
+					"One tenant's tasks. Admin keys: any tenant. Client keys: only their own tenant's name (any other answers 403).",
+			}),
 	),
 });
 

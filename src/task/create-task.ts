@@ -1,5 +1,6 @@
 /**
- * Creating a task: take a slot under the upstream's rate limit, mint the callback URL, ask the
+ * Creating a task: claim one of the tenant's daily creates, take a slot under the upstream's
+ * rate limit, mint the callback URL, ask the
  * upstream, and register the task with its object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
  * leave a task the upstream has already charged for unrecorded.
  */
@@ -7,8 +8,9 @@ import type { Config } from "../config";
 import { rememberUnansweredCreate } from "../late-create/remember-unanswered-create";
 import { logEvent } from "../log";
 import { mintCallbackTarget } from "../security/callback-token";
-import { createRateLimiter } from "../ratelimit/create-rate-limiter";
+import { type Permit, createRateLimiter } from "../ratelimit/create-rate-limiter";
 import { type Backoff, withRetries } from "../retry";
+import { claimQuota } from "../tenants/quota";
 import type { CreateFailure } from "../upstream/create-failure";
 import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
 import type { RegisterVerdict } from "./task-object";
@@ -21,6 +23,8 @@ export interface CreateRequest {
 	callbackUrl: string | null;
 	/** The Idempotency-Key object's name, when the create came with a key. */
 	idempotencyScope?: string;
+	/** The tenant whose key sent the create: the task's owner. */
+	owner: string;
 }
 
 /** Configuration a create cannot go without; the route checks it before calling. */
@@ -43,10 +47,23 @@ export async function createTask(
 	/** Told the taskId the moment the upstream names it, before the task is registered. */
 	onUpstreamCreated: (taskId: string) => Promise<void> = async () => {},
 ): Promise<CreateResult> {
-	const permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+	const quota = await claimQuota(env, config, request.owner);
+	if (!quota.granted) {
+		logEvent("warn", "create_over_quota", { tenant: request.owner });
+		return { ok: false, failure: quota.failure };
+	}
+	let permit: Permit;
+	try {
+		permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+	} catch (error) {
+		// Nothing was sent: the tenant's create is not spent.
+		background(quota.claim.release());
+		throw error;
+	}
 	if (!permit.granted) {
 		const seconds = Math.ceil(permit.retryAfterMs / 1000);
 		logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
+		background(quota.claim.release());
 		return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
 	}
 	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
@@ -55,6 +72,8 @@ export async function createTask(
 		prompt: request.prompt,
 		callBackUrl: target.url,
 	});
+	// Sent: it counts whatever the upstream answered (it may have made the task and charged for it).
+	background(quota.claim.sent());
 	if (!created.ok) {
 		logEvent("warn", "create_failed", {
 			upstream: created.failure.upstream,
@@ -69,6 +88,7 @@ export async function createTask(
 				callbackUrl: request.callbackUrl,
 				createdAt: started,
 				idempotencyScope: request.idempotencyScope ?? null,
+				owner: request.owner,
 			});
 			if (recorded) return { ok: false, failure: { ...created.failure, ref: target.ref } };
 		}
@@ -81,6 +101,7 @@ export async function createTask(
 		prompt: request.prompt,
 		callbackUrl: request.callbackUrl,
 		createdAt: started,
+		owner: request.owner,
 	};
 	// Pauses of 100 and 200 ms: the create's answer waits on these.
 	const registered = await registerWithRetry(env, task, 2, { firstMs: 100, maxMs: 200 });

@@ -66,7 +66,9 @@ function toVersion2(sql: SqlStorage): Version1Leftovers {
 	const { ref, pollLeaseUntil, syncedVersion, syncFailures, deliveryLeaseUntil, keyToAdopt, ...record } = JSON.parse(
 		row.state,
 	) as Version1State;
-	sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", JSON.stringify(record), ref, pollLeaseUntil);
+	// Version 1 predates tenants: its task has no owner (only admin keys see it).
+	const withOwner: TaskRecord = { ...record, owner: record.owner ?? null };
+	sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", JSON.stringify(withOwner), ref, pollLeaseUntil);
 	return { ...leftovers, sync: { syncedVersion, syncFailures }, deliveryLeaseUntil, keyToAdopt: keyToAdopt ?? null };
 }
 

@@ -199,8 +199,8 @@ export class TaskObject extends DurableObject<Env> {
 		const claim = await this.lateCreate.confirmAndClaim(this.env.DB, readConfig(this.env));
 		if (claim.kind !== "claimed") return settleUnadopted(this.env, taskId, refsBefore, this.early.refs(), claim.kind === "retry");
 		if (!this.store.load()) {
-			const { ref, prompt, callbackUrl, createdAt, idempotencyScope } = claim.create;
-			this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt }, "task_adopted_unanswered_create");
+			const { ref, prompt, callbackUrl, createdAt, idempotencyScope, owner } = claim.create;
+			this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
 			if (idempotencyScope) this.keyHandoff.set({ scope: idempotencyScope, ref });
 		}
 		await this.publish();

@@ -26,6 +26,8 @@ export interface NewTask {
 	prompt: string;
 	callbackUrl: string | null;
 	createdAt: number;
+	/** The tenant whose key sent the create. */
+	owner: string | null;
 }
 
 export function newTaskState(input: NewTask): TaskState {
@@ -48,6 +50,7 @@ export function newTaskState(input: NewTask): TaskState {
 			completedAt: null,
 			delivery: null,
 			version: 1,
+			owner: input.owner,
 		},
 		ref: input.ref,
 		pollLeaseUntil: 0,

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { GatewayError, UnreachableError, retryAfterSeconds } from "../../cli/api.mjs";
 import { DEFAULT_KEY, DEFAULT_URL, UsageError, parseCommand } from "../../cli/args.mjs";
 import { createWithRetries } from "../../cli/create.mjs";
-import { formatTask, formatTaskList, styles, useEmphasis } from "../../cli/format.mjs";
+import { formatTask, formatTaskList, formatUsage, styles, useEmphasis } from "../../cli/format.mjs";
 import { StillPendingError, waitForTask } from "../../cli/wait.mjs";
 
 const noEnv = {};
@@ -51,6 +51,8 @@ describe("parseCommand", () => {
 			limit: 5,
 			cursor: "djE6Mw",
 		});
+		expect(parseCommand(["list", "--owner", "acme"], noEnv)).toMatchObject({ command: "list", owner: "acme" });
+		expect(parseCommand(["usage", "--json"], noEnv)).toMatchObject({ command: "usage", json: true });
 		expect(parseCommand(["--help"], noEnv)).toEqual({ command: "help" });
 		expect(parseCommand(["help"], noEnv)).toEqual({ command: "help" });
 	});
@@ -69,6 +71,8 @@ describe("parseCommand", () => {
 		[["a song", "--timeout", "soon"]],
 		[["a song", "--status", "SUCCESS"]],
 		[["list", "--wait"]],
+		[["usage", "extra"]],
+		[["usage", "--owner", "acme"]],
 		[["a song", "--callback-url", "ftp://example.com"]],
 		[["a song", "--url", "127.0.0.1:8787"]],
 		[["a song", "--key", " "]],
@@ -153,6 +157,41 @@ describe("formatTaskList", () => {
 
 	it("says so when there is nothing", () => {
 		expect(formatTaskList({ items: [], nextCursor: null }, styles(false), { status: "PENDING" })).toBe("No tasks with status PENDING.\n");
+	});
+
+	it("adds the owner column when asked (an admin key's list), and keeps --owner in the next page's command", () => {
+		const items = [
+			{ ...task, owner: "acme", createTime: Date.now() },
+			{ ...task, taskId: "t2", owner: null, createTime: Date.now() },
+		];
+		const out = formatTaskList({ items, nextCursor: "djE6Mw" }, styles(false), { owner: "acme", showOwner: true });
+		expect(out.split("\n")[0]).toMatch(/^created\s+owner\s+status\s+taskId\s+prompt$/);
+		expect(out).toMatch(/acme\s+SUCCESS\s+t1/);
+		expect(out).toMatch(/\(none\)\s+SUCCESS\s+t2/);
+		expect(out).toContain("lyrics-gateway list --owner acme --cursor djE6Mw");
+		expect(formatTaskList({ items, nextCursor: null }, styles(false)).split("\n")[0]).not.toMatch(/owner/);
+	});
+});
+
+describe("formatUsage", () => {
+	const day = { day: "2026-11-30", resetsAt: Date.UTC(2026, 11, 1) };
+	it("prints a client's day, creates and quota", () => {
+		const out = formatUsage({ tenant: "acme", creates: 2, quota: 5, remaining: 3, ...day }, styles(false));
+		expect(out).toBe("acme  2026-11-30  2 creates today (quota 5, 3 left)\nCounts reset at 2026-12-01T00:00:00Z (midnight UTC).\n");
+		expect(formatUsage({ tenant: "b", creates: 1, quota: null, remaining: null, ...day }, styles(false))).toContain("1 create today (no daily quota)");
+	});
+
+	it("prints a table of every tenant for an admin", () => {
+		const out = formatUsage(
+			{
+				tenants: [
+					{ tenant: "acme", creates: 12, quota: 20, remaining: 8, ...day },
+					{ tenant: "ops", creates: 0, quota: null, remaining: null, ...day },
+				],
+			},
+			styles(false),
+		);
+		expect(out.split("\n").slice(0, 3)).toEqual(["tenant  creates  quota  remaining", "acme    12       20     8", "ops     0        -      -"]);
 	});
 });
 

@@ -115,6 +115,36 @@ describe("the lyrics-gateway CLI", () => {
 		expect(page.data.items.map((item: { taskId: string }) => item.taskId)).toContain(taskId);
 	});
 
+	it("shows the owner column to an admin key only, and usage for a client and an admin", async () => {
+		const prompt = unique("A song about whose task this is");
+		const created = await runCli(["create", prompt, "--no-wait"]);
+		expect(created.code, created.stderr).toBe(0);
+		const taskId = created.stdout.trim();
+
+		const client = await runCli(["list", "--limit", "100"]);
+		expect(client.stdout.split("\n")[0]).not.toMatch(/owner/);
+		const admin = await runCli(["list", "--limit", "100"], { LYRICS_GATEWAY_API_KEY: inject("adminApiKey") });
+		expect(admin.code, admin.stderr).toBe(0);
+		expect(admin.stdout.split("\n")[0]).toMatch(/^created\s+owner\s+status\s+taskId\s+prompt/);
+		expect(admin.stdout).toMatch(new RegExp(`\\sdev\\s+\\w+\\s+${taskId}\\s+${prompt}`));
+		const narrowed = await runCli(["list", "--owner", "dev", "--limit", "100"], { LYRICS_GATEWAY_API_KEY: inject("adminApiKey") });
+		expect(narrowed.stdout).toContain(taskId);
+		const refused = await runCli(["list", "--owner", "someone-else"]);
+		expect(refused.code).toBe(1);
+		expect(refused.stderr).toMatch(/403/);
+
+		const usage = await runCli(["usage"]);
+		expect(usage.code, usage.stderr).toBe(0);
+		expect(usage.stdout).toMatch(/^dev\s+\d{4}-\d{2}-\d{2}\s+\d+ creates? today \(no daily quota\)/);
+		const usageJson = JSON.parse((await runCli(["usage", "--json"])).stdout);
+		expect(usageJson.data).toMatchObject({ tenant: "dev", quota: null });
+		const all = await runCli(["usage"], { LYRICS_GATEWAY_API_KEY: inject("adminApiKey") });
+		expect(all.code, all.stderr).toBe(0);
+		expect(all.stdout).toMatch(/^tenant\s+creates\s+quota\s+remaining/);
+		expect(all.stdout).toMatch(/\ncapped\s+\d+\s+3\s+\d+/);
+		expect(all.stdout).toMatch(/\ndev\s+[1-9]\d*\s+-\s+-/);
+	});
+
 	it("exits 3 when the wait runs out, naming the command that picks the task up", async () => {
 		const prompt = unique("A song that takes its time");
 		await sim("/__sim/scripts", { match: prompt, callback: "drop" });

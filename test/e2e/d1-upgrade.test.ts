@@ -42,6 +42,11 @@ describe("upgrading a database created before migrations", () => {
 			results: unknown[];
 		}[];
 		expect(rows[0]?.results).toEqual([{ task_id: "kept-task", prompt: "an old prompt", status: "SUCCESS" }]);
+		// Stored before tenants existed: no owner, so only admin keys see it.
+		const owners = JSON.parse(wrangler("d1", "execute", "DB", "--json", "--command", "SELECT task_id, owner FROM tasks")) as {
+			results: unknown[];
+		}[];
+		expect(owners[0]?.results).toEqual([{ task_id: "kept-task", owner: null }]);
 		expect(wrangler("d1", "migrations", "apply", "DB")).toMatch(/No migrations to apply/i);
 	}, 120_000);
 });

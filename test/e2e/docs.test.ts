@@ -85,6 +85,7 @@ describe("GET /docs in a browser", () => {
 			.flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`))
 			.sort();
 		expect(documented.length).toBeGreaterThanOrEqual(5);
+		expect(documented).toContain("GET /api/v1/usage");
 
 		const { context, page, response, requested, problems } = await openDocs();
 		try {

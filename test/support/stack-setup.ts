@@ -7,18 +7,24 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { freePort } from "./free-port";
-import { DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, startLocalStack } from "../../scripts/local-stack.mjs";
+import { DEV_ADMIN_API_KEY, DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, startLocalStack } from "../../scripts/local-stack.mjs";
 
 declare module "vitest" {
 	export interface ProvidedContext {
 		gatewayUrl: string;
 		simulatorUrl: string;
 		apiKey: string;
+		adminApiKey: string;
+		/** Keys of the tenants the tenant tests use: acme (two keys), rival, and capped (TENANT_QUOTAS 3). */
+		tenantKeys: typeof E2E_TENANT_KEYS;
 		webhookSigningKey: string;
 	}
 }
 
 export const E2E_HMAC_KEY = "e2e-provider-hmac-key";
+const E2E_TENANT_KEYS = { acme: ["e2e-acme-key-1", "e2e-acme-key-2"], rival: "e2e-rival-key", capped: "e2e-capped-key" };
+/** The daily quota of tenant "capped". */
+export const E2E_CAPPED_QUOTA = 3;
 
 export default async function setup(project: TestProject) {
 	const persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-e2e-"));
@@ -41,11 +47,21 @@ export default async function setup(project: TestProject) {
 			// Files share this gateway; the limit is tested on a gateway of its own
 			// (production-config.test.ts), so here no test's creates are refused for another's.
 			KIE_CREATE_LIMIT: "100000",
+			// Several tenants, one with a daily quota; the admin key is the dev stack's own.
+			API_KEYS: [
+				`dev:${DEV_API_KEY}`,
+				...E2E_TENANT_KEYS.acme.map((key) => `acme:${key}`),
+				`rival:${E2E_TENANT_KEYS.rival}`,
+				`capped:${E2E_TENANT_KEYS.capped}`,
+			].join(","),
+			TENANT_QUOTAS: `capped:${E2E_CAPPED_QUOTA}`,
 		},
 	});
 	project.provide("gatewayUrl", stack.url);
 	project.provide("simulatorUrl", stack.simulatorUrl);
 	project.provide("apiKey", DEV_API_KEY);
+	project.provide("adminApiKey", DEV_ADMIN_API_KEY);
+	project.provide("tenantKeys", E2E_TENANT_KEYS);
 	project.provide("webhookSigningKey", stack.vars.WEBHOOK_SIGNING_KEY ?? DEV_WEBHOOK_SIGNING_KEY);
 	return async () => {
 		await stack.close();

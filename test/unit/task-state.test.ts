@@ -15,7 +15,7 @@ const failure: FinalOutcome = { final: true, status: "GENERATE_LYRICS_FAILED", i
 const notYet = { final: false as const, reason: "upstream status PENDING" };
 
 function task(callbackUrl: string | null = null) {
-	return newTaskState({ taskId: "t1", ref: "ref-1", prompt: "a song", callbackUrl, createdAt: T0 });
+	return newTaskState({ taskId: "t1", ref: "ref-1", prompt: "a song", callbackUrl, createdAt: T0, owner: "acme" });
 }
 
 describe("a callback", () => {
@@ -97,7 +97,7 @@ describe("a poll", () => {
 
 describe("the first state, with callbacks held before it", () => {
 	it("applies the first final callback carrying the task's ref and counts its deliveries, dropping other refs", () => {
-		const state = startingState({ taskId: "t1", ref: "ref-1", prompt: "p", callbackUrl: null, createdAt: T0 }, [
+		const state = startingState({ taskId: "t1", ref: "ref-1", prompt: "p", callbackUrl: null, createdAt: T0, owner: "acme" }, [
 			{ ref: "ref-other", outcome: failure, deliveries: 4, receivedAt: T0 + 1 },
 			{ ref: "ref-1", outcome: success, deliveries: 2, receivedAt: T0 + 2 },
 		]);

@@ -15,11 +15,18 @@ import {
 	uniquePrompt,
 } from "./helpers";
 
-let existingTaskId = "";
+/** A task of each configured key's tenant: record-info answers a tenant its own tasks only. */
+const existingTaskIds = new Map<string, string>();
 
 beforeAll(async () => {
-	existingTaskId = await createTask(uniquePrompt("the task auth tests read"));
+	for (const key of ["test-key-1", "test-key-2"]) {
+		existingTaskIds.set(key, await createTask(uniquePrompt("the task auth tests read"), {}, {}, key));
+	}
 });
+
+function existingTaskId(authorization: string | null): string {
+	return existingTaskIds.get(authorization?.includes("test-key-2") ? "test-key-2" : "test-key-1") as string;
+}
 
 interface Route {
 	name: string;
@@ -49,7 +56,7 @@ const routes: Route[] = [
 	{
 		name: "GET /api/v1/lyrics/record-info",
 		call: (authorization, _marker, overrides) =>
-			gateway(`/api/v1/lyrics/record-info?taskId=${existingTaskId}`, { headers: withAuth(authorization) }, overrides),
+			gateway(`/api/v1/lyrics/record-info?taskId=${existingTaskId(authorization)}`, { headers: withAuth(authorization) }, overrides),
 	},
 	{
 		name: "GET /api/v1/lyrics/tasks",

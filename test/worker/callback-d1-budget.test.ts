@@ -83,6 +83,7 @@ describe.each(["failing", "slow"] as const)("an unregistered callback's D1 looku
 			callbackUrl: null,
 			createdAt: mintedAt,
 			idempotencyScope: null,
+			owner: null,
 		});
 		const taskId = madeUpTaskId();
 		const late = callbackFor(taskId, target.url);

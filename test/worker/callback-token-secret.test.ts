@@ -88,6 +88,7 @@ describe("callback URLs minted before CALLBACK_TOKEN_SECRET was required", () =>
 			callbackUrl: null,
 			createdAt: mintedAt,
 			idempotencyScope: null,
+			owner: null,
 		});
 		const { taskId, request } = madeUpCallback(target.url);
 		const ack = await deliver(request);

@@ -2,6 +2,8 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { createExecutionContext, createScheduledController, runInDurableObject, waitOnExecutionContext } from "cloudflare:test";
+import { bareKeyTenant } from "../../src/config";
+import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
@@ -12,6 +14,11 @@ export async function gateway(path: string, init: RequestInit = {}, overrides: P
 	const response = await worker.fetch(new Request(`https://gateway.test${path}`, init), { ...env, ...overrides }, ctx);
 	await waitOnExecutionContext(ctx);
 	return response;
+}
+
+/** The object of an Idempotency-Key sent with API_KEY (a bare key: a tenant of its own). */
+export async function idempotencyKeyObject(idempotencyKey: string) {
+	return env.IDEMPOTENCY.getByName(await idempotencyScope(await bareKeyTenant(API_KEY), idempotencyKey));
 }
 
 /** An authenticated call under /api. */
@@ -85,8 +92,17 @@ export async function createTask(
 	prompt: string,
 	extra: Record<string, unknown> = {},
 	overrides: Partial<Env> = {},
+	apiKey: string = API_KEY,
 ): Promise<string> {
-	const response = await postJson("/api/v1/lyrics", { prompt, ...extra }, overrides);
+	const response = await api(
+		"/api/v1/lyrics",
+		{
+			method: "POST",
+			headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}` },
+			body: JSON.stringify({ prompt, ...extra }),
+		},
+		overrides,
+	);
 	const body = await envelope<{ taskId: string }>(response);
 	if (response.status !== 200) throw new Error(`create failed: ${response.status} ${body.msg}`);
 	return body.data.taskId;
@@ -115,6 +131,13 @@ export function deliver(request: CallbackRequest, overrides: Partial<Env> = {}):
 
 export async function recordInfo(taskId: string) {
 	return envelope<RecordInfo>(await api(`/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`));
+}
+
+/** record-info as an operator reads it (ADMIN_API_KEYS): for tasks stored before tenants, which have no owner. */
+export async function recordInfoAsAdmin(taskId: string) {
+	const headers = { authorization: "Bearer test-admin-key" };
+	const path = `/api/v1/lyrics/record-info?taskId=${encodeURIComponent(taskId)}`;
+	return envelope<RecordInfo>(await api(path, { headers }, { ADMIN_API_KEYS: "ops:test-admin-key" }));
 }
 
 export interface RecordInfo {

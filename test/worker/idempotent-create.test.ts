@@ -8,8 +8,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_MS } from "../../src/idempotency/idempotency-object";
 import { createIdempotently } from "../../src/idempotency/create-idempotently";
-import { idempotencyScope } from "../../src/idempotency/idempotency-key";
-import { API_KEY, api, envelope, expectErrorEnvelope, simScript, simStats, uniquePrompt } from "./helpers";
+import { API_KEY, api, envelope, expectErrorEnvelope, idempotencyKeyObject, simScript, simStats, uniquePrompt } from "./helpers";
 
 function create(body: unknown, key: string | undefined, apiKey = API_KEY, rawBody?: string) {
 	const headers: Record<string, string> = { "content-type": "application/json", authorization: `Bearer ${apiKey}` };
@@ -74,6 +73,30 @@ describe("Idempotency-Key on create", () => {
 		expect((await simStats(prompt)).creates).toBe(2);
 	});
 
+	it("belongs to the tenant: two keys of one tenant replay each other's creates, another tenant's same key creates anew", async () => {
+		const overrides = { API_KEYS: "acme:k-acme-old, acme:k-acme-new, rival:k-rival" };
+		const send = (apiKey: string, prompt: string, key: string) =>
+			api(
+				"/api/v1/lyrics",
+				{
+					method: "POST",
+					headers: { "content-type": "application/json", authorization: `Bearer ${apiKey}`, "idempotency-key": key },
+					body: JSON.stringify({ prompt }),
+				},
+				overrides,
+			);
+		const prompt = uniquePrompt("one tenant, two keys");
+		const key = crypto.randomUUID();
+		const first = await taskIdOf(await send("k-acme-old", prompt, key));
+		const rotated = await send("k-acme-new", prompt, key);
+		expect(rotated.headers.get("idempotent-replayed")).toBe("true");
+		expect(await taskIdOf(rotated)).toBe(first);
+		expect((await simStats(prompt)).creates).toBe(1);
+		const rival = await taskIdOf(await send("k-rival", prompt, key));
+		expect(rival).not.toBe(first);
+		expect((await simStats(prompt)).creates).toBe(2);
+	});
+
 	it("does not remember a failed create: the retry with the key creates", async () => {
 		const prompt = uniquePrompt("fails once");
 		const key = crypto.randomUUID();
@@ -103,7 +126,7 @@ describe("Idempotency-Key on create", () => {
 		const prompt = uniquePrompt("a day later");
 		const key = crypto.randomUUID();
 		const first = await taskIdOf(await create({ prompt }, key));
-		const stub = env.IDEMPOTENCY.getByName(await idempotencyScope(API_KEY, key));
+		const stub = await idempotencyKeyObject(key);
 		await runInDurableObject(stub, (_instance, state) => {
 			state.storage.sql.exec("UPDATE key_record SET started_at = started_at - ?", IDEMPOTENCY_WINDOW_MS + 1000);
 		});

@@ -149,4 +149,20 @@ describe("the served OpenAPI document", () => {
 			expect.arrayContaining(["webhook-id", "webhook-timestamp", "webhook-signature", "x-webhook-timestamp", "x-webhook-signature"]),
 		);
 	});
+
+	it("documents tenants: GET /api/v1/usage for a client and an admin, owner on every task, ?owner= and its 403", async () => {
+		const document = await servedDocument();
+		const usage = document.paths["/api/v1/usage"].get;
+		expect(usage.operationId).toBe("getUsage");
+		expect(usage.security).toEqual([{ bearerAuth: [] }]);
+		const schemas = document.components.schemas;
+		expect(Object.keys(schemas.TenantUsage.properties).sort()).toEqual(["creates", "day", "quota", "remaining", "resetsAt", "tenant"]);
+		expect(Object.keys(schemas.AllTenantsUsage.properties)).toEqual(["tenants"]);
+		expect(schemas.LyricsTask.properties.owner).toBeDefined();
+		expect(schemas.LyricsTask.required).toContain("owner");
+		const list = document.paths["/api/v1/lyrics/tasks"].get;
+		expect(list.parameters.map((parameter: any) => parameter.name)).toContain("owner");
+		expect(list.responses["403"].content["application/json"].example).toMatchObject({ code: 403, data: null });
+		expect(document.paths["/api/v1/lyrics"].post.responses["429"].description).toMatch(/TENANT_QUOTAS/);
+	});
 });

@@ -3,6 +3,7 @@
  * (route, status, latency, taskId, request id, the upstream's code), and nothing a log reader
  * could misuse: no bearer key, no callback token or ref, no prompt, in that line or any other.
  */
+import { bareKeyTenant } from "../../src/config";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
 	API_KEY,
@@ -27,6 +28,7 @@ interface RequestLine {
 	ms: number;
 	taskId?: string;
 	code?: number;
+	tenant?: string;
 }
 
 /** Everything the gateway wrote to the console since the last reset, one string per call. */
@@ -89,6 +91,7 @@ describe("request log lines", () => {
 			route: "/api/v1/lyrics",
 			status: 200,
 			taskId: data.taskId,
+			tenant: await bareKeyTenant(API_KEY),
 		});
 		expect(line.ms).toBeGreaterThanOrEqual(0);
 		expect(new Date(line.ts).toISOString()).toBe(line.ts);

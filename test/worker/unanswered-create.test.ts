@@ -7,15 +7,14 @@
  */
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import { describe, expect, it } from "vitest";
 import {
-	API_KEY,
 	api,
 	callbackBody,
 	deliver,
 	eventually,
 	expectErrorEnvelope,
+	idempotencyKeyObject,
 	postJson,
 	recordInfo,
 	runCron,
@@ -146,7 +145,7 @@ describe("a create the upstream answered too late", () => {
 		const withKey = () => createWithKey(prompt, key);
 		await simScript(prompt, { createDelayMs: 3000 });
 		await expectErrorEnvelope(await withKey(), 504, 504);
-		const keyObject = env.IDEMPOTENCY.getByName(await idempotencyScope(API_KEY, key));
+		const keyObject = await idempotencyKeyObject(key);
 		await runInDurableObject(keyObject, (_instance, state) => {
 			state.storage.sql.exec("UPDATE key_record SET doubt_until = ?", Date.now() - 1);
 		});
