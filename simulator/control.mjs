@@ -5,6 +5,7 @@ import { buildCallbackRequest, callbackShape, deliverCallbacks } from './callbac
 import { handleDnsQuery } from './dns.mjs';
 import { handleHook } from './hooks.mjs';
 import { isObject, parseJson, readBody, sendJson } from './http.mjs';
+import { validateOutage } from './outages.mjs';
 import { taskView } from './state.mjs';
 import { validateScript } from './scripts.mjs';
 
@@ -56,6 +57,17 @@ export function createControl({ state, ctx }) {
       return sendJson(res, 200, { ok: true, script: state.scripts.add(checked.script) });
     }
 
+    if (parts.length === 1 && parts[0] === 'outages') {
+      if (method === 'GET') return sendJson(res, 200, { outages: state.outages.list() });
+      if (method === 'DELETE') return sendJson(res, 200, { ok: true, removed: state.outages.clear(match) });
+      if (method !== 'POST') return wrongMethod();
+      const parsed = parseJson(await readBody(req));
+      if (!parsed.ok) return sendJson(res, 400, { error: 'body must be JSON' });
+      const checked = validateOutage(parsed.value);
+      if (!checked.ok) return sendJson(res, 400, { error: checked.error });
+      return sendJson(res, 200, { ok: true, outage: state.outages.set(checked.outage) });
+    }
+
     if (parts.length === 1 && parts[0] === 'dns-query') return handleDnsQuery(res, url, (ms) => state.lifecycle.sleep(ms));
 
     if (parts[0] === 'hooks') {
@@ -76,7 +88,7 @@ export function createControl({ state, ctx }) {
 
     if (parts.length === 1 && parts[0] === 'stats') {
       if (method !== 'GET') return wrongMethod();
-      return sendJson(res, 200, state.stats(match));
+      return sendJson(res, 200, state.stats(match, url.searchParams.get('taskIdPrefix') ?? undefined));
     }
 
     if (parts.length === 1 && parts[0] === 'reset') {

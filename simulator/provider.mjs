@@ -144,6 +144,9 @@ export function createProvider(deps) {
     if (!taskId) return sendJson(res, 200, { code: 422, msg: 'Validation error: taskId is required', data: null });
     if (!task) return sendJson(res, 200, { code: 404, msg: 'Task not found', data: null });
 
+    const outage = state.outages.find(task.prompt);
+    if (outage?.recordInfo === 'hang') return deps.hold(res);
+    if (outage) return sendJson(res, outage.recordInfo, statusBody(outage.recordInfo));
     const s = task.script ?? {};
     if (s.recordHang) return deps.hold(res);
     if (s.recordBody !== undefined) return sendScripted(res, s.recordHttpStatus ?? 200, s.recordBody);

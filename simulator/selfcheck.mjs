@@ -452,6 +452,31 @@ const checks = [
     assert.equal((await call('GET', `/__sim/tasks/${taskId}`)).json.recordInfoRequests, 1);
   }],
 
+  ['an outage fails record-info while it lasts, then the task answers again', async () => {
+    await script({ match: 'ro-outage', callback: 'drop', callbackDelayMs: 0 });
+    const taskId = (await create('ro-outage song')).json.data.taskId;
+    const start = await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 503 } });
+    assert.equal(start.status, 200, start.text);
+    const during = await recordInfo(taskId);
+    assert.deepEqual([during.status, during.json.code], [503, 503]);
+    await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 429 } });
+    assert.equal((await recordInfo(taskId)).status, 429, 'a second outage with the same match replaces the first');
+    await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 'hang' } });
+    const hung = await call('GET', `/api/v1/lyrics/record-info?taskId=${taskId}`, { signal: AbortSignal.timeout(500) }).then(
+      () => 'answered',
+      () => 'gave up',
+    );
+    assert.equal(hung, 'gave up');
+    assert.equal((await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 200 } })).status, 400);
+    assert.equal((await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordHttp: 503 } })).status, 400);
+    assert.equal((await call('DELETE', '/__sim/outages?match=ro-outage')).json.removed, 1);
+    const after = await recordInfo(taskId);
+    assert.equal(after.json.data.status, 'SUCCESS');
+    // Counted per task id prefix too, for ids the simulator never made (no prompt to match).
+    await recordInfo('fadedfaded'.padEnd(32, '0'));
+    assert.equal((await call('GET', '/__sim/stats?taskIdPrefix=fadedfaded')).json.recordInfo, 1);
+  }],
+
   ['record-info unknown / missing task', async () => {
     const unknown = await recordInfo('0'.repeat(32));
     assert.equal(unknown.status, 200);

@@ -153,20 +153,22 @@ export interface DueForPollQuery {
 	now: number;
 	/** Tasks created after this are still within POLL_GRACE_SECONDS: their callback may yet come. */
 	createdBefore: number;
-	/** Tasks created before this have outlived their bound and are due whatever their backoff says. */
-	expiredBefore: number;
 	limit: number;
 }
 
-/** Pending tasks whose poll is due, oldest first. */
+/**
+ * Pending tasks whose poll is due, oldest first. A task past TASK_MAX_PENDING_SECONDS waits out
+ * its backoff like any other: its object scheduled the poll at the deadline, and while the
+ * upstream cannot be asked it is not asked every minute.
+ */
 export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): Promise<string[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT task_id FROM tasks
-			WHERE status = 'PENDING' AND created_at <= ?1 AND (next_poll_at <= ?2 OR created_at <= ?3)
-			ORDER BY created_at ASC LIMIT ?4`,
+			WHERE status = 'PENDING' AND created_at <= ?1 AND next_poll_at <= ?2
+			ORDER BY created_at ASC LIMIT ?3`,
 		)
-		.bind(query.createdBefore, query.now, query.expiredBefore, query.limit)
+		.bind(query.createdBefore, query.now, query.limit)
 		.all<{ task_id: string }>();
 	return results.map((row) => row.task_id);
 }

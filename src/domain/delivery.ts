@@ -35,14 +35,18 @@ export type AttemptResult =
 	/** `permanent`: no retry can succeed (the URL is refused now), so the delivery is given up at once. */
 	| { ok: false; status: number | null; error: string; permanent?: boolean };
 
-function webhookIdFor(taskId: string): string {
-	return `msg_${taskId}`;
+/**
+ * `msg_<taskId>` for a task's delivery; `msg_<taskId>_2` for the one that replaces the gateway's
+ * own timeout with the upstream's result, which came after it: a new message, not a retry.
+ */
+function webhookIdFor(taskId: string, kind: "first" | "replacement"): string {
+	return kind === "first" ? `msg_${taskId}` : `msg_${taskId}_2`;
 }
 
 /** Created in the same step that makes the task final; the first attempt is due at once. */
-export function newDelivery(taskId: string, at: number): Delivery {
+export function newDelivery(taskId: string, at: number, kind: "first" | "replacement" = "first"): Delivery {
 	return {
-		webhookId: webhookIdFor(taskId),
+		webhookId: webhookIdFor(taskId, kind),
 		state: "pending",
 		attempts: 0,
 		lastStatus: null,

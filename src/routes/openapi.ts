@@ -69,7 +69,10 @@ export function serveOpenApiDocument(app: OpenAPIHono<AppEnv>): void {
 			"(the signature headers below; no other credential). " +
 			"Answer any 2xx within 15 s (WEBHOOK_TIMEOUT_MS); anything else is retried, by default after 5 s, 5 min, " +
 			"30 min, 2 h, 5 h, 10 h and 10 h (WEBHOOK_RETRY_SCHEDULE), with the same webhook-id. " +
-			"record-info shows the attempts under `delivery`.",
+			"record-info shows the attempts under `delivery`. One exception to once per task: when the gateway " +
+			"gave up waiting (TASK_MAX_PENDING_SECONDS; code 408, webhook-id msg_<taskId>) and the upstream's " +
+			"result comes after all, that result replaces the timeout and is POSTed as a new delivery with " +
+			"webhook-id msg_<taskId>_2: treat it as the task's final result.",
 		security: [],
 		request: {
 			headers: WebhookHeadersSchema,

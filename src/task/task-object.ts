@@ -14,6 +14,7 @@ import { readConfig } from "../config";
 import { settleAlarm } from "../durable-alarm";
 import type { Outcome } from "../domain/task-record";
 import { mayHoldEarlyCallback } from "../late-create/early-callback-gate";
+import { type HeldCheckVerdict, giveBackHoldRoom, heldBytes, settleUnadopted, takeHoldRoom, tendHeldCallbacks } from "../late-create/held-callback-room";
 import { KeyHandoff } from "../late-create/key-handoff";
 import { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
 import { logEvent } from "../log";
@@ -28,15 +29,8 @@ import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
-export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "wrong-ref" | "d1-unavailable";
+export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable";
 export type PollVerdict = AppliedPoll | "unknown" | "not-due" | "busy";
-
-/**
- * When to look whether held callbacks belong to a create the upstream never answered: a callback
- * comes after its create was sent, so by the upstream deadline (UPSTREAM_TIMEOUT_MS) plus this
- * margin for the create's own bookkeeping, a timed-out create has been recorded.
- */
-const LATE_CREATE_CHECK_MARGIN_MS = 5_000;
 /**
  * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
  * this the decision (already recorded here) reaches D1 in the background, with the alarm behind it.
@@ -74,33 +68,39 @@ export class TaskObject extends DurableObject<Env> {
 			logEvent("error", "task_id_reused_by_upstream", { taskId: input.taskId });
 			return "taken";
 		}
-		if (!existing) this.start(input, "task_registered");
+		const held = existing ? 0 : this.start(input, "task_registered");
 		await this.publish();
+		if (held > 0) await giveBackHoldRoom(this.env, input.taskId);
 		return "registered";
 	}
 
-	/** Stores the task's first state, with the callbacks held for it, in one synchronous step. */
-	private start(input: NewTask, event: string): void {
-		const state = startingState(input, this.early.takeAll());
+	/** Stores the task's first state, with the callbacks held for it, in one synchronous step; how many were held. */
+	private start(input: NewTask, event: string): number {
+		const held = this.early.takeAll();
+		const state = startingState(input, held);
 		this.store.save(state);
 		this.lateCreate.forget();
 		logEvent("info", event, { taskId: input.taskId, status: state.record.status });
+		return held.length;
 	}
 
 	/** Applies one upstream callback; the first final result wins and never changes. */
 	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: "current" | "legacy" = "current"): Promise<CallbackVerdict> {
 		const outcome = this.redact(upstreamOutcome);
+		let roomTaken = false;
 		if (!this.store.load()) {
 			const gate = await mayHoldEarlyCallback(this.env.DB, taskId, ref, token, CALLBACK_D1_BUDGET_MS);
 			if (gate === "refuse") return "wrong-ref";
 			if (gate === "d1-unavailable" && !this.store.load()) return "d1-unavailable";
+			// Room under the overall bound first (the same task and URL again costs none).
+			roomTaken = !this.store.load();
+			if (roomTaken && !(await takeHoldRoom(this.env, readConfig(this.env), taskId, ref, heldBytes(outcome)))) return "held-limit";
 		}
-		// Decided on the state as it is now: the task may have been registered during the lookup.
+		// Decided on the state as it is now: the task may have been registered during the lookups.
 		const verdict = this.decideCallback(ref, outcome);
-		if (verdict === "held-early") {
-			// The alarm may start the task from its create, once that create has timed out.
-			this.lateCreate.expect(taskId, Date.now() + readConfig(this.env).upstreamTimeoutMs + LATE_CREATE_CHECK_MARGIN_MS);
-		}
+		// Which task this object is, for the cron's check whether the create timed out.
+		if (verdict === "held-early") this.lateCreate.expect(taskId);
+		else if (roomTaken) await giveBackHoldRoom(this.env, taskId, [ref]);
 		if (verdict === "applied" || verdict === "duplicate" || verdict === "not-final") {
 			// Armed before the D1 write: if the object is reset during it, the alarm still delivers.
 			await this.setNextAlarm();
@@ -132,8 +132,8 @@ export class TaskObject extends DurableObject<Env> {
 		const config = readConfig(this.env);
 		const state = this.store.load() ?? (await this.d1.restoreState(taskId));
 		if (!state) return "unknown";
-		const expired = tickTime >= state.record.createdAt + config.taskMaxPendingSeconds * 1000;
-		if (state.record.status !== "PENDING" || (tickTime < state.record.nextPollAt && !expired)) {
+		// Past its deadline too a task waits out its backoff: only the upstream's answer ends it.
+		if (state.record.status !== "PENDING" || tickTime < state.record.nextPollAt) {
 			// D1 listed this task as due, so D1 is behind this object: write it again (and make
 			// sure a delivery decided before a reset still has its alarm).
 			await this.d1.resync();
@@ -169,9 +169,8 @@ export class TaskObject extends DurableObject<Env> {
 
 	/**
 	 * Runs whatever the collaborators have due: the D1 write's retry, the key handoff, the client
-	 * delivery's attempt; or, for a task never registered, the late-create check and the expiry
-	 * of held callbacks. Safe to run any number of times: each step checks in storage whether it
-	 * is still due.
+	 * delivery's attempt; or, for a task never registered, the expiry of held callbacks. Safe to
+	 * run any number of times: each step checks in storage whether it is still due.
 	 */
 	override async alarm(): Promise<void> {
 		const state = this.store.load();
@@ -181,31 +180,35 @@ export class TaskObject extends DurableObject<Env> {
 			const config = readConfig(this.env);
 			if (await this.delivery.attemptIfDue(config, this.d1.isBehind(state.record.version))) await this.d1.sync();
 		} else {
-			await this.checkHeldCallbacks();
+			await tendHeldCallbacks(this.env, this.lateCreate, this.early);
 		}
 		await this.setNextAlarm();
 	}
 
-	/** Held callbacks: start the task of the late create they belong to, or forget them after their time. */
-	private async checkHeldCallbacks(): Promise<void> {
-		const expiresAt = this.early.expiresAt();
-		if (expiresAt === null) return;
+	/**
+	 * Called by the cron, within its POLL_MAX_PER_TICK, when the held-callback budget lists this
+	 * task as due: held callbacks may belong to a create the upstream answered too late. If the
+	 * upstream confirms it, the task is started from that create; callbacks it refutes are dropped.
+	 */
+	async checkHeldCallbacks(taskId: string): Promise<HeldCheckVerdict> {
+		if (this.store.load() || this.early.expiresAt() === null) {
+			await giveBackHoldRoom(this.env, taskId);
+			return "nothing-held";
+		}
+		const refsBefore = this.early.refs();
 		const claim = await this.lateCreate.confirmAndClaim(this.env.DB, readConfig(this.env));
-		if (claim.kind === "claimed") {
-			if (!this.store.load()) {
-				const { ref, prompt, callbackUrl, createdAt, idempotencyScope, owner } = claim.create;
-				this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
-				if (idempotencyScope) this.keyHandoff.set({ scope: idempotencyScope, ref });
-			}
-			await this.publish();
-			const started = this.store.load();
-			if (started) await this.keyHandoff.handOff(this.env, started.record.taskId, started.record.createdAt);
-			return;
+		if (claim.kind !== "claimed") return settleUnadopted(this.env, taskId, refsBefore, this.early.refs(), claim.kind === "retry");
+		if (!this.store.load()) {
+			const { ref, prompt, callbackUrl, createdAt, idempotencyScope, owner } = claim.create;
+			this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
+			if (idempotencyScope) this.keyHandoff.set({ scope: idempotencyScope, ref });
 		}
-		if (Date.now() >= expiresAt) {
-			this.early.clear();
-			this.lateCreate.forget();
-		}
+		await this.publish();
+		await giveBackHoldRoom(this.env, taskId);
+		const started = this.store.load();
+		if (started) await this.keyHandoff.handOff(this.env, started.record.taskId, started.record.createdAt);
+		await this.setNextAlarm();
+		return "adopted";
 	}
 
 	/** After a decision: D1 is brought up to date, with the alarm set before that write and after it. */
@@ -225,7 +228,7 @@ export class TaskObject extends DurableObject<Env> {
 					this.delivery.nextRun(state.record.delivery, this.d1.caughtUpBy(now)),
 					this.keyHandoff.nextRun(now),
 				]
-			: [this.lateCreate.nextRun(), this.early.expiresAt()];
+			: [this.early.expiresAt(), this.lateCreate.unlistedTaskId() === null ? null : now];
 		await settleAlarm(this.ctx.storage, earliest(wanted));
 	}
 

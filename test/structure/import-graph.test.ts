@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 
 const SRC = resolve(dirname(fileURLToPath(import.meta.url)), "../../src");
 /** Bindings (wrangler.toml), not variables: reached through env wherever they are used. */
-const BINDINGS = new Set(["DB", "TASKS", "IDEMPOTENCY", "CREATE_LIMITER", "TENANT_QUOTA", "ASSETS"]);
+const BINDINGS = new Set(["DB", "TASKS", "IDEMPOTENCY", "CREATE_LIMITER", "TENANT_QUOTA", "HELD_CALLBACKS", "ASSETS"]);
 
 function sourceFiles(dir: string): string[] {
 	return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

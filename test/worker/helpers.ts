@@ -258,9 +258,13 @@ export interface SimStats {
 	callbackAttempts: number;
 }
 
-/** What the simulator received for prompts containing `match` (creates counted before its own checks). */
-export function simStats(match: string): Promise<SimStats> {
-	return sim<SimStats>(`/__sim/stats?match=${encodeURIComponent(match)}`);
+/**
+ * What the simulator received for prompts containing `match` (creates counted before its own
+ * checks); with `taskIdPrefix`, only record-info about task ids starting with it (made-up ones too).
+ */
+export function simStats(match: string, taskIdPrefix?: string): Promise<SimStats> {
+	const prefix = taskIdPrefix === undefined ? "" : `&taskIdPrefix=${encodeURIComponent(taskIdPrefix)}`;
+	return sim<SimStats>(`/__sim/stats?match=${encodeURIComponent(match)}${prefix}`);
 }
 
 /** The task object's own state (not D1's copy): what it decided, its version, held early callbacks. */
