@@ -76,10 +76,13 @@ async function waitUntilSettled(gatewayUrl, apiKey, tasks, waitMs) {
     const infos = await Promise.all(
       tasks.map((task) => gatewayCall(gatewayUrl, apiKey, `/api/v1/lyrics/record-info?taskId=${encodeURIComponent(task.taskId)}`)),
     );
-    const unsettled = tasks.filter((task, index) => !settled(task, infos[index].body?.data));
+    const unsettled = tasks.flatMap((task, index) => (settled(task, infos[index].body?.data) ? [] : [{ task, info: infos[index].body?.data }]));
     if (unsettled.length === 0) return;
     if (Date.now() > deadline) {
-      throw new Error(`not settled within ${waitMs} ms: ${unsettled.map((task) => `${task.label} (${task.taskId})`).join(', ')}`);
+      const described = unsettled.map(
+        ({ task, info }) => `${task.label} (${task.taskId}: ${info ? `${info.status} by ${info.resultSource}, delivery ${info.delivery?.state ?? 'none'}` : 'not found'})`,
+      );
+      throw new Error(`not settled within ${waitMs} ms: ${described.join(', ')}`);
     }
     // The deployed Cron Trigger's stand-in (wrangler dev --test-scheduled): polls what is due.
     await fetch(`${gatewayUrl}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('* * * * *')}`).catch(() => undefined);

@@ -4,7 +4,8 @@
  * failure. Some tests mean such fetches: a DNS resolver on a closed port (a create must not be
  * blocked by a resolver it cannot ask), a client webhook host that resolves nowhere offline (a
  * delivery is retried later). For each, workerd logs the connection error and then reports the
- * very rejection the code caught as "uncaught exception ... Network connection lost." (refused)
+ * very rejection the code caught as "uncaught exception ... Network connection lost." (refused, or
+ * reset by the server the worker tests hold for an unreachable upstream: test/worker/helpers.ts)
  * or "... jsg.Error: internal error; reference = …" (lookup failed), each with a raw stack.
  * A one-line fetch to 127.0.0.1:9 inside try/catch prints the same; the code is not at fault.
  *
@@ -15,7 +16,8 @@
  */
 
 /** The connection errors workerd reports before echoing the caught rejection. */
-const CONNECTION_FAILURE = /rust\/worker\/ffi\.rs:\d+: (disconnected: Connection refused \(os error 111\)|failed: failed to lookup address information: .+)$/;
+const CONNECTION_FAILURE =
+	/rust\/worker\/ffi\.rs:\d+: (disconnected: Connection (refused \(os error 111\)|reset by peer \(os error 104\))|failed: failed to lookup address information: .+)$/;
 /** The echoes: the caught rejection reported again, and workerd's raw stacks. */
 const ECHO = [
 	/^uncaught exception; source = Uncaught \(in promise\); stack = Error: (Network connection lost\.|internal error; reference = \w+)$/,
