@@ -37,7 +37,13 @@ CREATE TABLE IF NOT EXISTS tasks (
 	version INTEGER NOT NULL,
 	-- The tenant whose key created the task (API_KEYS / ADMIN_API_KEYS); NULL for a task stored
 	-- before tenants existed, which only admin keys see.
-	owner TEXT
+	owner TEXT,
+	-- delivery.state ('pending', 'delivered', 'failed'), NULL without a delivery: the stats count
+	-- deliveries from an index instead of reading every row's JSON.
+	delivery_state TEXT,
+	-- The host (and port) of callback_url, never its path, query or credentials: which hosts'
+	-- deliveries fail, for the operator's view.
+	callback_host TEXT
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
@@ -46,6 +52,14 @@ CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
 CREATE INDEX IF NOT EXISTS tasks_by_owner_status ON tasks (owner, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
+-- GET /api/v1/stats: every figure is a range search of an index over the window's tasks
+-- (migrations/0003_stats.sql says which query uses which index).
+CREATE INDEX IF NOT EXISTS tasks_stats_by_hour ON tasks (created_at / 3600000, owner, status, result_source, delivery_state, created_at);
+CREATE INDEX IF NOT EXISTS tasks_results_by_created ON tasks (created_at, result_source, completed_at);
+CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
+CREATE INDEX IF NOT EXISTS tasks_troubled_deliveries ON tasks (created_at, callback_host) WHERE delivery_state IN ('pending', 'failed');
+CREATE INDEX IF NOT EXISTS tasks_by_time_to_result ON tasks (completed_at - created_at, created_at, completed_at, result_source)
+	WHERE result_source IN ('callback', 'poll') AND completed_at IS NOT NULL;
 
 -- Creates the upstream never answered in time (504): it may still have made the task, and its
 -- callback then names it. Keyed by the ref of the callback URL minted for the create, so that

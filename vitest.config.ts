@@ -2,6 +2,11 @@ import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { unstable_splitSqlQuery } from "wrangler";
 import { defineConfig } from "vitest/config";
+import { hideRuntimeNoise } from "./test/support/runtime-noise.ts";
+
+// workerd echoes fetch failures that the code caught as "uncaught exception" lines: explained,
+// and kept out of the output, in test/support/runtime-noise.ts.
+hideRuntimeNoise();
 
 /** migrations/, applied to each test file's fresh D1 by test/worker/setup.ts, as `wrangler d1 migrations apply` does. */
 const migrations = await readD1Migrations(new URL("./migrations", import.meta.url).pathname);
@@ -49,6 +54,9 @@ export default defineConfig({
 				test: {
 					name: "worker",
 					include: ["test/worker/**/*.test.ts"],
+					// A guard against a hang, not a speed limit: on a loaded two-core machine the
+					// heavier tests (42 creates and a tick of 40 polls) pass 5 s, vitest's default.
+					testTimeout: 30_000,
 					globalSetup: ["./test/support/simulator-setup.ts"],
 					setupFiles: ["./test/worker/setup.ts"],
 				},

@@ -3,7 +3,7 @@
 // for N concurrent copies of one task's signed callback, how many were answered 2xx, how many
 // results were stored (must be 1), what callbacksReceived says (must be N), and answer latency.
 // Run: node bench/concurrent-callbacks.mjs [N ...]   (default 1 10 50 200)
-// Absolute times on shared machines are noisy; compare rows of one run with each other, and each
+// Absolute times on busy machines are noisy; compare rows of one run with each other, and each
 // row with the same number of concurrent /healthz requests measured right after it.
 
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -5,7 +5,7 @@
 // quota object decides before sending), with a fresh key each (key object + rate limiter), and
 // replays of one key (key object only, no upstream call), each beside GET /healthz in the same
 // run. Run: node bench/create-overhead.mjs [N]   (default 60 requests per row)
-// Absolute times on shared machines are noisy; read the ratios, which come from one run.
+// Absolute times on busy machines are noisy; read the ratios, which come from one run.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -3,6 +3,7 @@
 // UsageError (exit 2), found before any request is sent.
 
 import { parseArgs } from 'node:util';
+import { suggestion } from './invocation.mjs';
 
 /** What `npm start` serves (scripts/dev.mjs, scripts/local-stack.mjs), so the CLI works with no setup. */
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
@@ -71,8 +72,11 @@ export function parseCommand(argv, env) {
   const [first, ...rest] = positionals;
   const named = first === 'create' || first === 'get' || first === 'list' || first === 'usage' ? first : undefined;
   // A lone word is far likelier a mistyped command than a prompt, and a create spends a credit.
-  if (!named && positionals.length === 1 && first !== undefined && !/\s/.test(first.trim())) {
-    throw new UsageError(`"${first}" is not a command (create, get, list, usage, help). For a one-word prompt, say: create ${first}`);
+  // (An empty or blank argument is no word: it gets the empty-prompt message below.)
+  if (!named && positionals.length === 1 && first !== undefined && first.trim() !== '' && !/\s/.test(first.trim())) {
+    throw new UsageError(
+      `"${first}" is not a command (create, get, list, usage, help). For a one-word prompt, say: ${suggestion(`create ${first.trim()}`)}`,
+    );
   }
   // A bare prompt is a create: `lyrics-gateway "a song about rain"`, quotes optional.
   const command = named ?? 'create';
@@ -91,7 +95,7 @@ export function parseCommand(argv, env) {
   if (command === 'create') {
     const prompt = args.join(' ').trim();
     if (!prompt) {
-      throw new UsageError('Give a prompt, for example: lyrics-gateway "a song about rain"');
+      throw new UsageError(`Give a prompt, for example: ${suggestion('"a song about rain"')}`);
     }
     const callbackUrl = values['callback-url'];
     if (callbackUrl !== undefined && !isHttpUrl(callbackUrl)) {
@@ -102,7 +106,7 @@ export function parseCommand(argv, env) {
 
   if (command === 'get') {
     if (args.length !== 1 || !args[0].trim()) {
-      throw new UsageError('get takes exactly one taskId, for example: lyrics-gateway get 3b66882fde0a5d398bd269cab6d9542b');
+      throw new UsageError(`get takes exactly one taskId, for example: ${suggestion('get 3b66882fde0a5d398bd269cab6d9542b')}`);
     }
     return { command, ...common, taskId: args[0].trim(), wait: values.wait ?? false, timeoutMs: timeoutMs(values.timeout) };
   }

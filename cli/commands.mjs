@@ -8,6 +8,7 @@ import { formatTask, formatTaskList, formatUsage, styles } from './format.mjs';
 import { EXIT } from './help.mjs';
 import { startProgress } from './progress.mjs';
 import { waitForTask } from './wait.mjs';
+import { suggestion } from './invocation.mjs';
 
 /** How long a just-created task may be invisible to record-info before a 404 is believed. */
 const NOT_FOUND_GRACE_MS = 15_000;
@@ -49,7 +50,7 @@ export async function create(command, context) {
     if (command.json) printJson(context, created.envelope);
     else {
       context.stdout.write(`${taskId}\n`);
-      stderr.write(`Created. Fetch it with: lyrics-gateway get ${taskId} --wait\n`);
+      stderr.write(`Created. Fetch it with: ${suggestion(`get ${taskId} --wait`)}\n`);
     }
     return EXIT.ok;
   }
@@ -109,7 +110,7 @@ async function waitWithProgress(context, taskId, timeoutMs, notFoundGraceMs, pro
   // Ctrl-C stops the waiting, not the task: say how to pick it up again.
   const onInterrupt = () => {
     progress.stop();
-    context.stderr.write(`\nStopped waiting; the task goes on. Pick it up with: lyrics-gateway get ${taskId} --wait\n`);
+    context.stderr.write(`\nStopped waiting; the task goes on. Pick it up with: ${suggestion(`get ${taskId} --wait`)}\n`);
     process.exit(EXIT.interrupted);
   };
   process.once('SIGINT', onInterrupt);

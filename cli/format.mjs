@@ -1,6 +1,8 @@
 // @ts-check
 // Tasks as people read them: titles, then the lyrics with their section markers stand out.
 
+import { suggestion } from './invocation.mjs';
+
 /**
  * Bold only for a terminal, and never when NO_COLOR is set (https://no-color.org: any non-empty value).
  * @param {{ isTTY?: boolean }} stream
@@ -64,7 +66,7 @@ export function formatTask(task, style) {
     lines.push(`${style.dim('error')} ${[task.errorCode, task.errorMessage].filter((part) => part !== null && part !== '').join(': ')}`);
   }
   if (task.status === 'PENDING') {
-    lines.push('', `Not finished yet. Wait for it: lyrics-gateway get ${task.taskId} --wait`);
+    lines.push('', `Not finished yet. Wait for it: ${suggestion(`get ${task.taskId} --wait`)}`);
   }
   items.forEach((item, index) => {
     const title = item.title?.trim() || '(untitled)';
@@ -89,7 +91,7 @@ const PROMPT_WIDTH = 60;
 export function formatTaskList(page, style, { status, limit, owner, showOwner = false } = {}) {
   if (page.items.length === 0) {
     if (owner) return `No tasks of ${owner}${status ? ` with status ${status}` : ''}.\n`;
-    return status ? `No tasks with status ${status}.\n` : 'No tasks yet. Create one: lyrics-gateway "a song about rain"\n';
+    return status ? `No tasks with status ${status}.\n` : `No tasks yet. Create one: ${suggestion('"a song about rain"')}\n`;
   }
   const rows = page.items.map((task) => [
     task.createTime ? localTime(task.createTime) : '',
@@ -105,7 +107,7 @@ export function formatTaskList(page, style, { status, limit, owner, showOwner = 
   const out = [style.bold(line(header)), ...rows.map(line)];
   if (page.nextCursor) {
     const filters = `${status ? ` --status ${status}` : ''}${limit ? ` --limit ${limit}` : ''}${owner ? ` --owner ${owner}` : ''}`;
-    out.push('', `More: lyrics-gateway list${filters} --cursor ${page.nextCursor}`);
+    out.push('', `More: ${suggestion(`list${filters} --cursor ${page.nextCursor}`)}`);
   }
   return `${out.join('\n')}\n`;
 }

@@ -8,6 +8,7 @@ import { create, get, list, printJson, usage } from './commands.mjs';
 import { useEmphasis } from './format.mjs';
 import { EXIT, HELP } from './help.mjs';
 import { StillPendingError } from './wait.mjs';
+import { suggestion } from './invocation.mjs';
 
 /**
  * @param {string[]} argv
@@ -22,7 +23,7 @@ export async function main(argv, io) {
     command = parseCommand(argv, io.env);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
-    stderr.write(`${error.message}\nSee: lyrics-gateway --help\n`);
+    stderr.write(`${error.message}\nSee: ${suggestion("--help")}\n`);
     return EXIT.usage;
   }
   if (command.command === 'help') {
@@ -57,7 +58,7 @@ export async function main(argv, io) {
     if (error instanceof StillPendingError) {
       if (command.json && error.last) printJson(context, error.last.envelope);
       stderr.write(`${error.message} The task goes on without the CLI.\n`);
-      stderr.write(`Pick it up with: lyrics-gateway get ${error.taskId} --wait\n`);
+      stderr.write(`Pick it up with: ${suggestion(`get ${error.taskId} --wait`)}\n`);
       return EXIT.stillPending;
     }
     throw error;

@@ -6,7 +6,9 @@ import { DEV_ADMIN_API_KEY, DEV_API_KEY, startLocalStack } from './local-stack.m
 const port = Number(process.env.PORT ?? 8787);
 const simulatorPort = Number(process.env.SIM_PORT ?? 8790);
 
-const stack = await startLocalStack({ port, simulatorPort, log: process.env.VERBOSE === '1' }).catch((error) => {
+// The gateway's request and event lines are shown by default; VERBOSE=1 shows everything.
+const verbose = process.env.VERBOSE === '1';
+const stack = await startLocalStack({ port, simulatorPort, log: verbose, gatewayLog: !verbose }).catch((error) => {
   console.error(`Could not start the local gateway: ${error.message}`);
   console.error(`(Is something else on port ${port} or ${simulatorPort}? Set PORT / SIM_PORT to move them.)`);
   process.exit(1);
@@ -26,7 +28,10 @@ lyrics-gateway is running at ${stack.url}
   API key:            ${DEV_API_KEY}   (tenant "dev")
   admin API key:      ${DEV_ADMIN_API_KEY}   (every tenant's tasks and usage)
   API reference:      ${stack.url}/docs   (read it, authorize with the key, try calls)
+  operator's view:    ${stack.url}/admin   (enter the admin API key ${DEV_ADMIN_API_KEY})
   cron:               fired every minute (tasks pending over POLL_GRACE_SECONDS are polled)
+  logs:               the gateway's JSON lines (one per request and task event) appear below;
+                      VERBOSE=1 npm start shows wrangler's and the simulator's output as well
 
 Create a task:
   curl -s -X POST ${stack.url}/api/v1/lyrics -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"prompt":"A song about the sea at night"}'
@@ -37,7 +42,12 @@ Fetch it (put the taskId from the answer in place of TASK_ID):
 Both at once:
   TASK_ID=$(curl -s -X POST ${stack.url}/api/v1/lyrics -H 'Authorization: Bearer ${DEV_API_KEY}' -H 'Content-Type: application/json' -d '{"prompt":"A song about the sea at night"}' | sed -E 's/.*"taskId":"([^"]+)".*/\\1/'); sleep 4; curl -s "${stack.url}/api/v1/lyrics/record-info?taskId=$TASK_ID" -H 'Authorization: Bearer ${DEV_API_KEY}'
 
-Press Ctrl-C to stop.
+Something to look at in ${stack.url}/admin: in another terminal,
+  npm run seed
+makes a small mix of tasks through the simulator (successes, a failure, a lost callback the poller
+recovers within about three minutes, a delivered and a failing client webhook).
+
+Press Ctrl-C to stop. Logs:
 `);
 
 let stopping = false;

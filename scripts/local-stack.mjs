@@ -3,6 +3,7 @@
 // (scripts/dev.mjs) and by the end-to-end tests (test/e2e), which drive it over real HTTP.
 
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,14 +25,15 @@ export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LW
 
 /**
  * @typedef {object} LocalStackOptions
- * @property {number} [port]            Gateway port (default 8787).
+ * @property {number} [port]            Gateway port (default 8787; 0 = any free one, retried if taken meanwhile).
  * @property {number} [simulatorPort]   Simulator port (default 8790; 0 = any free one).
  * @property {string} [persistTo]       Local state folder (D1, Durable Objects); default .wrangler/state.
  * @property {Record<string, string>} [vars]  Variables over the development defaults.
  * @property {number} [callbackDelayMs] How long the simulator takes to "write" lyrics.
  * @property {string} [simulatorHmacKey] Sign the simulator's callbacks (set KIE_WEBHOOK_HMAC_KEY to match).
- * @property {number} [inspectorPort]   wrangler's debugger port (default 9229); tests pick a free one.
+ * @property {number} [inspectorPort]   wrangler's debugger port (default 9229; 0 = one workerd picks itself).
  * @property {boolean} [log]            Show the simulator's and wrangler's output.
+ * @property {boolean} [gatewayLog]     Show only the gateway's own JSON log lines (requests, task events).
  */
 
 /**
@@ -39,13 +41,54 @@ export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LW
  * @returns {Promise<{ url: string, simulatorUrl: string, vars: Record<string, string>, fireCron: () => Promise<Response>, close: () => Promise<void> }>}
  */
 export async function startLocalStack(options = {}) {
-  const port = options.port ?? 8787;
   const simulator = await startSimulator({
     port: options.simulatorPort ?? 8790,
     callbackDelayMs: options.callbackDelayMs ?? 3000,
     hmacKey: options.simulatorHmacKey,
     log: options.log ?? false,
   });
+  try {
+    if (options.port !== 0) return await startGateway(options, simulator, options.port ?? 8787);
+    // `wrangler dev` must be told its port before it starts (PUBLIC_URL names it), so "any free
+    // port" is a port free a moment ago: if something takes it in between, wrangler says so and
+    // exits, and the next candidate is tried.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startGateway(options, simulator, await portFreeNow());
+      } catch (error) {
+        if (!(error instanceof PortTaken) || attempt >= 5) throw error;
+      }
+    }
+  } catch (error) {
+    await simulator.close();
+    throw error;
+  }
+}
+
+/** wrangler could not listen on the port it was given. */
+class PortTaken extends Error {}
+
+/** A port nothing listens on right now; only a candidate, as startLocalStack explains. */
+function portFreeNow() {
+  return /** @type {Promise<number>} */ (
+    new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      });
+    })
+  );
+}
+
+/**
+ * `wrangler dev` on `port` against the running simulator; closes only what it started itself.
+ * @param {LocalStackOptions} options
+ * @param {import('../simulator/server.mjs').Simulator} simulator
+ * @param {number} port
+ */
+async function startGateway(options, simulator, port) {
   const url = `http://127.0.0.1:${port}`;
   const vars = {
     KIE_BASE_URL: simulator.url,
@@ -64,7 +107,7 @@ export async function startLocalStack(options = {}) {
     ...options.vars,
   };
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : [];
-  const inspector = options.inspectorPort ? ['--inspector-port', String(options.inspectorPort)] : [];
+  const inspector = options.inspectorPort !== undefined ? ['--inspector-port', String(options.inspectorPort)] : [];
 
   try {
     applyMigrations(persist);
@@ -84,14 +127,26 @@ export async function startLocalStack(options = {}) {
     { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' },
   );
   let output = '';
+  let partialLine = '';
   const keep = (/** @type {Buffer} */ chunk) => {
     output = (output + chunk.toString()).slice(-20_000);
     if (options.log) process.stdout.write(chunk);
+    else if (options.gatewayLog) {
+      // The gateway's lines are its JSON objects (src/log.ts), which wrangler prefixes when they
+      // are warnings or errors; the rest is wrangler's own chatter.
+      const lines = (partialLine + chunk.toString()).split('\n');
+      partialLine = lines.pop() ?? '';
+      for (const line of lines) {
+        const plain = line.replace(/\x1b\[[0-9;]*m/g, '');
+        const start = plain.indexOf('{"ts":');
+        if (start >= 0) process.stdout.write(`${plain.slice(start).trimEnd()}\n`);
+      }
+    }
   };
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
 
-  const close = async () => {
+  const stopGateway = async () => {
     if (child.exitCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       try {
@@ -102,13 +157,13 @@ export async function startLocalStack(options = {}) {
       }
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
     }
-    await simulator.close();
   };
 
   try {
     await waitForHealthy(url, child, () => output);
   } catch (error) {
-    await close();
+    await stopGateway();
+    if (/Address already in use/i.test(output)) throw new PortTaken(`port ${port} was taken`);
     throw error;
   }
 
@@ -118,7 +173,10 @@ export async function startLocalStack(options = {}) {
     vars,
     // `wrangler dev` never fires cron triggers by itself; --test-scheduled exposes this route.
     fireCron: () => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('* * * * *')}`),
-    close,
+    close: async () => {
+      await stopGateway();
+      await simulator.close();
+    },
   };
 }
 
@@ -155,8 +213,9 @@ async function waitForHealthy(/** @type {string} */ url, /** @type {import('node
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`wrangler dev exited (${child.exitCode}):\n${output()}`);
     try {
+      // Healthy, and wrangler says it is ours: not some other server that took the port.
       const response = await fetch(`${url}/healthz`);
-      if (response.ok) return;
+      if (response.ok && output().includes(`Ready on ${url}`)) return;
     } catch {
       // not listening yet
     }

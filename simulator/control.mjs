@@ -5,6 +5,7 @@ import { buildCallbackRequest, callbackShape, deliverCallbacks } from './callbac
 import { handleDnsQuery } from './dns.mjs';
 import { handleHook } from './hooks.mjs';
 import { isObject, parseJson, readBody, sendJson } from './http.mjs';
+import { validateOutage } from './outages.mjs';
 import { taskView } from './state.mjs';
 import { validateScript } from './scripts.mjs';
 
@@ -56,15 +57,38 @@ export function createControl({ state, ctx }) {
       return sendJson(res, 200, { ok: true, script: state.scripts.add(checked.script) });
     }
 
+    if (parts.length === 1 && parts[0] === 'outages') {
+      if (method === 'GET') return sendJson(res, 200, { outages: state.outages.list() });
+      if (method === 'DELETE') return sendJson(res, 200, { ok: true, removed: state.outages.clear(match) });
+      if (method !== 'POST') return wrongMethod();
+      const parsed = parseJson(await readBody(req));
+      if (!parsed.ok) return sendJson(res, 400, { error: 'body must be JSON' });
+      const checked = validateOutage(parsed.value);
+      if (!checked.ok) return sendJson(res, 400, { error: checked.error });
+      return sendJson(res, 200, { ok: true, outage: state.outages.set(checked.outage) });
+    }
+
     if (parts.length === 1 && parts[0] === 'dns-query') return handleDnsQuery(res, url, (ms) => state.lifecycle.sleep(ms));
 
     if (parts[0] === 'hooks') {
       return handleHook(state.hooks, req, res, parts.slice(1), (ms) => state.lifecycle.sleep(ms));
     }
 
+    if (parts[0] === 'gates' && parts.length >= 2 && parts.length <= 3) {
+      const name = decodeURIComponent(parts[1]);
+      if (parts.length === 2) {
+        if (method !== 'GET') return wrongMethod();
+        return sendJson(res, 200, state.gates.view(name));
+      }
+      if (parts[2] !== 'open') return notFound(res, url);
+      if (method !== 'POST') return wrongMethod();
+      const released = state.gates.open(name);
+      return sendJson(res, 200, { ok: true, released, gate: state.gates.view(name) });
+    }
+
     if (parts.length === 1 && parts[0] === 'stats') {
       if (method !== 'GET') return wrongMethod();
-      return sendJson(res, 200, state.stats(match));
+      return sendJson(res, 200, state.stats(match, url.searchParams.get('taskIdPrefix') ?? undefined));
     }
 
     if (parts.length === 1 && parts[0] === 'reset') {

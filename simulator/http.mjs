@@ -1,4 +1,4 @@
-// Small request/response helpers shared by the provider and control handlers.
+// Small request/response helpers used by both the provider and the control handlers.
 
 /** Bodies above this are refused; nothing legitimate sent to the simulator comes close. */
 const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,4 +1,4 @@
-// The two provider endpoints, as /work/shared/kie/README.md documents them, plus the
+// The two provider endpoints, as the provider's API documentation describes them, plus the
 // misbehaviours a matching script asks for. The provider answers most errors with HTTP 200 and
 // the error in the body (`{"code": N, "msg": …}`); only scripts produce other HTTP statuses.
 
@@ -72,8 +72,9 @@ export function createProvider(deps) {
    * Send a task's callback(s) the way its script says (nothing for "drop").
    * @param {Task} task @param {'scheduled' | 'early'} source
    */
-  const runCallbacks = (task, source) => {
+  const runCallbacks = async (task, source) => {
     const script = task.script;
+    if (script?.callbackGate && !(await state.gates.wait(script.callbackGate))) return [];
     return deliverCallbacks(task, ctx, {
       shape: callbackShape(task),
       source,
@@ -106,8 +107,9 @@ export function createProvider(deps) {
     const s = script ?? {};
     const fails = s.hang === true || s.createBody !== undefined || s.createRaw !== undefined || (s.createStatus !== undefined && s.createStatus !== 200);
     if (fails) {
-      // An error answer creates no task; createDelayMs only makes the error late.
+      // An error answer creates no task; createDelayMs and createGate only make the error late.
       if (s.createDelayMs) await state.lifecycle.sleep(s.createDelayMs);
+      if (s.createGate) await state.gates.wait(s.createGate);
       if (s.hang) return deps.hold(res);
       const status = s.createStatus ?? 200;
       if (s.createRaw !== undefined) return sendScripted(res, status, s.createRaw);
@@ -126,6 +128,7 @@ export function createProvider(deps) {
       }
     }
     if (s.createDelayMs) await state.lifecycle.sleep(s.createDelayMs);
+    if (s.createGate) await state.gates.wait(s.createGate);
     sendJson(res, 200, { code: 200, msg: 'success', data: { taskId: task.taskId } });
   }
 
@@ -141,6 +144,9 @@ export function createProvider(deps) {
     if (!taskId) return sendJson(res, 200, { code: 422, msg: 'Validation error: taskId is required', data: null });
     if (!task) return sendJson(res, 200, { code: 404, msg: 'Task not found', data: null });
 
+    const outage = state.outages.find(task.prompt);
+    if (outage?.recordInfo === 'hang') return deps.hold(res);
+    if (outage) return sendJson(res, outage.recordInfo, statusBody(outage.recordInfo));
     const s = task.script ?? {};
     // A slow upstream: the whole answer (error or not) comes late; readiness is judged after the wait.
     if (s.recordDelayMs && !(await state.lifecycle.sleep(s.recordDelayMs))) return;

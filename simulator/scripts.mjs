@@ -14,7 +14,9 @@ import { isObject } from './http.mjs';
  * @property {string} [createRaw]            Raw text answered instead of success.
  * @property {number} [createDelayMs]        Answer the create this late (the task exists meanwhile).
  * @property {boolean} [hang]                Never answer the create.
+ * @property {string} [createGate]           Hold the create's answer (the task exists meanwhile) until this gate opens.
  * @property {number} [callbackDelayMs]      Overrides the simulator's default delay before the callback.
+ * @property {string} [callbackGate]         Hold each callback (after its delay) until this gate opens.
  * @property {'normal'|'drop'|'fail'} [callback]
  * @property {number} [failCode]             Body code of a failure callback (default 400).
  * @property {string} [failMsg]
@@ -41,7 +43,9 @@ const FIELDS = {
   createRaw: (v) => (typeof v === 'string' ? null : 'must be a string'),
   createDelayMs: delay,
   hang: boolean,
+  createGate: gateName,
   callbackDelayMs: delay,
+  callbackGate: gateName,
   callback: oneOf('normal', 'drop', 'fail'),
   failCode: integer,
   failMsg: (v) => (typeof v === 'string' ? null : 'must be a string'),
@@ -132,6 +136,10 @@ function httpStatus(v) {
 /** @param {unknown} v */
 function delay(v) {
   return typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_DELAY_MS ? null : `must be a number of ms 0..${MAX_DELAY_MS}`;
+}
+/** @param {unknown} v */
+function gateName(v) {
+  return typeof v === 'string' && /^[\w.-]{1,100}$/.test(v) ? null : 'must be a gate name (letters, digits, _ . -)';
 }
 /** @param {...string} allowed */
 function oneOf(...allowed) {

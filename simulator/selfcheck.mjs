@@ -18,7 +18,9 @@ const CHECK_TIMEOUT_MS = 20_000;
 const TOTAL_TIMEOUT_MS = 60_000;
 
 // ---------------------------------------------------------------------------------------------
-// Callback receiver: /cb/<tag>?status=N&delay=MS answers N (default 200) after MS (default 0).
+// Callback receiver: /cb/<tag>?status=N&delay=MS answers N (default 200) after MS (default 0);
+// &holdUntil=K holds every answer until K requests for the tag have arrived (at most 5 s), so
+// only copies sent at once are all received before the first is answered.
 
 /** @typedef {{ tag: string, headers: http.IncomingHttpHeaders, text: string, json: any, at: number, answeredAt?: number }} Received */
 
@@ -44,6 +46,8 @@ const receiver = http.createServer(async (req, res) => {
   for (const w of waiters) w();
   const delay = Number(url.searchParams.get('delay') ?? 0);
   if (delay) await sleep(delay);
+  const holdUntil = Number(url.searchParams.get('holdUntil') ?? 0);
+  if (holdUntil) await waitForCallbacks(entry.tag, holdUntil, 5000).catch(() => undefined);
   entry.answeredAt = Date.now();
   res.writeHead(Number(url.searchParams.get('status') ?? 200), { 'Content-Type': 'text/plain' });
   res.end('ok');
@@ -79,6 +83,14 @@ function waitForCallbacks(tag, n, timeoutMs = 8000) {
 
 /** @param {number} ms */
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Wait until the receiver has answered each of these. @param {Received[]} entries */
+async function waitForAnswers(entries) {
+  for (let i = 0; entries.some((e) => e.answeredAt === undefined); i++) {
+    assert.ok(i < 400, 'receiver answered');
+    await sleep(25);
+  }
+}
 
 /** @type {import('./server.mjs').Simulator} */
 let sim;
@@ -146,7 +158,7 @@ function assertLyricText(text) {
 const checks = [
   ['bad auth', async () => {
     for (const auth of [null, '', 'wrong-key']) {
-      const r = await call('POST', '/api/v1/lyrics', { body: { prompt: 'auth-check x', callBackUrl: 'http://127.0.0.1:1/' }, auth });
+      const r = await call('POST', '/api/v1/lyrics', { body: { prompt: 'auth-check x', callBackUrl: `${recvUrl}/cb/unused` }, auth });
       assert.equal(r.status, 200);
       assert.equal(r.json.code, 401, `auth ${auth}`);
       const q = await call('GET', '/api/v1/lyrics/record-info?taskId=abc', { auth });
@@ -158,12 +170,12 @@ const checks = [
   ['create validation', async () => {
     const bad = [
       [{ raw: '{not json' }, 400],
-      [{ body: { callBackUrl: 'http://127.0.0.1:1/' } }, 400],
-      [{ body: { prompt: '   ', callBackUrl: 'http://127.0.0.1:1/' } }, 400],
+      [{ body: { callBackUrl: `${recvUrl}/cb/unused` } }, 400],
+      [{ body: { prompt: '   ', callBackUrl: `${recvUrl}/cb/unused` } }, 400],
       [{ body: { prompt: 'valid-x' } }, 400],
       [{ body: { prompt: 'valid-x', callBackUrl: 'ftp://127.0.0.1/x' } }, 400],
       [{ body: { prompt: 'valid-x', callBackUrl: 'not a url' } }, 400],
-      [{ body: { prompt: `valid-x ${'word '.repeat(200)}`, callBackUrl: 'http://127.0.0.1:1/' } }, 413],
+      [{ body: { prompt: `valid-x ${'word '.repeat(200)}`, callBackUrl: `${recvUrl}/cb/unused` } }, 413],
     ];
     for (const [opts, code] of bad) {
       const r = await call('POST', '/api/v1/lyrics', opts);
@@ -171,7 +183,7 @@ const checks = [
       assert.equal(r.json.code, code, JSON.stringify(opts).slice(0, 80));
     }
     // Exactly 200 words is fine.
-    const ok = await call('POST', '/api/v1/lyrics', { body: { prompt: `valid-x ${'word '.repeat(199)}`, callBackUrl: 'http://127.0.0.1:1/' } });
+    const ok = await call('POST', '/api/v1/lyrics', { body: { prompt: `valid-x ${'word '.repeat(199)}`, callBackUrl: `${recvUrl}/cb/unused` } });
     assert.equal(ok.json.code, 200);
     assert.match(ok.json.data.taskId, /^[0-9a-f]{32}$/);
   }],
@@ -243,7 +255,12 @@ const checks = [
     await script({ match: 'dup-seq', duplicates: 3, callbackDelayMs: 50 });
     const r = await create('dup-seq song', 'dupseq', '?delay=150');
     const cbs = await waitForCallbacks('dupseq', 3);
-    await sleep(300);
+    // Each try is recorded once answered; after the third copy's there is no further copy to send.
+    const taskId = r.json.data.taskId;
+    for (let i = 0; (await call('GET', `/__sim/tasks/${taskId}`)).json.callbackAttempts.length < 3; i++) {
+      assert.ok(i < 200, 'third attempt recorded');
+      await sleep(25);
+    }
     assert.equal(callbacksFor('dupseq').length, 3);
     for (const cb of cbs) assertSigned(cb.headers, r.json.data.taskId);
     // One after another: each copy is sent after the previous one was answered.
@@ -252,10 +269,14 @@ const checks = [
 
   ['concurrent duplicates', async () => {
     await script({ match: 'dup-conc', duplicates: 3, concurrent: true, callbackDelayMs: 50 });
-    await create('dup-conc song', 'dupconc', '?delay=400');
+    await create('dup-conc song', 'dupconc', '?holdUntil=3');
     const cbs = await waitForCallbacks('dupconc', 3);
-    const spread = Math.max(...cbs.map((c) => c.at)) - Math.min(...cbs.map((c) => c.at));
-    assert.ok(spread < 300, `copies arrive together (spread ${spread} ms)`);
+    // All three arrived while none was answered yet: sent at once, not one after another (which
+    // would hold the first answer until the receiver gave up waiting for the others).
+    const lastArrival = Math.max(...cbs.map((c) => c.at));
+    await waitForAnswers(cbs);
+    for (const cb of cbs) assert.ok(/** @type {number} */ (cb.answeredAt) >= lastArrival, 'copies arrive together');
+    assert.ok(cbs.every((cb) => /** @type {number} */ (cb.answeredAt) - lastArrival < 4000), 'no copy waited for the receiver to give up');
     assert.equal(new Set(cbs.map((c) => c.text)).size, 1, 'same body (same second)');
   }],
 
@@ -354,13 +375,43 @@ const checks = [
       assert.equal((await call('GET', `/__sim/tasks?match=${m}`)).json.tasks.length, 0, `no task for ${m}`);
     }
     const t0 = Date.now();
-    const late = create('cd-500ms song');
-    await sleep(150);
-    const during = (await call('GET', '/__sim/tasks?match=cd-500ms')).json.tasks;
+    let answered = false;
+    const late = create('cd-500ms song').then((r) => ((answered = true), r));
+    let during = [];
+    for (let i = 0; during.length === 0 && !answered; i++) {
+      assert.ok(i < 400, 'the create reached the simulator');
+      await sleep(10);
+      during = (await call('GET', '/__sim/tasks?match=cd-500ms')).json.tasks;
+    }
     assert.equal(during.length, 1, 'task exists during the delay');
     const r = await late;
     assert.ok(Date.now() - t0 >= 480, 'answer delayed');
     assert.equal(r.json.data.taskId, during[0].taskId);
+  }],
+
+  ['createGate / callbackGate hold until the gate opens', async () => {
+    await script({ match: 'gated', createGate: 'selfcheck-create', callbackGate: 'selfcheck-callback', callbackDelayMs: 0 });
+    let answered = false;
+    const held = create('gated song', 'gated').then((r) => ((answered = true), r));
+    for (let i = 0; (await call('GET', '/__sim/gates/selfcheck-create')).json.waiting < 1; i++) {
+      assert.ok(i < 400, 'the create reached its gate');
+      await sleep(10);
+    }
+    const [task] = (await call('GET', '/__sim/tasks?match=gated')).json.tasks;
+    assert.ok(task, 'the task exists while its answer is held');
+    assert.equal(answered, false, 'no answer before the gate opens');
+    const opened = await call('POST', '/__sim/gates/selfcheck-create/open');
+    assert.equal(opened.json.released, 1);
+    assert.equal((await held).json.data.taskId, task.taskId);
+    for (let i = 0; (await call('GET', '/__sim/gates/selfcheck-callback')).json.waiting < 1; i++) {
+      assert.ok(i < 400, 'the callback reached its gate');
+      await sleep(10);
+    }
+    assert.equal(callbacksFor('gated').length, 0, 'no callback before its gate opens');
+    await call('POST', '/__sim/gates/selfcheck-callback/open');
+    const [cb] = await waitForCallbacks('gated', 1);
+    assert.equal(cb.json.data.task_id, task.taskId);
+    assert.equal((await call('POST', '/__sim/scripts', { body: { match: 'x', createGate: 'no spaces' } })).status, 400);
   }],
 
   ['record-info scripts', async () => {
@@ -412,6 +463,31 @@ const checks = [
     );
     assert.equal(res, 'gave up');
     assert.equal((await call('GET', `/__sim/tasks/${taskId}`)).json.recordInfoRequests, 1);
+  }],
+
+  ['an outage fails record-info while it lasts, then the task answers again', async () => {
+    await script({ match: 'ro-outage', callback: 'drop', callbackDelayMs: 0 });
+    const taskId = (await create('ro-outage song')).json.data.taskId;
+    const start = await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 503 } });
+    assert.equal(start.status, 200, start.text);
+    const during = await recordInfo(taskId);
+    assert.deepEqual([during.status, during.json.code], [503, 503]);
+    await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 429 } });
+    assert.equal((await recordInfo(taskId)).status, 429, 'a second outage with the same match replaces the first');
+    await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 'hang' } });
+    const hung = await call('GET', `/api/v1/lyrics/record-info?taskId=${taskId}`, { signal: AbortSignal.timeout(500) }).then(
+      () => 'answered',
+      () => 'gave up',
+    );
+    assert.equal(hung, 'gave up');
+    assert.equal((await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordInfo: 200 } })).status, 400);
+    assert.equal((await call('POST', '/__sim/outages', { body: { match: 'ro-outage', recordHttp: 503 } })).status, 400);
+    assert.equal((await call('DELETE', '/__sim/outages?match=ro-outage')).json.removed, 1);
+    const after = await recordInfo(taskId);
+    assert.equal(after.json.data.status, 'SUCCESS');
+    // Counted per task id prefix too, for ids the simulator never made (no prompt to match).
+    await recordInfo('fadedfaded'.padEnd(32, '0'));
+    assert.equal((await call('GET', '/__sim/stats?taskIdPrefix=fadedfaded')).json.recordInfo, 1);
   }],
 
   ['record-info unknown / missing task', async () => {

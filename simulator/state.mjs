@@ -3,8 +3,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { Lifecycle } from './lifecycle.mjs';
+import { Gates } from './gates.mjs';
 import { Hooks } from './hooks.mjs';
 import { generateLyrics } from './lyrics.mjs';
+import { OutageRegistry } from './outages.mjs';
 import { ScriptRegistry } from './scripts.mjs';
 
 /**
@@ -41,11 +43,14 @@ export class SimState {
     /** @type {Map<string, Task>} */
     this.tasks = new Map();
     this.scripts = new ScriptRegistry();
+    this.outages = new OutageRegistry();
     /** @type {CountedRequest[]} every provider request, for /__sim/stats */
     this.requests = [];
     this.lifecycle = new Lifecycle();
     /** Client webhook endpoints (hooks.mjs), for the gateway's own deliveries. */
     this.hooks = new Hooks();
+    /** Gates that hold creates and callbacks until a test opens them (gates.mjs). */
+    this.gates = new Gates();
   }
 
   /**
@@ -92,14 +97,18 @@ export class SimState {
   /**
    * Provider requests received, restricted to those whose prompt (the create's, or the polled
    * task's) contains match. Requests whose prompt is unknown only count when match is empty.
-   * @param {string} [match]
+   * `taskIdPrefix` further keeps only record-info requests for task ids starting with it (ids the
+   * simulator never made, say, which have no prompt to match).
+   * @param {string} [match] @param {string} [taskIdPrefix]
    */
-  stats(match) {
-    const hit = (/** @type {string | undefined} */ prompt) => !match || (prompt !== undefined && prompt.includes(match));
+  stats(match, taskIdPrefix) {
+    const hit = (/** @type {CountedRequest} */ r) =>
+      (!match || (r.prompt !== undefined && r.prompt.includes(match))) &&
+      (!taskIdPrefix || (r.kind === 'recordInfo' && r.taskId !== undefined && r.taskId.startsWith(taskIdPrefix)));
     let creates = 0;
     let recordInfo = 0;
     for (const r of this.requests) {
-      if (!hit(r.prompt)) continue;
+      if (!hit(r)) continue;
       if (r.kind === 'create') creates++;
       else recordInfo++;
     }
@@ -114,8 +123,10 @@ export class SimState {
     this.lifecycle.cancelAll();
     this.tasks.clear();
     this.scripts.clear();
+    this.outages.clear();
     this.requests = [];
     this.hooks.reset();
+    this.gates.reset();
   }
 }
 

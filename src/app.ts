@@ -2,30 +2,32 @@
 import { callbacks } from "./routes/callbacks";
 import { health } from "./routes/health";
 import { lyrics } from "./routes/lyrics";
+import { adminPage, docs } from "./routes/pages";
 import { serveOpenApiDocument } from "./routes/openapi";
+import { stats } from "./routes/stats";
 import { usage } from "./routes/usage";
 import { requireApiKey } from "./http/auth";
-import { onError, onNotFound } from "./http/errors";
+import { onError } from "./http/errors";
 import { logRequest } from "./http/request-log";
+import { listRoutesWhenNotFound, refuseOtherMethods } from "./http/route-table";
 import { createRouter } from "./http/router";
 import { CALLBACK_PATH_PREFIX } from "./security/callback-token";
 
 export const app = createRouter();
 
 app.onError(onError);
-app.notFound(onNotFound);
-
-app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
-	type: "http",
-	scheme: "bearer",
-	description: "One of the gateway's API_KEYS (or ADMIN_API_KEYS).",
-});
+app.notFound(listRoutesWhenNotFound(app));
 
 // First, so its line covers every answer, including those of the middlewares after it.
 app.use("*", logRequest);
+// Before authentication: a wrong method is named as such, with or without a key.
+app.use("*", refuseOtherMethods(app));
 app.use("/api/*", requireApiKey);
 app.route("/api/v1/lyrics", lyrics);
+app.route("/api/v1/stats", stats);
 app.route("/api/v1/usage", usage);
 app.route(CALLBACK_PATH_PREFIX.replace(/\/$/, ""), callbacks);
 app.route("/healthz", health);
+app.route("/docs", docs);
+app.route("/admin", adminPage);
 serveOpenApiDocument(app);

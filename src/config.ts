@@ -31,6 +31,9 @@ export interface Config {
 	webhookTimeoutMs: number;
 	/** Keys the callback URL tokens; creates answer 503 without it (nothing is minted from KIE_API_KEY). */
 	callbackTokenSecret: string | undefined;
+	/** Most callbacks held for tasks not stored yet, across all task objects: count, and bytes stored. */
+	heldCallbacksMax: number;
+	heldCallbacksMaxBytes: number;
 	/** DNS-over-HTTPS endpoint that client callBackUrl hosts are resolved with; undefined = off. */
 	callbackDnsResolver: string | undefined;
 	/** Every well-formed entry of API_KEYS, then of ADMIN_API_KEYS (the tenants' keys). */
@@ -96,6 +99,8 @@ export function readConfig(env: Env): Config {
 		callbackDnsResolver: dnsResolver(env.CALLBACK_DNS_RESOLVER),
 		keyEntries,
 		tenantQuotas: quotaList(env.TENANT_QUOTAS),
+		heldCallbacksMax: positiveInt(env.HELD_CALLBACKS_MAX, 500),
+		heldCallbacksMaxBytes: positiveInt(env.HELD_CALLBACKS_MAX_BYTES, 4 * 1024 * 1024),
 	};
 }
 

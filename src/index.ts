@@ -1,14 +1,16 @@
 /**
  * The Worker: HTTP routes (routes/ → task/ → db/), the cron poller (cron/ → task/), and the
  * Durable Object classes: one per task (task/, which also delivers to clients' webhooks via
- * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/), and one
- * counting every tenant's creates per day (tenants/).
+ * webhooks/), one per Idempotency-Key (idempotency/), one per upstream key (ratelimit/), one
+ * counting every tenant's creates per day (tenants/), and one bounding callbacks held for tasks
+ * not stored yet (ratelimit/).
  */
 import { app } from "./app";
 import { pollPendingTasks } from "./cron/poll-pending";
 
 export { IdempotencyObject } from "./idempotency/idempotency-object";
 export { CreateRateLimiter } from "./ratelimit/create-rate-limiter";
+export { HeldCallbackBudget } from "./ratelimit/held-callback-budget";
 export { TaskObject } from "./task/task-object";
 export { TenantQuota } from "./tenants/quota-object";
 

@@ -1,20 +1,24 @@
 /**
  * The Cron Trigger's job: have the upstream asked about tasks whose callback never came.
  *
- * D1 picks the due tasks (pending past POLL_GRACE_SECONDS, their backoff elapsed, oldest first,
- * at most POLL_MAX_PER_TICK) and the tick asks each one's object to poll at a time of its own,
- * spread evenly over POLL_SPREAD_SECONDS: the object polls on its alarm, an invocation of its own,
- * and decides through the same path as a callback. So the tick takes about as long as its object
- * calls (milliseconds each), whatever the upstream's latency; the upstream sees the budget's polls
- * spread over the minute rather than in one burst; and each object call is one subrequest of this
- * invocation, so the default 40 keeps a tick inside the Workers Free plan's 50 (with the two D1
- * queries), while the Paid plan's 10,000 allow a budget of several thousand.
+ * D1 picks the due tasks (pending past POLL_GRACE_SECONDS, their backoff elapsed, oldest first)
+ * and the tick asks each one's object to poll at a time of its own, spread evenly over
+ * POLL_SPREAD_SECONDS: the object polls on its alarm, an invocation of its own, and decides
+ * through the same path as a callback. So the tick takes about as long as its object calls
+ * (milliseconds each), whatever the upstream's latency, and the upstream sees the budget's polls
+ * spread over the minute rather than in one burst. The held-callback budget lists callbacks held
+ * for tasks never stored whose check with the upstream is due; those checks run in the tick. Each
+ * object call is one subrequest of this invocation, so POLL_MAX_PER_TICK (default 40) keeps a tick
+ * inside the Workers Free plan's 50 with room for the D1 query and the budget's listing, while the
+ * Paid plan's 10,000 allow a budget of several thousand.
  */
 import { readConfig } from "../config";
 import { deleteOldUnansweredCreates, selectDueForPoll } from "../db/tasks";
 import { logEvent } from "../log";
 import { ADOPTION_WINDOW_MS } from "../late-create/upstream-confirmation";
-import type { PollAsk } from "../task/task-object";
+import type { HeldCheckVerdict } from "../late-create/held-callback-room";
+import { heldCallbackBudget } from "../ratelimit/held-callback-budget";
+import type { PollAsk } from "../task/poll-runner";
 import { taskObject } from "../task/stub";
 
 /** Workers allow six simultaneous outgoing connections per invocation. */
@@ -22,41 +26,70 @@ const CONCURRENCY = 6;
 /** No ask starts after this much of a tick has passed, so a tick ends before the next begins. */
 const TICK_BUDGET_MS = 45_000;
 
-export type PollTickReport = Partial<Record<PollAsk | "error", number>> & { due: number };
+export type PollTickReport = Partial<Record<PollAsk | HeldCheckVerdict | "error", number>> & { due: number; checks: number };
 
+/**
+ * One tick: up to POLL_MAX_PER_TICK object calls, each at most one upstream record-info. Held
+ * callbacks due a check (is theirs a create the upstream answered too late?) take up to half of
+ * it, pending tasks the rest, so neither starves the other and forged callbacks cannot make
+ * upstream calls beyond it.
+ */
 export async function pollPendingTasks(env: Env, now: number = Date.now()): Promise<PollTickReport> {
 	const config = readConfig(env);
+	const checks = await heldCallbackBudget(env)
+		.dueForCheck(Math.ceil(config.pollMaxPerTick / 2), now)
+		.catch((error: unknown) => {
+			logEvent("error", "held_check_listing_failed", { error: error instanceof Error ? error.message : String(error) });
+			return [] as string[];
+		});
 	const due = await selectDueForPoll(env.DB, {
 		now,
 		createdBefore: now - config.pollGraceSeconds * 1000,
-		expiredBefore: now - config.taskMaxPendingSeconds * 1000,
-		limit: config.pollMaxPerTick,
+		limit: config.pollMaxPerTick - checks.length,
 	});
-	const report: PollTickReport = { due: due.length };
-	// By the wall clock: the objects' alarms run on it (the tick's scheduled time may be a test's).
+	const report: PollTickReport = { due: due.length, checks: checks.length };
+	// Polls by the wall clock: the objects' alarms run on it (the tick's scheduled time may be a test's).
 	const startedAt = Date.now();
-	const stopAskingAt = startedAt + TICK_BUDGET_MS;
 	const spacingMs = due.length > 0 ? (config.pollSpreadSeconds * 1000) / due.length : 0;
+	const jobs = interleave(
+		due.map((taskId, index): Job => ({
+			taskId,
+			run: () => taskObject(env, taskId).askToPoll(taskId, now, startedAt + Math.floor(index * spacingMs)),
+		})),
+		checks.map((taskId): Job => ({ taskId, run: () => taskObject(env, taskId).checkHeldCallbacks(taskId) })),
+	);
+	const stopStartingAt = startedAt + TICK_BUDGET_MS;
 	let next = 0;
 	const worker = async () => {
-		while (next < due.length && Date.now() < stopAskingAt) {
-			const index = next++;
-			const taskId = due[index] as string;
-			let answer: PollAsk | "error";
+		while (next < jobs.length && Date.now() < stopStartingAt) {
+			const job = jobs[next++] as Job;
+			let answer: PollAsk | HeldCheckVerdict | "error";
 			try {
-				answer = await taskObject(env, taskId).askToPoll(taskId, now, startedAt + Math.floor(index * spacingMs));
+				answer = await job.run();
 			} catch (error) {
 				answer = "error";
-				logEvent("error", "poll_error", { taskId, error: error instanceof Error ? error.message : String(error) });
+				logEvent("error", "poll_error", { taskId: job.taskId, error: error instanceof Error ? error.message : String(error) });
 			}
 			report[answer] = (report[answer] ?? 0) + 1;
 		}
 	};
-	await Promise.all(Array.from({ length: Math.min(CONCURRENCY, due.length) }, worker));
+	await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));
 	// Creates never answered in time can no longer be adopted after the window: forget them.
 	await deleteOldUnansweredCreates(env.DB, now - ADOPTION_WINDOW_MS).catch((error: unknown) =>
 		logEvent("error", "unanswered_cleanup_failed", { error: error instanceof Error ? error.message : String(error) }),
 	);
-	if (due.length > 0) logEvent("info", "poll_tick", report);
+	if (jobs.length > 0) logEvent("info", "poll_tick", report);
 	return report;
+}
+
+type Job = { taskId: string; run: () => Promise<PollAsk | HeldCheckVerdict> };
+
+/** Polls and checks taken in turn, so a tick cut short by its time budget still made some of each. */
+function interleave(polls: Job[], checks: Job[]): Job[] {
+	const jobs: Job[] = [];
+	for (let i = 0; i < Math.max(polls.length, checks.length); i++) {
+		if (polls[i]) jobs.push(polls[i] as Job);
+		if (checks[i]) jobs.push(checks[i] as Job);
+	}
+	return jobs;
 }

@@ -3,7 +3,7 @@
  * (`upsertTask`); routes and the cron read.
  */
 import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
-import type { Delivery } from "../domain/delivery";
+import { type Delivery, callbackHost } from "../domain/delivery";
 
 interface TaskRow {
 	seq: number;
@@ -68,14 +68,15 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
 				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref, delivery, owner)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)
+				callback_ref, delivery, owner, delivery_state, callback_host)
+			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
 			ON CONFLICT (task_id) DO UPDATE SET
 				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
 				error_message = excluded.error_message, result_source = excluded.result_source,
 				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
 				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
-				completed_at = excluded.completed_at, delivery = excluded.delivery, version = excluded.version
+				completed_at = excluded.completed_at, delivery = excluded.delivery,
+				delivery_state = excluded.delivery_state, version = excluded.version
 			WHERE excluded.version > tasks.version`,
 		)
 		.bind(
@@ -98,6 +99,8 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 			task.delivery ? JSON.stringify(task.delivery) : null,
 			// A task object whose state predates tenants has no owner field.
 			task.owner ?? null,
+			task.delivery?.state ?? null,
+			callbackHost(task.callbackUrl),
 		)
 		.run();
 	return meta.changes > 0;
@@ -150,20 +153,22 @@ export interface DueForPollQuery {
 	now: number;
 	/** Tasks created after this are still within POLL_GRACE_SECONDS: their callback may yet come. */
 	createdBefore: number;
-	/** Tasks created before this have outlived their bound and are due whatever their backoff says. */
-	expiredBefore: number;
 	limit: number;
 }
 
-/** Pending tasks whose poll is due, oldest first. */
+/**
+ * Pending tasks whose poll is due, oldest first. A task past TASK_MAX_PENDING_SECONDS waits out
+ * its backoff like any other: its object scheduled the poll at the deadline, and while the
+ * upstream cannot be asked it is not asked every minute.
+ */
 export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): Promise<string[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT task_id FROM tasks
-			WHERE status = 'PENDING' AND created_at <= ?1 AND (next_poll_at <= ?2 OR created_at <= ?3)
-			ORDER BY created_at ASC LIMIT ?4`,
+			WHERE status = 'PENDING' AND created_at <= ?1 AND next_poll_at <= ?2
+			ORDER BY created_at ASC LIMIT ?3`,
 		)
-		.bind(query.createdBefore, query.now, query.expiredBefore, query.limit)
+		.bind(query.createdBefore, query.now, query.limit)
 		.all<{ task_id: string }>();
 	return results.map((row) => row.task_id);
 }

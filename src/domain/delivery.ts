@@ -20,19 +20,33 @@ export interface Delivery {
 	deliveredAt: number | null;
 }
 
+/** The host (and port) of a callBackUrl, for the stats: never its path, query or credentials. */
+export function callbackHost(url: string | null): string | null {
+	if (!url) return null;
+	try {
+		return new URL(url).host || null;
+	} catch {
+		return null;
+	}
+}
+
 export type AttemptResult =
 	| { ok: true; status: number }
 	/** `permanent`: no retry can succeed (the URL is refused now), so the delivery is given up at once. */
 	| { ok: false; status: number | null; error: string; permanent?: boolean };
 
-function webhookIdFor(taskId: string): string {
-	return `msg_${taskId}`;
+/**
+ * `msg_<taskId>` for a task's delivery; `msg_<taskId>_2` for the one that replaces the gateway's
+ * own timeout with the upstream's result, which came after it: a new message, not a retry.
+ */
+function webhookIdFor(taskId: string, kind: "first" | "replacement"): string {
+	return kind === "first" ? `msg_${taskId}` : `msg_${taskId}_2`;
 }
 
 /** Created in the same step that makes the task final; the first attempt is due at once. */
-export function newDelivery(taskId: string, at: number): Delivery {
+export function newDelivery(taskId: string, at: number, kind: "first" | "replacement" = "first"): Delivery {
 	return {
-		webhookId: webhookIdFor(taskId),
+		webhookId: webhookIdFor(taskId, kind),
 		state: "pending",
 		attempts: 0,
 		lastStatus: null,

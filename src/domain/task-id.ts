@@ -4,7 +4,8 @@
  * length. The provider's ids are 32 hex characters; UUIDs and similar fit too.
  */
 export const MAX_TASK_ID_LENGTH = 256;
+export const TASK_ID_PATTERN = /^[A-Za-z0-9._:-]+$/;
 
 export function isValidTaskId(taskId: string): boolean {
-	return taskId.length <= MAX_TASK_ID_LENGTH && /^[A-Za-z0-9._:-]+$/.test(taskId);
+	return taskId.length <= MAX_TASK_ID_LENGTH && TASK_ID_PATTERN.test(taskId);
 }

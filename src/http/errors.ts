@@ -1,5 +1,5 @@
 /** Every error leaves the gateway as the contract's envelope `{code, msg, data: null}`. */
-import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { logEvent } from "../log";
@@ -33,6 +33,3 @@ export const onError: ErrorHandler = (error, c) => {
 	});
 	return errorEnvelope(c, 500, 500, "The gateway hit an internal error. Try again in a moment.");
 };
-
-export const onNotFound: NotFoundHandler = (c) =>
-	errorEnvelope(c, 404, 404, `No route for ${c.req.method} ${new URL(c.req.url).pathname}. The routes are under /api/v1/lyrics and /healthz.`);

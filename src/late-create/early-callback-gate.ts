@@ -11,13 +11,16 @@ import { isFreshRef } from "../security/callback-token";
 import { withinBudget } from "../task/within-budget";
 import { ADOPTION_WINDOW_MS } from "./upstream-confirmation";
 
+/** Which callback token the URL carried: the current kind, or one minted before it. */
+export type CallbackTokenKind = "current" | "legacy";
+
 export type EarlyCallbackGate = "hold" | "refuse" | "d1-unavailable";
 
 export async function mayHoldEarlyCallback(
 	db: D1Database,
 	taskId: string,
 	ref: string,
-	token: "current" | "legacy",
+	token: CallbackTokenKind,
 	budgetMs: number,
 ): Promise<EarlyCallbackGate> {
 	// A URL verified only by the legacy key (minted before CALLBACK_TOKEN_SECRET) is never fresh:

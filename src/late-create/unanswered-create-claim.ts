@@ -3,17 +3,15 @@
  * answered too late (504). After that create's deadline this looks whether one was recorded for
  * a held callback's ref, has the upstream confirm the task was made for its prompt
  * (./upstream-confirmation.ts), and claims it in D1, so the object can start the task from it.
- * Owns its table, `late_create_check`: which task the object is (its name) and when to look next.
+ * Owns its table, `late_create_check`: which task the object is (its name). When to look is the
+ * held-callback budget's (src/ratelimit/held-callback-budget.ts): the cron looks, within its budget.
  */
 import type { Config } from "../config";
 import { type UnansweredCreate, claimUnansweredCreate, findUnansweredCreate } from "../db/tasks";
 import { logEvent } from "../log";
-import { type Backoff, backoffMs } from "../retry";
+import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 import type { EarlyCallbacks } from "../task/early-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
-
-/** When D1 or the upstream could not say: 1 min doubling to 30 min, so a struggling upstream is not asked every minute. */
-const CHECK_BACKOFF: Backoff = { firstMs: 60_000, maxMs: 30 * 60_000 };
 
 export type ClaimResult = { kind: "claimed"; create: UnansweredCreate; taskId: string } | { kind: "retry" } | { kind: "none" };
 
@@ -30,14 +28,26 @@ export class UnansweredCreateClaim {
 		)`);
 	}
 
-	/** A callback for `taskId` was held: look at `checkAt` (the first task id held is the object's name; sooner looks stay). */
-	expect(taskId: string, checkAt: number): void {
-		this.sql.exec(
-			`INSERT INTO late_create_check (id, task_id, next_check_at) VALUES (1, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET next_check_at = MIN(COALESCE(next_check_at, excluded.next_check_at), excluded.next_check_at)`,
-			taskId,
-			checkAt,
-		);
+	/**
+	 * A callback for `taskId` was held (the first task id held is the object's name). When to
+	 * look is the held-callback budget's to say: the cron checks within its poll budget.
+	 */
+	expect(taskId: string): void {
+		this.sql.exec("INSERT OR IGNORE INTO late_create_check (id, task_id) VALUES (1, ?)", taskId);
+	}
+
+	/**
+	 * The task id of callbacks held before checks were the cron's (restored from the previous
+	 * layout with a look still due), which the budget does not list yet; null when there are none.
+	 */
+	unlistedTaskId(): string | null {
+		const row = this.row();
+		return row && row.next_check_at !== null ? row.task_id : null;
+	}
+
+	/** The budget lists them now. */
+	listed(): void {
+		this.sql.exec("UPDATE late_create_check SET next_check_at = NULL");
 	}
 
 	/** An upgraded object's state, taken over as it was. */
@@ -50,8 +60,19 @@ export class UnansweredCreateClaim {
 		);
 	}
 
-	nextRun(): number | null {
-		return this.row()?.next_check_at ?? null;
+	/** The task id held callbacks came for (the object's name), while any are held. */
+	taskId(): string | null {
+		return this.row()?.task_id ?? null;
+	}
+
+	/** Past their time, held callbacks are dropped; returns the task id they were held for, if so. */
+	expireHeld(now: number): string | null {
+		const expiresAt = this.early.expiresAt();
+		if (expiresAt === null || now < expiresAt) return null;
+		const taskId = this.taskId();
+		this.early.clear();
+		this.forget();
+		return taskId;
 	}
 
 	/** The task is stored (or its held callbacks forgotten): nothing left to look for. */
@@ -69,11 +90,20 @@ export class UnansweredCreateClaim {
 		const notBefore = Date.now() - ADOPTION_WINDOW_MS;
 		const confirmed: UnansweredCreate[] = [];
 		let trouble = false;
+		// One record-info per check, however many held URLs have a create to compare it with.
+		let answer: Promise<TaskPrompt> | undefined;
+		const askOnce = (apiKey: string) => (answer ??= fetchTaskPrompt(config, apiKey, taskId));
 		for (const ref of this.early.refs()) {
 			try {
 				const create = await findUnansweredCreate(db, ref, notBefore);
-				if (!create || (create.taskId !== null && create.taskId !== taskId)) continue;
-				const confirmation = await confirmWithUpstream(config, taskId, create);
+				if (!create) continue;
+				if (create.taskId !== null && create.taskId !== taskId) {
+					// The create's own task has been adopted: nothing else comes from its URL.
+					logEvent("warn", "adoption_refused", { taskId, reason: "the create belongs to another task" });
+					this.early.forget(ref);
+					continue;
+				}
+				const confirmation = await confirmWithUpstream(config, taskId, create, askOnce);
 				if (confirmation === "confirmed") confirmed.push(create);
 				else if (confirmation === "unknown") trouble = true;
 				else {
@@ -101,15 +131,9 @@ export class UnansweredCreateClaim {
 		return { kind: "claimed", create, taskId };
 	}
 
-	/** Schedules the next look: with backoff after trouble, none after a clear answer. */
+	/** Counts the look; the next one, with backoff after trouble, is the held-callback budget's. */
 	private settle(result: ClaimResult): ClaimResult {
-		const row = this.row();
-		if (!row) return result;
-		if (result.kind === "retry") {
-			this.sql.exec("UPDATE late_create_check SET checks = checks + 1, next_check_at = ?", Date.now() + backoffMs(row.checks + 1, CHECK_BACKOFF));
-		} else {
-			this.sql.exec("UPDATE late_create_check SET next_check_at = NULL");
-		}
+		this.sql.exec("UPDATE late_create_check SET checks = checks + 1");
 		return result;
 	}
 

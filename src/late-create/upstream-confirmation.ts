@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config";
 import type { UnansweredCreate } from "../db/tasks";
-import { fetchTaskPrompt } from "../upstream/kie-client";
+import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 
 /** Unanswered creates are adopted for a day; the provider calls back within minutes. */
 export const ADOPTION_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -21,9 +21,10 @@ export async function confirmWithUpstream(
 	config: Config,
 	taskId: string,
 	create: Pick<UnansweredCreate, "ref" | "prompt">,
+	ask: (apiKey: string) => Promise<TaskPrompt> = (apiKey) => fetchTaskPrompt(config, apiKey, taskId),
 ): Promise<Confirmation> {
 	if (!config.kieApiKey) return "unknown";
-	const answer = await fetchTaskPrompt(config, config.kieApiKey, taskId);
+	const answer = await ask(config.kieApiKey);
 	if (answer.kind === "unknown") return "unknown";
 	if (answer.kind === "not-found") return "refuted";
 	if (answer.callBackUrl !== null && !answer.callBackUrl.includes(`/${create.ref}`)) return "refuted";

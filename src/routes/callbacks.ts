@@ -26,7 +26,9 @@ const RESULT_WORDS = {
 	duplicate: "already-final",
 	"not-final": "still-pending",
 	"held-early": "held-until-task-stored",
-} as const satisfies Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full" | "d1-unavailable">, string>;
+} as const satisfies Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full" | "held-limit" | "d1-unavailable">, string>;
+/** How long a callback refused under the overall held-callback bound is told to wait. */
+const HELD_LIMIT_RETRY_SECONDS = 60;
 
 const CallbackAck = z.object({
 	code: z.literal(200),
@@ -42,9 +44,10 @@ const callbackRoute = createRoute({
 	description:
 		"The callBackUrl the gateway sends upstream (with its token in the query). Idempotent: any number of " +
 		"deliveries store one result, and the first final result never changes.",
+	tags: ["callbacks"],
+	security: [{ callbackToken: [] }],
 	request: {
-		params: z.object({ ref: z.string() }),
-		query: z.object({ token: z.string().optional() }),
+		params: z.object({ ref: z.string().openapi({ description: "Random per create; the token signs it" }) }),
 		body: { required: true, content: { "application/json": { schema: KieCallbackBody } } },
 	},
 	responses: {
@@ -53,7 +56,7 @@ const callbackRoute = createRoute({
 			400: "Not JSON, or not the provider's callback schema",
 			401: "Token or signature does not verify, or the token was minted for another task",
 			413: "Body over 256 KiB",
-			429: "Too many callbacks held for a task whose create has not finished; retry shortly",
+			429: "Too many callbacks held for a task not stored yet, for its callback URL, or across the gateway (HELD_CALLBACKS_MAX, HELD_CALLBACKS_MAX_BYTES); retry after Retry-After",
 			503: "The database could not say in time whose URL this is (a task not stored here); retry shortly",
 		}),
 	},
@@ -73,8 +76,11 @@ callbacks.post("/:ref", async (c) => {
 	const parsed = KieCallbackBody.safeParse(await readJsonBody(c.req.raw, MAX_CALLBACK_BODY_BYTES));
 	if (!parsed.success) throw new GatewayError(400, describeCallbackProblem(parsed.error));
 	const body = parsed.data;
+	// Both spellings are checked when both are sent, as the document says, though task_id wins.
+	for (const [field, id] of [["data.task_id", body.data.task_id], ["data.taskId", body.data.taskId]] as const) {
+		if (id !== undefined && !isValidTaskId(id)) throw new GatewayError(400, `${field} is not a valid task id.`);
+	}
 	const taskId = callbackTaskId(body);
-	if (!isValidTaskId(taskId)) throw new GatewayError(400, "data.task_id is not a valid task id.");
 
 	const hmacKey = config.kieWebhookHmacKey;
 	if (hmacKey) {
@@ -94,6 +100,14 @@ callbacks.post("/:ref", async (c) => {
 	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
 	logEvent(verdict === "wrong-ref" || verdict === "d1-unavailable" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
+	if (verdict === "held-limit") {
+		throw new GatewayError(
+			429,
+			`As many callbacks as the gateway allows are held for tasks it has not stored yet. Nothing was stored; retry in ${HELD_LIMIT_RETRY_SECONDS} s.`,
+			429,
+			{ "retry-after": String(HELD_LIMIT_RETRY_SECONDS) },
+		);
+	}
 	if (verdict === "early-full") {
 		throw new GatewayError(429, "Too many callbacks for a task not stored yet. Retry in a few seconds.", 429, {
 			"retry-after": "5",

@@ -4,7 +4,7 @@ import { pingDatabase } from "../db/tasks";
 import { GatewayError } from "../http/errors";
 import { createRouter } from "../http/router";
 import { logEvent } from "../log";
-import { errorResponses, successEnvelope } from "../schemas/envelope";
+import { ANY_CLIENT_ERROR, errorResponses, successEnvelope } from "../schemas/envelope";
 
 export const health = createRouter();
 
@@ -12,12 +12,15 @@ const healthRoute = createRoute({
 	method: "get",
 	path: "/",
 	operationId: "checkHealth",
+	tags: ["reference"],
 	summary: "Health check",
+	security: [],
 	responses: {
 		200: {
 			description: "D1 answers",
 			content: { "application/json": { schema: successEnvelope(z.object({ database: z.literal("ok") })) } },
 		},
+		...ANY_CLIENT_ERROR,
 		...errorResponses({ 503: "D1 does not answer" }),
 	},
 });

@@ -20,18 +20,19 @@ import {
 	TaskRecordSchema,
 	countWords,
 } from "../schemas/lyrics";
-import { callbackTokenKey } from "../security/callback-token";
 import { createIdempotently } from "../idempotency/create-idempotently";
 import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../task/create-task";
 import { type Tenant, canSee } from "../tenants/tenant";
 import { callbackUrlRefusal } from "../webhooks/target";
+import { createCredentials } from "./create-prerequisites";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
 
 export const lyrics = createRouter();
 
 const security = [{ bearerAuth: [] }];
+const tags = ["lyrics"];
 
 const createLyricsRoute = createRoute({
 	method: "post",
@@ -41,6 +42,7 @@ const createLyricsRoute = createRoute({
 	description:
 		"Forwards the prompt upstream with the gateway's own callback URL and stores the task. " +
 		"The result arrives by callback (or the gateway's poller) and is served by record-info.",
+	tags,
 	security,
 	request: {
 		headers: CreateLyricsHeaders,
@@ -94,30 +96,7 @@ lyrics.post("/", async (c) => {
 	const { "Idempotency-Key": idempotencyKey } = parseOrThrow(CreateLyricsHeaders, {
 		"Idempotency-Key": c.req.header("idempotency-key"),
 	});
-	if (!config.kieApiKey) {
-		throw new GatewayError(503, "The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");
-	}
-	const tokenSecret = callbackTokenKey(config);
-	if (!tokenSecret) {
-		throw new GatewayError(
-			503,
-			"The gateway has no CALLBACK_TOKEN_SECRET, so it cannot mint the callback URL it gives the upstream; nothing was created. " +
-				"Ask the operator to set it.",
-		);
-	}
-	if (!config.publicUrl) {
-		throw new GatewayError(
-			503,
-			"The gateway has no valid PUBLIC_URL (its own http(s) origin), so the upstream could not call it back.",
-		);
-	}
-	if (callbackUrl && !config.webhookSigningKey) {
-		throw new GatewayError(
-			503,
-			"The gateway has no WEBHOOK_SIGNING_KEY, so it cannot sign deliveries to a callBackUrl. " +
-				"Leave callBackUrl out and poll record-info, or ask the operator to set the key.",
-		);
-	}
+	const credentials = createCredentials(config, callbackUrl);
 
 	const key = idempotencyKey
 		? {
@@ -128,14 +107,7 @@ lyrics.post("/", async (c) => {
 	const request = { prompt: body.prompt, callbackUrl, idempotencyScope: key?.scope, owner: c.get("tenant").name };
 	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
 	const work = createIdempotently(c.env, key, (onUpstreamCreated) =>
-		createTask(
-			c.env,
-			config,
-			{ kieApiKey: config.kieApiKey as string, publicUrl: config.publicUrl as string, tokenSecret },
-			request,
-			background,
-			onUpstreamCreated,
-		),
+		createTask(c.env, config, credentials, request, background, onUpstreamCreated),
 	);
 	// Finish even if the client hangs up: once the upstream answers, a credit is spent.
 	background(work);
@@ -178,6 +150,7 @@ const recordInfoRoute = createRoute({
 		"here before the upstream's callback is answered. Counters and bookkeeping that are not a result " +
 		"(callbacksReceived after a duplicate or not-final callback, and the next poll time) are coalesced " +
 		"by the task's object and reach D1 within a few seconds, so they may briefly lag behind.",
+	tags,
 	security,
 	request: { query: TaskIdQuery },
 	responses: {
@@ -210,6 +183,7 @@ const listTasksRoute = createRoute({
 	description:
 		"Newest first, the caller's own tasks only (admin keys: every tenant's, or one with ?owner=). " +
 		"Every task appears exactly once across pages, also while new tasks arrive: follow data.nextCursor until it is null.",
+	tags,
 	security,
 	request: { query: ListTasksQuery },
 	responses: {

@@ -17,6 +17,7 @@ const usageRoute = createRoute({
 	description:
 		"Creates sent upstream today (UTC) against TENANT_QUOTAS. A client key answers its own tenant's figures; " +
 		"an admin key answers {tenants: [...]} for every tenant that has a key or made creates today.",
+	tags: ["tenants"],
 	security: [{ bearerAuth: [] }],
 	responses: {
 		200: { description: "The usage", content: { "application/json": { schema: successEnvelope(UsageData) } } },

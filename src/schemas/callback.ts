@@ -1,9 +1,9 @@
 /**
- * The provider's callback body, accepting every variant its documents disagree on
- * (../shared/kie/README.md, "Variations the gateway must accept"); anything else is malformed.
+ * The provider's callback body, accepting every variant of it the provider's documents disagree
+ * on (task_id or taskId, error_message or errorMessage, data.data null); anything else is malformed.
  */
 import { z } from "@hono/zod-openapi";
-import { MAX_TASK_ID_LENGTH } from "../domain/task-id";
+import { MAX_TASK_ID_LENGTH, TASK_ID_PATTERN } from "../domain/task-id";
 
 export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
 /**
@@ -13,7 +13,7 @@ export const MAX_CALLBACK_BODY_BYTES = 256 * 1024;
  */
 const MAX_CALLBACK_ITEMS = 1000;
 
-/** The provider's own example (kie/README.md); the gateway's deliveries to clients take the same shape. */
+/** The provider's own example from its callback documentation; the gateway's deliveries to clients take the same shape. */
 export const PROVIDER_CALLBACK_EXAMPLE = {
 	code: 200,
 	msg: "All generated successfully.",
@@ -34,22 +34,36 @@ const KieCallbackItem = z.object({
 	errorMessage: optionalText,
 });
 
+/** The pattern is checked by the route after parsing (isValidTaskId), with its own message. */
+const CallbackTaskId = z
+	.string()
+	.min(1)
+	.max(MAX_TASK_ID_LENGTH)
+	.openapi({ pattern: TASK_ID_PATTERN.source, description: "The upstream's task id; task_id or taskId must be there" });
+
 export const KieCallbackBody = z
 	.object({
 		code: z.number().int(),
 		msg: optionalText,
 		data: z.object({
 			callbackType: optionalText,
-			task_id: z.string().min(1).max(MAX_TASK_ID_LENGTH).optional(),
-			taskId: z.string().min(1).max(MAX_TASK_ID_LENGTH).optional(),
+			task_id: CallbackTaskId.optional(),
+			taskId: CallbackTaskId.optional(),
 			data: z.array(KieCallbackItem).max(MAX_CALLBACK_ITEMS).nullish(),
-		}),
+		})
+		// What the refine below checks, stated in the document.
+		.openapi({ anyOf: [{ required: ["task_id"] }, { required: ["taskId"] }] }),
 	})
 	.refine((body) => body.data.task_id !== undefined || body.data.taskId !== undefined, {
 		message: "data.task_id is required",
 		path: ["data", "task_id"],
 	})
-	.openapi("KieCallback", { example: PROVIDER_CALLBACK_EXAMPLE });
+	.openapi("KieCallback", {
+		description:
+			`The provider's callback, as JSON of at most ${MAX_CALLBACK_BODY_BYTES / 1024} KiB (a larger body answers 413), ` +
+			"naming its task by data.task_id or data.taskId.",
+		example: PROVIDER_CALLBACK_EXAMPLE,
+	});
 export type KieCallbackBody = z.infer<typeof KieCallbackBody>;
 
 export function callbackTaskId(body: KieCallbackBody): string {

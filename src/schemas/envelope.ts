@@ -47,3 +47,14 @@ const RETRY_AFTER = {
 		schema: { type: "integer" as const, minimum: 1 },
 	},
 };
+
+/**
+ * For an operation that answers no error of its own to a well-formed request (the public GETs):
+ * the shape every client error of the gateway takes, so a client still knows what to parse.
+ */
+export const ANY_CLIENT_ERROR = {
+	"4XX": {
+		description: "Any client error, in the envelope (e.g. 405 with Allow for a method the path does not serve)",
+		content: { "application/json": { schema: ErrorEnvelope } },
+	},
+};

@@ -23,25 +23,45 @@ function isHttpUrl(value: string): boolean {
 	}
 }
 
+const EMPTY_PROMPT = "prompt is empty: describe the theme, mood or style of the lyrics you want";
+/** At least one character that is not whitespace. */
+const NON_BLANK = /\S/;
+const NOT_HTTP_URL = "callBackUrl must be an absolute http(s) URL such as https://app.example.com/hook, or be left out";
+/**
+ * The scheme and a host, spelled out for the document (JSON Schema patterns take no flags);
+ * isHttpUrl then checks the whole URL parses.
+ */
+const HTTP_URL_START = /^[Hh][Tt][Tt][Pp][Ss]?:\/\/[^\s/?#]+/;
+
 export const CreateLyricsBody = z
 	.object({
 		prompt: z
 			.string({ error: (issue) => (issue.input === undefined
 						? 'prompt is required: send a JSON body like {"prompt": "A song about…"}'
 						: "prompt must be a string of words describing the lyrics you want") })
-			.refine((prompt) => prompt.trim().length > 0, "prompt is empty: describe the theme, mood or style of the lyrics you want")
+			// min(1) and the pattern say in the document what `trim() !== ""` checked (JavaScript's
+			// \s and trim() know the same whitespace); one message for both.
+			.min(1, EMPTY_PROMPT)
+			.regex(NON_BLANK, EMPTY_PROMPT)
 			.openapi({
-				description: `Theme, mood and style of the lyrics; at most ${MAX_PROMPT_WORDS} words (more answers 413).`,
+				description:
+					`Theme, mood and style of the lyrics: not empty or blank; at most ${MAX_PROMPT_WORDS} words, counted as runs ` +
+					`of non-space characters (more answers 413), in a body of at most ${MAX_CREATE_BODY_BYTES / 1024} KiB ` +
+					"(a larger body answers 413).",
 				example: "A nostalgic song about childhood memories and growing up in a small town",
 			}),
 		callBackUrl: z
 			.string({ error: "callBackUrl must be a string holding an absolute http(s) URL, or be left out" })
 			.max(MAX_URL_LENGTH, `callBackUrl is longer than ${MAX_URL_LENGTH} characters`)
-			.refine(isHttpUrl, "callBackUrl must be an absolute http(s) URL such as https://app.example.com/hook, or be left out")
+			.regex(HTTP_URL_START, NOT_HTTP_URL)
+			.refine(isHttpUrl, NOT_HTTP_URL)
 			.nullish()
 			.openapi({
+				format: "uri",
 				description:
-					"Your own webhook for the final result. Optional: the gateway always gives the upstream its own callback URL.",
+					"Your own webhook for the final result: an absolute http(s) URL of at most " +
+					`${MAX_URL_LENGTH} characters, whose host must resolve to a public address. Optional (null means left out): ` +
+					"the gateway always gives the upstream its own callback URL.",
 				example: "https://app.example.com/lyrics-callback",
 			}),
 	})
@@ -141,10 +161,15 @@ export const TaskRecordSchema = z
 /** `?status=&cursor=` from a client that fills in empty values means "not given". */
 const emptyAsAbsent = (value: unknown) => (value === "" ? undefined : value);
 
+const EMPTY_IS_ABSENT = "An empty value counts as not given.";
+
 export const ListTasksQuery = z.object({
 	status: z.preprocess(
 		emptyAsAbsent,
-		z.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` }).optional(),
+		z
+			.enum(TASK_STATUSES, { error: `status must be one of ${TASK_STATUSES.join(", ")}` })
+			.optional()
+			.openapi({ description: `Only tasks in this status. ${EMPTY_IS_ABSENT}` }),
 	),
 	limit: z.preprocess(
 		emptyAsAbsent,
@@ -153,11 +178,15 @@ export const ListTasksQuery = z.object({
 			.int("limit must be a whole number from 1 to 100")
 			.min(1, "limit must be a whole number from 1 to 100")
 			.max(100, "limit must be a whole number from 1 to 100")
-			.default(20),
+			.default(20)
+			.openapi({ description: `Tasks per page. ${EMPTY_IS_ABSENT}` }),
 	),
 	cursor: z.preprocess(
 		emptyAsAbsent,
-		z.string().optional().openapi({ description: "Opaque; pass the previous page's data.nextCursor unchanged." }),
+		z
+			.string()
+			.optional()
+			.openapi({ description: `Opaque; pass the previous page's data.nextCursor unchanged. ${EMPTY_IS_ABSENT}` }),
 	),
 	owner: z.preprocess(
 		emptyAsAbsent,

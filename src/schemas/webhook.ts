@@ -28,7 +28,8 @@ export type WebhookBody = z.infer<typeof WebhookBodySchema>;
 
 /** The headers of every delivery, both signature schemes (README, "Verifying deliveries"). */
 export const WebhookHeadersSchema = z.object({
-	"webhook-id": z.string().openapi({ description: "msg_<taskId>: the same on every retry, for deduplication", example: "msg_3b66882fde0a5d398bd269cab6d9542b" }),
+	"webhook-id": z.string().openapi({ description:
+			"msg_<taskId>: the same on every retry, for deduplication; msg_<taskId>_2 for the upstream's result replacing the gateway's own timeout", example: "msg_3b66882fde0a5d398bd269cab6d9542b" }),
 	"webhook-timestamp": z.string().openapi({ description: "Unix seconds of this attempt", example: "1763762400" }),
 	"webhook-signature": z.string().openapi({
 		description: 'Standard Webhooks: "v1," + base64(HMAC-SHA256(key, webhook-id + "." + webhook-timestamp + "." + body))',

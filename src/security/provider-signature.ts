@@ -1,5 +1,6 @@
 /**
- * The provider's optional callback signature (kie/README.md, "Callback signature"):
+ * The provider's optional callback signature (the provider's API documentation,
+ * "Callback signature"):
  * `X-Webhook-Signature = base64(HMAC-SHA256(key, taskId + "." + X-Webhook-Timestamp))`.
  */
 import { fromBase64 } from "./base64";

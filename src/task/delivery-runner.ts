@@ -61,7 +61,10 @@ export class DeliveryRunner {
 		const after = this.store.load() ?? state;
 		const finished = Date.now();
 		this.setLease(0);
-		if (after.record.delivery) recordAttempt(after.record.delivery, result, finished, config.webhookRetryDelaysMs);
+		// The result may have been replaced during the attempt (the upstream's result over the
+		// gateway's timeout): the attempt counts for the delivery it was made for, not the new one.
+		const current = after.record.delivery;
+		if (current?.webhookId === delivery.webhookId) recordAttempt(current, result, finished, config.webhookRetryDelaysMs);
 		this.store.commit(after, finished);
 		logEvent(result.ok ? "info" : "warn", "webhook_attempt", {
 			taskId: after.record.taskId,

@@ -9,7 +9,7 @@ import type { Outcome } from "../domain/task-record";
 /** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
 const MAX_REFS = 20;
 /** Callbacks for a task the gateway never registered are dropped after this long. */
-const TTL_MS = 24 * 60 * 60 * 1000;
+export const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface HeldCallback {
 	ref: string;
@@ -83,6 +83,11 @@ export class EarlyCallbacks {
 		this.sql.exec("DELETE FROM early_callbacks WHERE ref = ?", ref);
 	}
 
+	/** Each held callback URL and the bytes its outcome takes. */
+	sizes(): { ref: string; bytes: number }[] {
+		return this.sql.exec<{ ref: string; bytes: number }>("SELECT ref, LENGTH(CAST(outcome AS BLOB)) AS bytes FROM early_callbacks").toArray();
+	}
+
 	deliveries(): number {
 		return this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
 	}
@@ -90,7 +95,7 @@ export class EarlyCallbacks {
 	/** When the oldest held callback is to be forgotten; null when none is held. */
 	expiresAt(): number | null {
 		const oldest = this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
-		return oldest === null ? null : oldest + TTL_MS;
+		return oldest === null ? null : oldest + EARLY_CALLBACK_TTL_MS;
 	}
 
 	clear(): void {

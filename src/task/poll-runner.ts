@@ -14,6 +14,9 @@ import type { TaskStore } from "./task-store";
 /** How long past the upstream timeout a poll's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;
 
+/** What a tick hears when it asks for a poll: "asked" (the object's alarm polls at the given time), or why not. */
+export type PollAsk = "asked" | "busy" | "final" | "not-due" | "unknown";
+
 export interface AskedPoll {
 	/** When the poll is due (unix ms, wall clock). */
 	dueAt: number;

@@ -13,7 +13,8 @@ import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { earliest, settleAlarm } from "../durable-alarm";
 import type { Outcome } from "../domain/task-record";
-import { mayHoldEarlyCallback } from "../late-create/early-callback-gate";
+import { type CallbackTokenKind, mayHoldEarlyCallback } from "../late-create/early-callback-gate";
+import { type HeldCheckVerdict, giveBackHoldRoom, heldBytes, settleUnadopted, takeHoldRoom, tendHeldCallbacks } from "../late-create/held-callback-room";
 import { KeyHandoff } from "../late-create/key-handoff";
 import { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
 import { logEvent } from "../log";
@@ -21,29 +22,15 @@ import { configuredSecrets, redactOutcome } from "../security/redact";
 import { D1Projection } from "./d1-projection";
 import { DeliveryRunner } from "./delivery-runner";
 import { EarlyCallbacks } from "./early-callbacks";
-import { type AskedPoll, PollRunner } from "./poll-runner";
+import { type AskedPoll, type PollAsk, PollRunner } from "./poll-runner";
 import { migrateStorage } from "./storage-schema";
-import { type AppliedCallback, type NewTask, type TaskState, applyCallback, pollDue, startingState } from "./task-state";
+import { type AppliedCallback, type NewTask, type TaskState, applyCallback, mayApply, pollDue, startingState } from "./task-state";
 import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
-/** Which callback token the URL carried: the current kind, or one minted before it (the late-create gate asks). */
-type TokenKind = "current" | "legacy";
-export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "wrong-ref" | "d1-unavailable";
-/** What a tick hears when it asks for a poll: "asked" (the object's alarm polls at the given time), or why not. */
-export type PollAsk = "asked" | "busy" | "final" | "not-due" | "unknown";
-
-/**
- * When to look whether held callbacks belong to a create the upstream never answered: a callback
- * comes after its create was sent, so by the upstream deadline (UPSTREAM_TIMEOUT_MS) plus this
- * margin for the create's own bookkeeping, a timed-out create has been recorded.
- */
-const LATE_CREATE_CHECK_MARGIN_MS = 5_000;
-/**
- * How long a callback's answer waits on D1. The upstream wants an answer within seconds; past
- * this the decision (already recorded here) reaches D1 in the background, with the alarm behind it.
- */
+export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable";
+/** How long a callback's answer waits on D1; past it the recorded decision reaches D1 in the background. */
 const CALLBACK_D1_BUDGET_MS = 400;
 
 export class TaskObject extends DurableObject<Env> {
@@ -79,31 +66,33 @@ export class TaskObject extends DurableObject<Env> {
 			logEvent("error", "task_id_reused_by_upstream", { taskId: input.taskId });
 			return "taken";
 		}
-		if (!existing) this.start(input, "task_registered");
+		const held = existing ? 0 : this.start(input, "task_registered");
 		await this.publish();
+		if (held > 0) await giveBackHoldRoom(this.env, input.taskId);
 		return "registered";
 	}
 
-	/** Stores the task's first state, with the callbacks held for it, in one synchronous step. */
-	private start(input: NewTask, event: string): void {
-		const state = startingState(input, this.early.takeAll());
+	/** Stores the task's first state, with the callbacks held for it, in one synchronous step; how many were held. */
+	private start(input: NewTask, event: string): number {
+		const held = this.early.takeAll();
+		const state = startingState(input, held);
 		this.store.save(state);
 		this.lateCreate.forget();
 		logEvent("info", event, { taskId: input.taskId, status: state.record.status });
+		return held.length;
 	}
 
 	/**
-	 * Applies one upstream callback; the first final result wins and never changes. The state is
-	 * read once, and the alarm set at most once. Only a result waits on D1 (within the budget): a
-	 * duplicate or not-final callback is counted here and reaches D1 with the alarm's coalesced write.
+	 * Applies one upstream callback; the first final result wins and never changes. State read once,
+	 * alarm set at most once; only a result waits on D1 (within the budget), counts follow coalesced.
 	 */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: TokenKind = "current"): Promise<CallbackVerdict> {
+	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind = "current"): Promise<CallbackVerdict> {
 		const state = this.store.load() ?? (await this.holdEarlyCallback(taskId, ref, upstreamOutcome, token));
 		if (typeof state === "string") return state;
 		if (ref !== state.ref) return "wrong-ref";
 		const now = Date.now();
 		// Redacted only when it may be stored; a duplicate's body is never looked at.
-		const outcome = state.record.status === "PENDING" && upstreamOutcome.final ? this.redact(upstreamOutcome) : upstreamOutcome;
+		const outcome = mayApply(state.record, upstreamOutcome) ? this.redact(upstreamOutcome) : upstreamOutcome;
 		const verdict = applyCallback(state, outcome, now);
 		this.store.commit(state, now);
 		if (verdict !== "applied") {
@@ -121,18 +110,28 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/** A callback for a task not stored here: held for it, or refused; the state when it was stored meanwhile. */
-	private async holdEarlyCallback(taskId: string, ref: string, outcome: Outcome, token: TokenKind): Promise<TaskState | CallbackVerdict> {
+	private async holdEarlyCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind): Promise<TaskState | CallbackVerdict> {
 		const gate = await mayHoldEarlyCallback(this.env.DB, taskId, ref, token, CALLBACK_D1_BUDGET_MS);
 		if (gate === "refuse") return "wrong-ref";
-		// Decided on the state as it is now: the task may have been registered during the lookup.
-		const state = this.store.load();
-		if (state) return state;
-		if (gate === "d1-unavailable") return "d1-unavailable";
-		if (this.early.hold(ref, this.redact(outcome), Date.now()) !== "held") return "early-full";
-		// The alarm may start the task from its create, once that create has timed out.
-		this.lateCreate.expect(taskId, Date.now() + readConfig(this.env).upstreamTimeoutMs + LATE_CREATE_CHECK_MARGIN_MS);
-		await this.setNextAlarm(null);
-		return "held-early";
+		// Decided on the state as it is now: the task may have been registered during the lookups.
+		if (!this.store.load()) {
+			if (gate === "d1-unavailable") return "d1-unavailable";
+			const outcome = this.redact(upstreamOutcome);
+			// Room under the overall bound first (the same task and URL again costs none).
+			if (!(await takeHoldRoom(this.env, readConfig(this.env), taskId, ref, heldBytes(outcome)))) return "held-limit";
+			if (!this.store.load()) {
+				if (this.early.hold(ref, outcome, Date.now()) === "held") {
+					// Which task this object is, for the cron's check whether the create timed out.
+					this.lateCreate.expect(taskId);
+					await this.setNextAlarm(null);
+					return "held-early";
+				}
+				await giveBackHoldRoom(this.env, taskId, [ref]);
+				return "early-full";
+			}
+			await giveBackHoldRoom(this.env, taskId, [ref]);
+		}
+		return this.store.load() as TaskState;
 	}
 
 	/**
@@ -143,7 +142,8 @@ export class TaskObject extends DurableObject<Env> {
 	async askToPoll(taskId: string, tickTime: number, dueAt: number): Promise<PollAsk> {
 		const state = this.store.load() ?? (await this.d1.restoreState(taskId));
 		if (!state) return "unknown";
-		const due = pollDue(state, tickTime, readConfig(this.env).taskMaxPendingSeconds);
+		// Past its deadline too a task waits out its backoff: only the upstream's answer ends it.
+		const due = pollDue(state, tickTime);
 		if (due !== "due") {
 			// D1 listed this task as due, so D1 is behind this object: write it again (and make
 			// sure a delivery decided before a reset still has its alarm).
@@ -160,9 +160,8 @@ export class TaskObject extends DurableObject<Env> {
 
 	/**
 	 * Runs whatever the collaborators have due: the D1 write's retry, the key handoff, the client
-	 * delivery's attempt; or, for a task never registered, the late-create check and the expiry
-	 * of held callbacks. Safe to run any number of times: each step checks in storage whether it
-	 * is still due.
+	 * delivery's attempt; or, for a task never registered, the expiry of held callbacks. Safe to
+	 * run any number of times: each step checks in storage whether it is still due.
 	 */
 	override async alarm(): Promise<void> {
 		if (this.store.load()) {
@@ -173,31 +172,35 @@ export class TaskObject extends DurableObject<Env> {
 			const config = readConfig(this.env);
 			if (await this.delivery.attemptIfDue(config, this.d1.isBehind(state.record.version))) await this.d1.sync();
 		} else {
-			await this.checkHeldCallbacks();
+			await tendHeldCallbacks(this.env, this.lateCreate, this.early);
 		}
 		await this.setNextAlarm();
 	}
 
-	/** Held callbacks: start the task of the late create they belong to, or forget them after their time. */
-	private async checkHeldCallbacks(): Promise<void> {
-		const expiresAt = this.early.expiresAt();
-		if (expiresAt === null) return;
+	/**
+	 * Called by the cron, within its POLL_MAX_PER_TICK, when the held-callback budget lists this
+	 * task as due: held callbacks may belong to a create the upstream answered too late. If the
+	 * upstream confirms it, the task is started from that create; callbacks it refutes are dropped.
+	 */
+	async checkHeldCallbacks(taskId: string): Promise<HeldCheckVerdict> {
+		if (this.store.load() || this.early.expiresAt() === null) {
+			await giveBackHoldRoom(this.env, taskId);
+			return "nothing-held";
+		}
+		const refsBefore = this.early.refs();
 		const claim = await this.lateCreate.confirmAndClaim(this.env.DB, readConfig(this.env));
-		if (claim.kind === "claimed") {
-			if (!this.store.load()) {
-				const { ref, prompt, callbackUrl, createdAt, idempotencyScope, owner } = claim.create;
-				this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
-				if (idempotencyScope) this.keyHandoff.set({ scope: idempotencyScope, ref });
-			}
-			await this.publish();
-			const started = this.store.load();
-			if (started) await this.keyHandoff.handOff(this.env, started.record.taskId, started.record.createdAt);
-			return;
+		if (claim.kind !== "claimed") return settleUnadopted(this.env, taskId, refsBefore, this.early.refs(), claim.kind === "retry");
+		if (!this.store.load()) {
+			const { ref, prompt, callbackUrl, createdAt, idempotencyScope, owner } = claim.create;
+			this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
+			if (idempotencyScope) this.keyHandoff.set({ scope: idempotencyScope, ref });
 		}
-		if (Date.now() >= expiresAt) {
-			this.early.clear();
-			this.lateCreate.forget();
-		}
+		await this.publish();
+		await giveBackHoldRoom(this.env, taskId);
+		const started = this.store.load();
+		if (started) await this.keyHandoff.handOff(this.env, started.record.taskId, started.record.createdAt);
+		await this.setNextAlarm();
+		return "adopted";
 	}
 
 	/** After a decision: D1 is brought up to date, with the alarm set before that write and after it. */
@@ -222,7 +225,7 @@ export class TaskObject extends DurableObject<Env> {
 					this.keyHandoff.nextRun(now),
 					this.polls.nextRun(),
 				]
-			: [this.lateCreate.nextRun(), this.early.expiresAt()];
+			: [this.early.expiresAt(), this.lateCreate.unlistedTaskId() === null ? null : now];
 		await settleAlarm(this.ctx.storage, earliest(wanted), { soonerOnly });
 	}
 

@@ -76,6 +76,9 @@ export function startingState(input: NewTask, held: HeldCallback[]): TaskState {
 
 export function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
 	const record = state.record;
+	// The gateway's own timeout is the one result an upstream result may replace: that result is
+	// news to a client who got the timeout's delivery, so it is a delivery of its own.
+	const replacesTimeout = record.resultSource === "timeout" && source !== "timeout";
 	record.status = outcome.status;
 	record.items = outcome.items;
 	record.errorCode = outcome.errorCode;
@@ -87,8 +90,10 @@ export function finalize(state: TaskState, outcome: FinalOutcome, source: Result
 	// Decided in the same step as the result, so however many reports arrive there is one delivery.
 	// Its first attempt is due now by the wall clock, whatever clock judged the result (a cron
 	// tick judges by its scheduled time).
-	if (record.callbackUrl && !record.delivery) record.delivery = newDelivery(record.taskId, Date.now());
-	logEvent("info", "task_final", {
+	if (record.callbackUrl && (!record.delivery || replacesTimeout)) {
+		record.delivery = newDelivery(record.taskId, Date.now(), replacesTimeout ? "replacement" : "first");
+	}
+	logEvent("info", replacesTimeout ? "timeout_replaced" : "task_final", {
 		taskId: record.taskId,
 		status: outcome.status,
 		source,
@@ -121,42 +126,59 @@ export function stateFromStoredRow(stored: StoredTask): TaskState {
 export type AppliedCallback = "applied" | "duplicate" | "not-final";
 export type AppliedPoll = "final" | "applied" | "expired" | "still-pending";
 
-/** A callback carrying this task's ref: the first final result wins and never changes. */
+/**
+ * Whether `outcome` may be stored now: while pending, or over the gateway's own timeout (the
+ * upstream's result came after all). A result from the upstream is never replaced.
+ */
+export function mayApply(record: TaskRecord, outcome: Outcome | null): outcome is FinalOutcome {
+	return outcome?.final === true && (record.status === "PENDING" || record.resultSource === "timeout");
+}
+
+/**
+ * A callback carrying this task's ref: the first final result from the upstream wins and never
+ * changes (it may only replace the gateway's own timeout).
+ */
 export function applyCallback(state: TaskState, outcome: Outcome, now: number): AppliedCallback {
 	const record = state.record;
 	record.callbacksReceived += 1;
-	if (record.status !== "PENDING") return "duplicate";
-	if (!outcome.final) {
-		// Nothing usable yet: have the poller look soon instead of waiting out its backoff.
-		record.nextPollAt = Math.min(record.nextPollAt, now);
-		return "not-final";
+	if (mayApply(record, outcome)) {
+		finalize(state, outcome, "callback", now);
+		return "applied";
 	}
-	finalize(state, outcome, "callback", now);
-	return "applied";
+	if (record.status !== "PENDING") return "duplicate";
+	// Nothing usable yet: have the poller look soon instead of waiting out its backoff.
+	record.nextPollAt = Math.min(record.nextPollAt, now);
+	return "not-final";
 }
 
-/** Whether a tick at `tickTime` should have this task polled: pending, and its backoff over or its age past the bound. */
-export function pollDue(state: TaskState, tickTime: number, maxPendingSeconds: number): "due" | "final" | "not-due" {
+/** Whether a tick at `tickTime` should have this task polled: pending and its backoff over (past its deadline too). */
+export function pollDue(state: TaskState, tickTime: number): "due" | "final" | "not-due" {
 	if (state.record.status !== "PENDING") return "final";
-	const expired = tickTime >= state.record.createdAt + maxPendingSeconds * 1000;
-	return tickTime < state.record.nextPollAt && !expired ? "not-due" : "due";
+	return tickTime < state.record.nextPollAt ? "not-due" : "due";
 }
 
-/** A poll's answer (`outcome`, or null when the upstream could not be asked), judged at `now`. */
+/**
+ * A poll's answer (`outcome`, or null when the upstream could not be asked), judged at `now`.
+ * Only the upstream's own word that the task is unfinished ends it as a timeout: a poll that
+ * failed proves nothing, so the task stays pending and is asked again after its backoff.
+ */
 export function applyPoll(state: TaskState, outcome: Outcome | null, maxPendingSeconds: number, now: number): AppliedPoll {
 	const record = state.record;
 	state.pollLeaseUntil = 0;
 	record.polls += 1;
-	// A callback won the race while we were asking; its result stands, the poll is counted.
-	if (record.status !== "PENDING") return "final";
-	if (outcome?.final) {
+	if (mayApply(record, outcome)) {
 		finalize(state, outcome, "poll", now);
 		return "applied";
 	}
-	if (now >= record.createdAt + maxPendingSeconds * 1000) {
+	// A callback won the race while we were asking; its result stands, the poll is counted.
+	if (record.status !== "PENDING") return "final";
+	const deadline = record.createdAt + maxPendingSeconds * 1000;
+	if (outcome !== null && now >= deadline) {
 		finalize(state, timedOut(maxPendingSeconds), "timeout", now);
 		return "expired";
 	}
-	record.nextPollAt = now + pollDelayMs(record.polls);
+	// Not later than the deadline, so the upstream is asked then rather than a backoff after it.
+	const next = now + pollDelayMs(record.polls);
+	record.nextPollAt = now < deadline ? Math.min(next, deadline) : next;
 	return "still-pending";
 }

@@ -49,7 +49,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 	const code = isRecord(answer.json) && typeof answer.json.code === "number" ? answer.json.code : undefined;
 	const upstream = `HTTP ${answer.status} code ${code ?? "none"}`;
 	// HTTP 429 means rate limited, whatever the body says; body code 429 alone means insufficient
-	// credits (kie/README.md). The envelope keeps a rate-limit code the body gave, else the status.
+	// credits (the provider's API documentation). The envelope keeps a rate-limit code the body gave, else the status.
 	if (answer.status === 429) return rateLimited(code === 405 || code === 430 ? code : 429, answer.headers, upstream);
 	switch (code) {
 		case 429:

@@ -1,6 +1,6 @@
 /**
- * What a client's callBackUrl receives: the provider's own callback body (kie/README.md, "The
- * callback"), snake_case names included, so code written for KIE's callbacks works unchanged.
+ * What a client's callBackUrl receives: the provider's own callback body (as the provider's
+ * API documentation gives it), snake_case names included, so code written for KIE's callbacks works unchanged.
  */
 import type { WebhookBody } from "../schemas/webhook";
 import type { TaskRecord } from "../domain/task-record";

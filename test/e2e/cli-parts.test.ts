@@ -8,6 +8,7 @@ import { GatewayError, UnreachableError, retryAfterSeconds } from "../../cli/api
 import { DEFAULT_KEY, DEFAULT_URL, UsageError, parseCommand } from "../../cli/args.mjs";
 import { createWithRetries } from "../../cli/create.mjs";
 import { formatTask, formatTaskList, formatUsage, styles, useEmphasis } from "../../cli/format.mjs";
+import { invocation } from "../../cli/invocation.mjs";
 import { StillPendingError, waitForTask } from "../../cli/wait.mjs";
 
 const noEnv = {};
@@ -81,6 +82,12 @@ describe("parseCommand", () => {
 		expect(() => parseCommand(argv, noEnv)).toThrow(UsageError);
 	});
 
+	it("answers an empty or blank prompt with a suggestion that has no blank where the prompt goes", () => {
+		for (const prompt of ["", "   "]) {
+			expect(() => parseCommand([prompt], noEnv)).toThrow(/^Give a prompt, for example: \S.* "a song about rain"$/);
+		}
+	});
+
 	it("takes a lone word for a mistyped command, not a prompt that would spend a credit", () => {
 		expect(() => parseCommand(["lsit"], noEnv)).toThrow(/"lsit" is not a command.*create lsit/);
 		expect(parseCommand(["create", "rain"], noEnv)).toMatchObject({ command: "create", prompt: "rain" });
@@ -88,12 +95,16 @@ describe("parseCommand", () => {
 	});
 
 	it("never puts the key in a usage message", () => {
+		// Caught outside the try, so a parse that does not throw fails here instead of passing.
+		let thrown: unknown;
 		try {
 			parseCommand(["a song", "--key", "secret-key-123", "--url", "nope"], noEnv);
-			expect.unreachable();
 		} catch (error) {
-			expect((error as Error).message).not.toContain("secret-key-123");
+			thrown = error;
 		}
+		expect(thrown).toBeInstanceOf(UsageError);
+		expect((thrown as Error).message).toMatch(/gateway URL/);
+		expect((thrown as Error).message).not.toContain("secret-key-123");
 	});
 });
 
@@ -329,5 +340,16 @@ describe("waitForTask", () => {
 		const gone = scriptedReads([new UnreachableError("u", "connection refused", true)]);
 		await expect(waitForTask(gone.client, "t", { timeoutMs: 60_000, ...fakeTime() })).rejects.toBeInstanceOf(UnreachableError);
 		expect(gone.reads()).toBe(5);
+	});
+});
+
+describe("suggested commands", () => {
+	it("run the CLI the way it was run, so they paste as they are", () => {
+		// `npm run lyrics -- …` in the repository; `lyrics-gateway` is not on the PATH after npm ci.
+		expect(invocation({ npm_lifecycle_event: "lyrics", npm_command: "run-script" }, "/repo/bin/lyrics-gateway.mjs")).toBe("npm run lyrics --");
+		expect(invocation({ npm_command: "exec" }, "/repo/node_modules/.bin/lyrics-gateway")).toBe("npx lyrics-gateway");
+		expect(invocation({}, "/repo/bin/lyrics-gateway.mjs")).toBe("npx lyrics-gateway");
+		// A global install puts it on the PATH.
+		expect(invocation({}, "/usr/local/bin/lyrics-gateway")).toBe("lyrics-gateway");
 	});
 });

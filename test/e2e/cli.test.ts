@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, inject, it } from "vitest";
 import { createServer } from "node:http";
+import { connect } from "node:net";
 import { call, eventually, gatewayUrl, recordInfo, sim, unique } from "./client";
 
 const CLI = fileURLToPath(new URL("../../bin/lyrics-gateway.mjs", import.meta.url));
@@ -17,7 +18,8 @@ interface Run {
 	stderr: string;
 }
 
-function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+/** Runs the CLI; `onStderr` sees its progress as it comes (all of stderr so far). */
+function runCli(args: string[], env: Record<string, string> = {}, onStderr?: (stderr: string) => void): Promise<Run> {
 	return new Promise((resolve, reject) => {
 		const child = spawn(process.execPath, [CLI, ...args], {
 			env: { ...process.env, LYRICS_GATEWAY_URL: gatewayUrl, LYRICS_GATEWAY_API_KEY: apiKey, ...env },
@@ -26,20 +28,39 @@ function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> 
 		let stdout = "";
 		let stderr = "";
 		child.stdout.on("data", (chunk) => (stdout += chunk));
-		child.stderr.on("data", (chunk) => (stderr += chunk));
+		child.stderr.on("data", (chunk) => {
+			stderr += chunk;
+			onStderr?.(stderr);
+		});
 		child.once("error", reject);
 		child.once("close", (code) => resolve({ code, stdout, stderr }));
 	});
 }
 
-/** A URL on which nothing listens: a port that was free a moment ago. */
-function closedPortUrl(): Promise<string> {
+/** Whether a connection to the port is refused right now (nothing listens there). */
+function refuses(port: number): Promise<boolean> {
 	return new Promise((resolve) => {
-		const server = createServer().listen(0, "127.0.0.1", () => {
-			const { port } = server.address() as { port: number };
-			server.close(() => resolve(`http://127.0.0.1:${port}`));
+		const socket = connect(port, "127.0.0.1");
+		socket.once("connect", () => {
+			socket.destroy();
+			resolve(false);
 		});
+		socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
 	});
+}
+
+/** A URL on which nothing listens: a port this test bound and closed, confirmed to refuse connections. */
+async function closedPortUrl(): Promise<string> {
+	for (let attempt = 0; attempt < 10; attempt++) {
+		const port = await new Promise<number>((resolve) => {
+			const server = createServer().listen(0, "127.0.0.1", () => {
+				const { port } = server.address() as { port: number };
+				server.close(() => resolve(port));
+			});
+		});
+		if (await refuses(port)) return `http://127.0.0.1:${port}`;
+	}
+	throw new Error("no closed port found in 10 tries");
 }
 
 interface SimTask {
@@ -50,10 +71,17 @@ interface SimTask {
 describe("the lyrics-gateway CLI", () => {
 	it("creates a task, shows it pending while it waits, and prints every variation's title and text", async () => {
 		const prompt = unique("A song about a lighthouse keeper");
-		// Slow enough that the CLI sees PENDING at least once, whatever the machine's speed.
-		await sim("/__sim/scripts", { match: prompt, callbackDelayMs: 2500 });
-		const run = await runCli([prompt]);
+		// The simulator holds the callback until the CLI has shown the task PENDING, whatever the machine's speed.
+		const gate = `cli-pending-${crypto.randomUUID()}`;
+		await sim("/__sim/scripts", { match: prompt, callbackDelayMs: 0, callbackGate: gate });
+		let released = false;
+		const run = await runCli([prompt], {}, (stderr) => {
+			if (released || !/PENDING/.test(stderr)) return;
+			released = true;
+			void sim(`/__sim/gates/${gate}/open`, {});
+		});
 		expect(run.code, run.stderr).toBe(0);
+		expect(released).toBe(true);
 
 		const [upstream] = (await sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(prompt)}`)).tasks;
 		expect(upstream.lyrics.length).toBeGreaterThanOrEqual(2);

@@ -56,9 +56,12 @@ describe("deliveries to the client's callBackUrl over HTTP", () => {
 			delivered.response.data.map((item: { title: string }) => item.title),
 		);
 
-		// Duplicate upstream callbacks after the 2xx are acknowledged but deliver nothing more.
-		await sim(`/__sim/tasks/${taskId}/callback`, { times: 5, concurrent: true });
-		await new Promise((resolve) => setTimeout(resolve, 2500));
+		// Duplicate upstream callbacks after the 2xx are acknowledged but deliver nothing more: the
+		// task's object decides every delivery before it acknowledges a callback, and once all five
+		// are acknowledged it still holds the delivered one, with no attempt left to make.
+		const duplicates = await sim<{ statuses: number[] }>(`/__sim/tasks/${taskId}/callback`, { times: 5, concurrent: true });
+		expect(duplicates.statuses).toEqual([200, 200, 200, 200, 200]);
+		expect((await recordInfo(taskId)).body.data.delivery).toEqual(delivered.delivery);
 		expect(await target.deliveries()).toHaveLength(3);
 	});
 
@@ -69,8 +72,13 @@ describe("deliveries to the client's callBackUrl over HTTP", () => {
 		const { taskId } = (await create(prompt, { callBackUrl: target.url })).body.data;
 		const sent = await sim<{ statuses: number[] }>(`/__sim/tasks/${taskId}/callback`, { times: 40, concurrent: true });
 		expect(sent.statuses.every((status) => status === 200)).toBe(true);
-		await eventually(async () => ((await target.deliveries()).length > 0 ? true : undefined));
-		await new Promise((resolve) => setTimeout(resolve, 2500));
+		// All 40 were decided before they were acknowledged; once the delivery they made is done,
+		// the object has none left to make.
+		const delivered = await eventually(async () => {
+			const info = await recordInfo(taskId);
+			return info.body.data.delivery?.state === "delivered" ? info.body.data : undefined;
+		}, 20_000);
+		expect(delivered.delivery).toMatchObject({ attempts: 1, lastStatus: 200, nextAttemptTime: null });
 		expect(await target.deliveries()).toHaveLength(1);
 	});
 });

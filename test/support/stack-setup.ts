@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
-import { freePort } from "./free-port";
 import { DEV_ADMIN_API_KEY, DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, startLocalStack } from "../../scripts/local-stack.mjs";
 
 declare module "vitest" {
@@ -29,9 +28,9 @@ export const E2E_CAPPED_QUOTA = 3;
 export default async function setup(project: TestProject) {
 	const persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-e2e-"));
 	const stack = await startLocalStack({
-		port: await freePort(),
+		port: 0,
 		simulatorPort: 0,
-		inspectorPort: await freePort(),
+		inspectorPort: 0,
 		persistTo,
 		callbackDelayMs: 300,
 		simulatorHmacKey: E2E_HMAC_KEY,

@@ -1,7 +1,7 @@
 /**
  * How a client checks a delivery, written from the Standard Webhooks specification
  * (standardwebhooks.com, "Verifying webhook authenticity") and from the provider's callback
- * signature (kie/README.md), not from the gateway's code: the tests use it as a receiver would.
+ * signature (its API documentation), not from the gateway's code: the tests use it as a receiver would.
  * Web Crypto only, so it runs in workerd and in Node alike.
  */
 

@@ -53,14 +53,38 @@ describe("a poll", () => {
 		expect(state).toMatchObject({ pollLeaseUntil: 0, record: { status: "SUCCESS", resultSource: "poll", polls: 1 } });
 	});
 
-	it("backs off while the task is unfinished, and gives up at the deadline with a 408", () => {
+	it("backs off while the task is unfinished, and gives up at the deadline with a 408 only on the upstream's word", () => {
 		const state = task();
 		expect(applyPoll(state, notYet, 3600, T0 + 120_000)).toBe("still-pending");
 		// First re-poll near 30 s (±10 %).
 		expect(state.record.nextPollAt - (T0 + 120_000)).toBeGreaterThanOrEqual(27_000);
 		expect(state.record.nextPollAt - (T0 + 120_000)).toBeLessThanOrEqual(33_000);
-		expect(applyPoll(state, null, 3600, T0 + 3_600_000)).toBe("expired");
-		expect(state.record).toMatchObject({ status: "GENERATE_LYRICS_FAILED", errorCode: 408, resultSource: "timeout", polls: 2 });
+		// A poll that failed at the deadline proves nothing: still pending, asked again after a backoff.
+		expect(applyPoll(state, null, 3600, T0 + 3_600_000)).toBe("still-pending");
+		expect(state.record).toMatchObject({ status: "PENDING", resultSource: null, errorCode: null, polls: 2 });
+		expect(state.record.nextPollAt).toBeGreaterThan(T0 + 3_600_000);
+		expect(applyPoll(state, notYet, 3600, T0 + 3_700_000)).toBe("expired");
+		expect(state.record).toMatchObject({ status: "GENERATE_LYRICS_FAILED", errorCode: 408, resultSource: "timeout", polls: 3 });
+	});
+
+	it("schedules the next poll no later than the deadline", () => {
+		const state = task();
+		expect(applyPoll(state, notYet, 3600, T0 + 3_590_000)).toBe("still-pending");
+		expect(state.record.nextPollAt).toBe(T0 + 3_600_000);
+	});
+
+	it("lets the upstream's result replace the gateway's timeout, once, as a new delivery", () => {
+		const state = task("https://client.example/hook");
+		expect(applyPoll(state, notYet, 3600, T0 + 3_600_000)).toBe("expired");
+		expect(state.record.delivery?.webhookId).toBe("msg_t1");
+		expect(applyCallback(state, success, T0 + 3_700_000)).toBe("applied");
+		expect(state.record).toMatchObject({ status: "SUCCESS", resultSource: "callback", errorCode: null, errorMessage: null });
+		expect(state.record.delivery).toMatchObject({ webhookId: "msg_t1_2", state: "pending", attempts: 0 });
+		// A result from the upstream is never replaced, by a callback or by a poll.
+		expect(applyCallback(state, failure, T0 + 3_800_000)).toBe("duplicate");
+		expect(applyPoll(state, failure, 3600, T0 + 3_900_000)).toBe("final");
+		expect(state.record).toMatchObject({ status: "SUCCESS", resultSource: "callback" });
+		expect(state.record.delivery?.webhookId).toBe("msg_t1_2");
 	});
 
 	it("counts, but does not change, a task a callback finished meanwhile", () => {

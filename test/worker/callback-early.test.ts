@@ -16,6 +16,7 @@ import {
 	deliver,
 	inspectTask,
 	recordInfo,
+	sim,
 	simCallback,
 	simScript,
 	simTask,
@@ -24,22 +25,31 @@ import {
 	withBody,
 } from "./helpers";
 
-/** Starts a create the simulator answers late; resolves once the upstream has named the task. */
-async function slowCreate(label: string, delayMs = 1500) {
+/**
+ * Starts a create the simulator holds at a gate: the upstream has made (and named) the task, but
+ * the gateway has no answer until the test calls `release()`, however long its early deliveries
+ * take. `creating` settles only after that.
+ */
+async function heldCreate(label: string) {
 	const prompt = uniquePrompt(label);
-	await simScript(prompt, { createDelayMs: delayMs });
-	// A generous upstream deadline for this create, so a slow machine cannot turn the late answer
-	// into a 504 while the test is still delivering its early callbacks.
-	const creating = createTask(prompt, {}, { UPSTREAM_TIMEOUT_MS: "10000" });
+	const gate = `early-${crypto.randomUUID()}`;
+	await simScript(prompt, { createGate: gate });
+	// The longest upstream deadline the gateway allows (15 s), far beyond the few deliveries made
+	// before the release: the gate, not the clock, decides when the create lands.
+	const creating = createTask(prompt, {}, { UPSTREAM_TIMEOUT_MS: "15000" });
 	// Surfaces a failed create at the await below, not as an unhandled rejection meanwhile.
 	creating.catch(() => undefined);
 	const upstream = await waitForSimTask(prompt);
-	return { prompt, creating, taskId: upstream.taskId };
+	const release = async () => {
+		await sim(`/__sim/gates/${gate}/open`, { method: "POST" });
+		return creating;
+	};
+	return { prompt, release, taskId: upstream.taskId };
 }
 
 describe("early callbacks", () => {
 	it("keeps a callback that beats the create and applies it once the task is stored", async () => {
-		const { creating, taskId } = await slowCreate("a letter that arrived before it was sent");
+		const { release, taskId } = await heldCreate("a letter that arrived before it was sent");
 		const callback = await simCallback(taskId);
 
 		const ack = await deliver(callback);
@@ -53,7 +63,7 @@ describe("early callbacks", () => {
 		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 1 });
 		expect((await api(`/api/v1/lyrics/record-info?taskId=${taskId}`)).status).toBe(404);
 
-		expect(await creating).toBe(taskId);
+		expect(await release()).toBe(taskId);
 
 		const done = await recordInfo(taskId);
 		expect(done.code).toBe(200);
@@ -81,14 +91,14 @@ describe("early callbacks", () => {
 	});
 
 	it("applies the first of several early callbacks and counts them all", async () => {
-		const { creating, taskId } = await slowCreate("three knocks before the door was built");
+		const { release, taskId } = await heldCreate("three knocks before the door was built");
 		const failure = await simCallback(taskId, "?fail=1");
 		const success = await simCallback(taskId);
 		for (const request of [failure, success, success]) {
 			expect(await (await deliver(request)).json()).toMatchObject({ data: { result: "held-until-task-stored" } });
 		}
 		expect((await inspectTask(taskId)).earlyCallbacks).toBe(3);
-		await creating;
+		await release();
 
 		const done = await recordInfo(taskId);
 		expect(done.data.status).toBe("GENERATE_LYRICS_FAILED");
@@ -103,14 +113,14 @@ describe("early callbacks", () => {
 		const other = await createTask(uniquePrompt("somebody else's mailbox"));
 		const otherUrl = (await simTask(other)).callBackUrl;
 
-		const { creating, taskId } = await slowCreate("a letter with the wrong address");
+		const { release, taskId } = await heldCreate("a letter with the wrong address");
 		const own = await simCallback(taskId);
 		expect(own.url).not.toBe(otherUrl);
 		const misdirected = { ...own, url: otherUrl };
 
 		const ack = await deliver(misdirected);
 		expect(ack.status).toBeLessThan(500);
-		expect(await creating).toBe(taskId);
+		expect(await release()).toBe(taskId);
 
 		const stored = await recordInfo(taskId);
 		expect(stored.data.status).toBe("PENDING");
@@ -134,13 +144,13 @@ describe("early callbacks", () => {
 	it("applies the right early callback even when a misdirected one came first", async () => {
 		const other = await createTask(uniquePrompt("a neighbour's parcel"));
 		const otherUrl = (await simTask(other)).callBackUrl;
-		const { creating, taskId } = await slowCreate("the parcel that was really ours");
+		const { release, taskId } = await heldCreate("the parcel that was really ours");
 		const own = await simCallback(taskId);
 		const misdirectedFailure = { ...(await simCallback(taskId, "?fail=1")), url: otherUrl };
 
 		await deliver(misdirectedFailure);
 		expect(await (await deliver(own)).json()).toMatchObject({ data: { result: "held-until-task-stored" } });
-		await creating;
+		await release();
 
 		const done = await recordInfo(taskId);
 		expect(done.data.status).toBe("SUCCESS");
@@ -151,7 +161,7 @@ describe("early callbacks", () => {
 	});
 
 	it("holds nothing for an early callback that is malformed or forged", async () => {
-		const { creating, taskId } = await slowCreate("an unsigned note under the door");
+		const { release, taskId } = await heldCreate("an unsigned note under the door");
 		const own = await simCallback(taskId);
 		const url = new URL(own.url);
 		const badToken = { ...own, url: `${url.origin}${url.pathname}?token=${"A".repeat(43)}` };
@@ -166,14 +176,14 @@ describe("early callbacks", () => {
 		);
 		expect(held.n).toBe(0);
 
-		await creating;
+		await release();
 		const stored = await recordInfo(taskId);
 		expect(stored.data.status).toBe("PENDING");
 		expect(stored.data.callbacksReceived).toBe(0);
 	});
 
 	it("acknowledges and counts 60 concurrent early deliveries, holding one copy", async () => {
-		const { creating, taskId } = await slowCreate("a crowd at the door");
+		const { release, taskId } = await heldCreate("a crowd at the door");
 		const callback = await simCallback(taskId);
 		const answers = await Promise.all(Array.from({ length: 60 }, async () => (await deliver(callback)).status));
 		expect(answers.every((status) => status === 200)).toBe(true);
@@ -183,12 +193,12 @@ describe("early callbacks", () => {
 		expect(held).toBe(1);
 		expect((await inspectTask(taskId)).earlyCallbacks).toBe(60);
 
-		expect(await creating).toBe(taskId);
+		expect(await release()).toBe(taskId);
 		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 60 });
 	});
 
 	it("refuses early callbacks from more than 20 different callback URLs with 429 and a retry hint", async () => {
-		const { creating, taskId } = await slowCreate("twenty-one strangers at the door");
+		const { release, taskId } = await heldCreate("twenty-one strangers at the door");
 		const callback = await simCallback(taskId);
 		const secret = callbackTokenKey(readConfig(env)) as string;
 		// Valid URLs minted for creates the gateway never stored: misdirected, but genuine tokens.
@@ -202,7 +212,7 @@ describe("early callbacks", () => {
 		expect(answers[20]!.headers.get("retry-after")).toMatch(/^\d+$/);
 
 		// The task's own callback, retried once the task is stored, still applies.
-		expect(await creating).toBe(taskId);
+		expect(await release()).toBe(taskId);
 		expect((await deliver(callback)).status).toBe(200);
 		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
 	});

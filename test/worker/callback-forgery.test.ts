@@ -23,7 +23,7 @@ import {
 const HMAC_KEY = "kie-account-webhook-key";
 
 /**
- * The provider's scheme (kie/README.md, "Callback signature"), written here from the document:
+ * The provider's scheme (its API documentation, "Callback signature"), written here from that text:
  * X-Webhook-Signature = base64(HMAC-SHA256(key, taskId + "." + X-Webhook-Timestamp)).
  */
 async function providerSignature(key: string, taskId: string, timestamp: string): Promise<string> {

@@ -6,10 +6,12 @@
 import { describe, expect, it } from "vitest";
 import {
 	type CallbackRequest,
+	type RecordInfo,
 	api,
 	callbackBody,
 	createTask,
 	deliver,
+	envelope,
 	expectErrorEnvelope,
 	inspectTask,
 	recordInfo,
@@ -288,40 +290,51 @@ describe("hostile bodies", () => {
 		return value;
 	}
 
+	/**
+	 * What a hostile body must leave behind: refused (400, or 401 for a well-formed task_id that is not
+	 * the task its callback URL was minted for) with the task untouched, or applied as a success or failure
+	 * with this many items ("all" = as many as the genuine callback carries).
+	 */
+	type Outcome = { answer: 400 | 401 } | { answer: 200; status: "SUCCESS" | "GENERATE_LYRICS_FAILED"; errorCode: number | null; items: number | "all" };
+	const REFUSED: Outcome = { answer: 400 };
+	const UNSIGNED: Outcome = { answer: 401 };
+	const succeeded = (items: number | "all"): Outcome => ({ answer: 200, status: "SUCCESS", errorCode: null, items });
+	const failed = (errorCode: number, items: number): Outcome => ({ answer: 200, status: "GENERATE_LYRICS_FAILED", errorCode, items });
+
 	/** Bodies built around a real task's callback; each gets its own task. */
-	const hostile: [string, (request: CallbackRequest, taskId: string) => string | unknown][] = [
-		["huge code", (_, id) => ({ code: 1e308, msg: "x", data: { task_id: id, data: null } })],
-		["code past 2^53", (_, id) => `{"code": 9007199254740993, "msg": "x", "data": {"task_id": "${id}", "data": null}}`],
-		["code infinite", (_, id) => `{"code": 1e999, "msg": "x", "data": {"task_id": "${id}", "data": null}}`],
-		["negative code", (_, id) => ({ code: -2147483649, msg: "x", data: { task_id: id, data: null } })],
-		["code zero", (_, id) => ({ code: 0, msg: "x", data: { task_id: id, data: null } })],
-		["deeply nested extra field", (r) => ({ ...callbackBody(r), extra: deep(5000) })],
-		["deeply nested item", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: [deep(5000)] } })],
-		["deeply nested text", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: [{ text: deep(5000) }] } })],
-		["deeply nested arrays", () => `${"[".repeat(50_000)}${"]".repeat(50_000)}`],
-		["unbalanced nesting", () => "[".repeat(100_000)],
-		["unicode everywhere", (_, id) => ({ code: 400, msg: "歌詞 🎵 \u202e\u0000 ünïcödé", data: { task_id: id, callbackType: "错误", data: [{ text: "🎶".repeat(1000), title: "\u0000\u001f", status: "完成" }] } })],
-		["lone surrogates", (_, id) => `{"code": 400, "msg": "\\ud800\\udfff\\udc00", "data": {"task_id": "${id}", "data": [{"text": "\\ud83c", "title": "\\udead"}]}}`],
-		["unicode task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "τασκ-🎵" } })],
-		["path-like task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "../../tasks/x" } })],
-		["overlong task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "a".repeat(5000) } })],
-		["__proto__ task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "__proto__" } })],
-		["constructor task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "constructor" } })],
-		["__proto__ at top", (r) => `{"__proto__": {"code": 200, "polluted": true}, ${r.body.slice(1)}`],
-		["__proto__ only", () => `{"__proto__": {"code": 200, "data": {"task_id": "x"}}}`],
-		["__proto__ in data", (_, id) => `{"code": 200, "msg": "x", "data": {"__proto__": {"polluted": true}, "task_id": "${id}", "data": [{"text": "t", "title": "t", "status": "complete", "__proto__": {"polluted": true}}]}}`],
-		["constructor.prototype", (r) => ({ ...callbackBody(r), constructor: { prototype: { polluted: true } } })],
-		["duplicate keys", (_, id) => `{"code": 200, "code": "200", "msg": "x", "data": {"task_id": "${id}", "task_id": 5, "data": null}}`],
-		["thousands of empty items", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: Array(80_000).fill({}) } })],
-		["thousands of tiny items", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: Array(19_000).fill({ text: "a" }) } })],
-		["many unknown keys", (r) => ({ ...callbackBody(r), ...Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])) })],
-		["BOM then JSON", (r) => `\ufeff${r.body}`],
-		["NUL bytes", (r) => `${r.body}\u0000`],
-		["number literal soup", () => "-0.0e-999999"],
-		["keyword", () => "true"],
+	const hostile: [string, (request: CallbackRequest, taskId: string) => string | unknown, Outcome][] = [
+		["huge code", (_, id) => ({ code: 1e308, msg: "x", data: { task_id: id, data: null } }), REFUSED],
+		["code past 2^53", (_, id) => `{"code": 9007199254740993, "msg": "x", "data": {"task_id": "${id}", "data": null}}`, REFUSED],
+		["code infinite", (_, id) => `{"code": 1e999, "msg": "x", "data": {"task_id": "${id}", "data": null}}`, REFUSED],
+		["negative code", (_, id) => ({ code: -2147483649, msg: "x", data: { task_id: id, data: null } }), failed(-2147483649, 0)],
+		["code zero", (_, id) => ({ code: 0, msg: "x", data: { task_id: id, data: null } }), failed(0, 0)],
+		["deeply nested extra field", (r) => ({ ...callbackBody(r), extra: deep(5000) }), succeeded("all")],
+		["deeply nested item", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: [deep(5000)] } }), failed(500, 1)],
+		["deeply nested text", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: [{ text: deep(5000) }] } }), REFUSED],
+		["deeply nested arrays", () => `${"[".repeat(50_000)}${"]".repeat(50_000)}`, REFUSED],
+		["unbalanced nesting", () => "[".repeat(100_000), REFUSED],
+		["unicode everywhere", (_, id) => ({ code: 400, msg: "歌詞 🎵 \u202e\u0000 ünïcödé", data: { task_id: id, callbackType: "错误", data: [{ text: "🎶".repeat(1000), title: "\u0000\u001f", status: "完成" }] } }), failed(400, 1)],
+		["lone surrogates", (_, id) => `{"code": 400, "msg": "\\ud800\\udfff\\udc00", "data": {"task_id": "${id}", "data": [{"text": "\\ud83c", "title": "\\udead"}]}}`, failed(400, 1)],
+		["unicode task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "τασκ-🎵" } }), REFUSED],
+		["path-like task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "../../tasks/x" } }), REFUSED],
+		["overlong task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "a".repeat(5000) } }), REFUSED],
+		["__proto__ task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "__proto__" } }), UNSIGNED],
+		["constructor task_id", (r) => ({ ...callbackBody(r), data: { ...callbackBody(r).data, task_id: "constructor" } }), UNSIGNED],
+		["__proto__ at top", (r) => `{"__proto__": {"code": 200, "polluted": true}, ${r.body.slice(1)}`, succeeded("all")],
+		["__proto__ only", () => `{"__proto__": {"code": 200, "data": {"task_id": "x"}}}`, REFUSED],
+		["__proto__ in data", (_, id) => `{"code": 200, "msg": "x", "data": {"__proto__": {"polluted": true}, "task_id": "${id}", "data": [{"text": "t", "title": "t", "status": "complete", "__proto__": {"polluted": true}}]}}`, succeeded(1)],
+		["constructor.prototype", (r) => ({ ...callbackBody(r), constructor: { prototype: { polluted: true } } }), succeeded("all")],
+		["duplicate keys", (_, id) => `{"code": 200, "code": "200", "msg": "x", "data": {"task_id": "${id}", "task_id": 5, "data": null}}`, REFUSED],
+		["thousands of empty items", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: Array(80_000).fill({}) } }), REFUSED],
+		["thousands of tiny items", (_, id) => ({ code: 200, msg: "x", data: { task_id: id, data: Array(19_000).fill({ text: "a" }) } }), REFUSED],
+		["many unknown keys", (r) => ({ ...callbackBody(r), ...Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`k${i}`, i])) }), succeeded("all")],
+		["BOM then JSON", (r) => `\ufeff${r.body}`, succeeded("all")],
+		["NUL bytes", (r) => `${r.body}\u0000`, REFUSED],
+		["number literal soup", () => "-0.0e-999999", REFUSED],
+		["keyword", () => "true", REFUSED],
 	];
 
-	it.each(hostile)("answers < 500 for %s, and the task stays readable", async (name, build) => {
+	it.each(hostile)("answers < 500 for %s, and the task stays readable", async (name, build, outcome) => {
 		const { taskId, callback } = await pendingTask(`a hostile letter: ${name}`);
 		const body = build(callback, taskId);
 		const response = await deliver(withBody(callback, body));
@@ -339,10 +352,26 @@ describe("hostile bodies", () => {
 		// What a 256 KiB body makes the gateway store must fit well within one row: Durable Object
 		// SQLite and D1 refuse rows over 2 MB in production (workerd does not): 5xx there.
 		expect(new TextEncoder().encode(JSON.stringify(state)).byteLength).toBeLessThan(1_000_000);
-		if (response.status !== 200) {
-			expect(state?.version).toBe(1);
-			expect(state?.callbacksReceived).toBe(0);
-		}
+		expect(response.status).toBe(outcome.answer);
+		const stored = (await envelope<RecordInfo>(info)).data;
+		const genuineItems = callbackBody(callback).data.data?.length ?? 0;
+		expect({
+			status: stored.status,
+			errorCode: stored.errorCode,
+			items: stored.response?.data?.length ?? 0,
+			callbacksReceived: state?.callbacksReceived,
+			version: state?.version,
+		}).toEqual(
+			outcome.answer === 200
+				? {
+						status: outcome.status,
+						errorCode: outcome.errorCode,
+						items: outcome.items === "all" ? genuineItems : outcome.items,
+						callbacksReceived: 1,
+						version: 2,
+					}
+				: { status: "PENDING", errorCode: null, items: 0, callbacksReceived: 0, version: 1 },
+		);
 	});
 
 	it("answers < 500 for hostile signature headers when KIE_WEBHOOK_HMAC_KEY is set", async () => {

@@ -195,20 +195,29 @@ describe("the 64 KiB body limit", () => {
 		return { stream, stats };
 	}
 
-	it("sends the streamed bodies below without a Content-Length", () => {
-		const request = new Request("https://gateway.test/", { method: "POST", body: streamOf("{}").stream });
-		expect(request.headers.get("content-length")).toBeNull();
+	/** Posts a stream, checking first that the request carries no Content-Length the gateway could rely on. */
+	function postStream(stream: ReadableStream<Uint8Array>) {
+		const headers = { "content-type": "application/json" };
+		expect(new Request("https://gateway.test/", { method: "POST", headers, body: streamOf("{}").stream }).headers.get("content-length")).toBeNull();
+		return postRaw(stream, headers);
+	}
+
+	it("counts the bytes of a streamed body: exactly 64 KiB is accepted, one byte more answers 413", async () => {
+		const accepted = uniquePrompt("a stream of exactly the limit");
+		await expectCreated(await postStream(streamOf(bodyOfBytes(accepted, LIMIT_BYTES)).stream), accepted);
+		const refused = uniquePrompt("a stream one byte over");
+		await expectRejected(() => postStream(streamOf(bodyOfBytes(refused, LIMIT_BYTES + 1)).stream), 413, refused);
 	});
 
 	it("accepts a small body streamed without a Content-Length", async () => {
 		const marker = uniquePrompt("a small stream");
-		await expectCreated(await postRaw(streamOf(JSON.stringify({ prompt: marker })).stream), marker);
+		await expectCreated(await postStream(streamOf(JSON.stringify({ prompt: marker })).stream), marker);
 	});
 
 	it("answers 413 for a body over 64 KiB streamed without a Content-Length, without reading all of it", async () => {
 		const marker = uniquePrompt("a long stream");
 		const { stream, stats } = streamOf(bodyOfBytes(marker, 4 * 1024 * 1024));
-		await expectRejected(() => postRaw(stream), 413, marker);
+		await expectRejected(() => postStream(stream), 413, marker);
 		expect(stats.pulled).toBeLessThan(LIMIT_BYTES + 64 * 1024);
 	});
 });

@@ -1,6 +1,6 @@
 /** What the tests share: calling the gateway, driving the simulator, delivering callbacks. */
 import { env } from "cloudflare:workers";
-import { expect } from "vitest";
+import { expect, inject } from "vitest";
 import {
 	createExecutionContext,
 	createScheduledController,
@@ -13,6 +13,16 @@ import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
 
 export const API_KEY = "test-key-1";
+
+declare module "vitest" {
+	export interface ProvidedContext {
+		/** From test/support/simulator-setup.ts: a server the run holds that resets every connection. */
+		resettingUrl: string;
+	}
+}
+
+/** An upstream (or resolver) that cannot be reached: every connection to it is reset. */
+export const UNREACHABLE_URL = inject("resettingUrl");
 
 /** Calls the Worker's fetch handler; `overrides` replace variables for this one call. */
 export async function gateway(path: string, init: RequestInit = {}, overrides: Partial<Env> = {}): Promise<Response> {
@@ -84,14 +94,14 @@ export async function simTask(taskId: string): Promise<SimTask> {
 	return sim<SimTask>(`/__sim/tasks/${taskId}`);
 }
 
-/** Waits until the simulator has seen a create whose prompt contains `match`. */
+/** Waits until the simulator has seen a create whose prompt contains `match` (the test's timeout bounds it). */
 export async function waitForSimTask(match: string): Promise<SimTask> {
-	for (let i = 0; i < 100; i++) {
-		const { tasks } = await sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(match)}`);
-		if (tasks[0]) return tasks[0];
-		await new Promise((resolve) => setTimeout(resolve, 20));
-	}
-	throw new Error(`simulator never saw a create matching ${match}`);
+	const { tasks } = await eventually(
+		() => sim<{ tasks: SimTask[] }>(`/__sim/tasks?match=${encodeURIComponent(match)}`),
+		(found) => found.tasks.length > 0,
+		30_000,
+	);
+	return tasks[0]!;
 }
 
 export async function createTask(
@@ -278,6 +288,15 @@ export async function listAllTasks(): Promise<RecordInfo[]> {
 	throw new Error("the task list never reached its last page");
 }
 
+/**
+ * Empties this file's task list in D1. Storage is isolated per test file, not per test, so a test
+ * that counts what the list or the cron sees (pages, budgets, "every pending task") starts from
+ * none and counts only the tasks it made itself, whatever ran before it.
+ */
+export async function forgetStoredTasks(): Promise<void> {
+	await env.DB.prepare("DELETE FROM tasks").run();
+}
+
 /** Stored tasks whose prompt contains `marker`. */
 export async function storedTasksMatching(marker: string): Promise<RecordInfo[]> {
 	return (await listAllTasks()).filter((task) => (JSON.parse(task.param) as { prompt?: string }).prompt?.includes(marker));
@@ -290,9 +309,13 @@ export interface SimStats {
 	callbackAttempts: number;
 }
 
-/** What the simulator received for prompts containing `match` (creates counted before its own checks). */
-export function simStats(match: string): Promise<SimStats> {
-	return sim<SimStats>(`/__sim/stats?match=${encodeURIComponent(match)}`);
+/**
+ * What the simulator received for prompts containing `match` (creates counted before its own
+ * checks); with `taskIdPrefix`, only record-info about task ids starting with it (made-up ones too).
+ */
+export function simStats(match: string, taskIdPrefix?: string): Promise<SimStats> {
+	const prefix = taskIdPrefix === undefined ? "" : `&taskIdPrefix=${encodeURIComponent(taskIdPrefix)}`;
+	return sim<SimStats>(`/__sim/stats?match=${encodeURIComponent(match)}${prefix}`);
 }
 
 /** The task object's own state (not D1's copy): what it decided, its version, held early callbacks. */

@@ -1,11 +1,18 @@
-import { describe, expect, it } from "vitest";
-import { api, createTask, deliver, envelope, simCallback, uniquePrompt, type RecordInfo } from "./helpers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { api, createTask, deliver, envelope, forgetStoredTasks, simCallback, uniquePrompt, type RecordInfo } from "./helpers";
 
 type Page = { items: RecordInfo[]; nextCursor: string | null };
 
 async function page(query: string) {
 	const response = await api(`/api/v1/lyrics/tasks${query}`);
 	return { status: response.status, body: await envelope<Page>(response) };
+}
+
+/** Creates `count` tasks one after another; their ids, oldest first. */
+async function createTasks(label: string, count: number): Promise<string[]> {
+	const ids: string[] = [];
+	for (let i = 0; i < count; i++) ids.push(await createTask(uniquePrompt(`${label} ${i}`)));
+	return ids;
 }
 
 /** Follows nextCursor to the end, running `between` after each page. */
@@ -25,10 +32,11 @@ async function pageThrough(query: string, between: () => Promise<void> = async (
 }
 
 describe("GET /api/v1/lyrics/tasks", () => {
-	const created: string[] = [];
+	// Each test lists only the tasks it creates.
+	beforeEach(forgetStoredTasks);
 
 	it("lists newest first, every task exactly once across pages, also while new tasks arrive", async () => {
-		for (let i = 0; i < 23; i++) created.push(await createTask(uniquePrompt(`paging ${i}`)));
+		const created = await createTasks("paging", 23);
 
 		const arrivedMeanwhile: string[] = [];
 		const { seen, pages } = await pageThrough("?limit=5", async () => {
@@ -37,13 +45,14 @@ describe("GET /api/v1/lyrics/tasks", () => {
 
 		expect(pages).toBe(5);
 		expect(seen).toEqual([...created].reverse());
+		expect(arrivedMeanwhile).toHaveLength(5);
 		expect(seen.filter((id) => arrivedMeanwhile.includes(id))).toEqual([]);
-		created.push(...arrivedMeanwhile);
 	});
 
 	it("answers nextCursor null on the last page and defaults to 20 items", async () => {
+		const created = await createTasks("a default page", 21);
 		const first = await page("");
-		expect(first.body.data.items).toHaveLength(20);
+		expect(first.body.data.items.map((item) => item.taskId)).toEqual([...created].reverse().slice(0, 20));
 		expect(first.body.data.nextCursor).toEqual(expect.any(String));
 		const everything = await page("?limit=100");
 		expect(everything.body.data.items).toHaveLength(created.length);
@@ -51,31 +60,35 @@ describe("GET /api/v1/lyrics/tasks", () => {
 	});
 
 	it("filters by status", async () => {
+		const created = await createTasks("a status filter", 7);
 		const done = created.slice(0, 3);
 		for (const taskId of done) expect((await deliver(await simCallback(taskId))).status).toBe(200);
 
 		const { seen } = await pageThrough("?status=SUCCESS&limit=2");
 		expect(seen).toEqual([...done].reverse());
 		const pending = await pageThrough("?status=PENDING&limit=50");
-		expect(pending.seen).toHaveLength(created.length - done.length);
-		expect(pending.seen.some((id) => done.includes(id))).toBe(false);
+		expect(pending.seen).toEqual([...created.slice(3)].reverse());
 	});
 
 	it("treats empty query values as not given", async () => {
+		await createTasks("empty query values", 21);
 		const { status, body } = await page("?status=&limit=&cursor=");
 		expect(status).toBe(200);
 		expect(body.data.items).toHaveLength(20);
+		expect(body.data.nextCursor).toEqual(expect.any(String));
 	});
 
 	it("items have the record-info shape", async () => {
+		const [taskId] = await createTasks("the item shape", 1);
 		const { body } = await page("?limit=1");
 		expect(body.code).toBe(200);
+		expect(body.data.items).toHaveLength(1);
 		expect(body.data.items[0]).toMatchObject({
-			taskId: expect.any(String),
+			taskId,
 			param: expect.any(String),
-			status: expect.any(String),
+			status: "PENDING",
 			type: "LYRICS",
-			response: { data: expect.any(Array) },
+			response: { data: [] },
 		});
 	});
 

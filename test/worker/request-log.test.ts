@@ -137,11 +137,12 @@ describe("request log lines", () => {
 		expectNowhereInLogs(forged, url.pathname);
 	});
 
-	it("a path no route matches is logged without a callback ref or query", async () => {
+	it("a callback path no route answers is logged without its ref or query", async () => {
 		const ref = "0123456789abcdef0123456789abcdef";
+		// GET: the callback route serves only POST.
 		const response = await gateway(`/callbacks/kie/${ref}?token=some-token-value`);
-		expect(response.status).toBe(404);
-		expect(onlyRequestLine()).toMatchObject({ level: "warn", method: "GET", route: "/callbacks/kie/:ref", status: 404 });
+		expect(response.status).toBe(405);
+		expect(onlyRequestLine()).toMatchObject({ level: "warn", method: "GET", route: "/callbacks/kie/:ref", status: 405 });
 		expectNowhereInLogs(ref, "some-token-value");
 
 		written = [];

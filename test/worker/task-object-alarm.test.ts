@@ -17,6 +17,7 @@ import {
 	inspectTask,
 	recordInfo,
 	recordInfoAsAdmin,
+	runCron,
 	setObjectEnv,
 	simCallback,
 	simHook,
@@ -102,18 +103,24 @@ describe("the task object's alarm, by reason", () => {
 		expect(await inspectTask(taskId)).toEqual(delivered);
 	});
 
-	it("looks for a late create at its deadline, and starts its task once", async () => {
+	it("leaves the late-create check to the cron: the alarm is the held callback's expiry, and a due tick starts the task once", async () => {
 		const { taskId, heldAt } = await lateCreateCalledBack(uniquePrompt("alarm: late create"));
-		// The check is due at the upstream deadline (1.5 s) plus a 5 s margin after the callback was held.
+		// Asking the upstream is the cron's, within its budget: the object's alarm only expires what it holds.
 		const alarm = (await alarmOf(taskId)) as number;
-		expect(alarm).toBeGreaterThanOrEqual(heldAt + 6500);
-		expect(alarm).toBeLessThanOrEqual(Date.now() + 6500);
+		expect(alarm).toBeGreaterThanOrEqual(heldAt + 86_400_000);
+		expect(alarm).toBeLessThanOrEqual(Date.now() + 86_400_000);
+		await runDurableObjectAlarm(stubOf(taskId));
+		expect((await inspectTask(taskId)).state).toBeNull();
 
-		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
+		// The check is due at the upstream deadline (1.5 s) plus a 5 s margin after the callback was held.
+		await runCron(heldAt + 5_000);
+		expect((await inspectTask(taskId)).state).toBeNull();
+		await runCron(Date.now() + 60_000);
 		const started = await inspectTask(taskId);
 		expect(started.state).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
 		expect((await recordInfo(taskId)).data.status).toBe("SUCCESS");
 
+		await runCron(Date.now() + 120_000);
 		await runDurableObjectAlarm(stubOf(taskId));
 		expect(await inspectTask(taskId)).toEqual(started);
 	});
@@ -125,7 +132,7 @@ describe("the task object's alarm, by reason", () => {
 		const unreachable = { getByName: () => ({ adopt: () => Promise.reject(new Error("unreachable")) }) };
 		await setObjectEnv(taskId, { IDEMPOTENCY: unreachable as unknown as Env["IDEMPOTENCY"] });
 		const before = Date.now();
-		await runDurableObjectAlarm(stubOf(taskId));
+		await runCron(Date.now() + 60_000);
 		expect((await inspectTask(taskId)).state?.status).toBe("SUCCESS");
 		// The task is started, D1 agrees, and the handoff's retry (10 s) is what the alarm is for.
 		const alarm = (await alarmOf(taskId)) as number;
@@ -161,7 +168,7 @@ describe("the task object's alarm, by reason", () => {
 		});
 		const heldAt = Date.now();
 		expect((await deliver({ url: target.url, headers: { "content-type": "application/json" }, body })).status).toBe(200);
-		// No create was recorded for the URL: after the check the alarm is the held callback's expiry, a day on.
+		// The alarm is the held callback's expiry, a day on (checking it with the upstream is the cron's).
 		await runDurableObjectAlarm(stubOf(taskId));
 		const expiry = (await alarmOf(taskId)) as number;
 		expect(expiry).toBeGreaterThanOrEqual(heldAt + 86_400_000);
@@ -254,9 +261,36 @@ describe("an object stored by the previous layout (storage version 1)", () => {
 		await evictDurableObject(stub);
 
 		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
-		// The check runs (no create was recorded for the ref), and the alarm is then the callbacks' expiry.
+		// The alarm lists them for the cron's check, and is then the callbacks' expiry.
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
 		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
 		expect(await alarmOf(taskId)).toBe(receivedAt + 86_400_000);
+	});
+
+	it("lists callbacks it held for a late create in the held-callback budget, so the cron adopts the task", async () => {
+		const { taskId } = await lateCreateCalledBack(uniquePrompt("v1: held for a late create"));
+		const stub = stubOf(taskId);
+		// Rebuilt as version 1 left it: the held callback, its identity row and the old alarm, unknown to the budget.
+		await runInDurableObject(stub, async (_instance, state) => {
+			const held = state.storage.sql.exec("SELECT * FROM early_callbacks").toArray();
+			await state.storage.deleteAll();
+			state.storage.sql.exec(
+				"CREATE TABLE early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+			);
+			for (const row of held) {
+				state.storage.sql.exec("INSERT INTO early_callbacks VALUES (?, ?, ?, ?, ?)", row.ref, row.outcome, row.final, row.deliveries, row.received_at);
+			}
+			state.storage.sql.exec("CREATE TABLE early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)");
+			state.storage.sql.exec("INSERT INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
+			await state.storage.setAlarm(Date.now() + 1000);
+		});
+		await env.HELD_CALLBACKS.getByName("global").release(taskId);
+		await evictDurableObject(stub);
+
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		// Listed now: the alarm goes back to the held callback's expiry, and a due tick adopts the task.
+		expect((await alarmOf(taskId)) as number).toBeGreaterThan(Date.now() + 86_000_000);
+		await runCron(Date.now() + 60_000);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
 	});
 });

@@ -6,11 +6,13 @@
  */
 import { describe, expect, it } from "vitest";
 import {
+	UNREACHABLE_URL,
 	createTask,
 	envelope,
 	expectErrorEnvelope,
 	postJson,
 	recordInfo,
+	sim,
 	simScript,
 	simStats,
 	storedTasksMatching,
@@ -122,17 +124,22 @@ describe("upstream failures of a create", () => {
 		const retryAfterHeader = response.headers.get("retry-after");
 		const body = await expectErrorEnvelope(response, status, code);
 		expect(body.msg).not.toContain(UPSTREAM_KEY);
-		if (retryAfter) expect(retryAfterHeader).toMatch(/^[1-9]\d*$/);
+		// A rate limit says when to come back; no other failure promises a time.
+		expect(retryAfterHeader).toEqual(retryAfter ? expect.stringMatching(/^[1-9]\d*$/) : null);
 
 		await expectNothingLeftBehind(marker);
 	});
 
-	it("an unreachable upstream → HTTP 502, code 502, at once", async () => {
+	it("an unreachable upstream → HTTP 502, code 502, not a timeout", async () => {
 		const marker = uniquePrompt("unreachable upstream");
-		const started = Date.now();
-		const response = await postJson("/api/v1/lyrics", { prompt: marker }, { KIE_BASE_URL: "http://127.0.0.1:1" });
+		// A server the test run holds that resets every connection; with the longest deadline the
+		// gateway allows, a 502 (not a 504) shows it gave up on the failed connection, not the clock.
+		const response = await postJson(
+			"/api/v1/lyrics",
+			{ prompt: marker },
+			{ KIE_BASE_URL: UNREACHABLE_URL, UPSTREAM_TIMEOUT_MS: "15000" },
+		);
 		await expectErrorEnvelope(response, 502, 502);
-		expect(Date.now() - started).toBeLessThan(TIMEOUT_MS);
 		expect(await storedTasksMatching(marker)).toEqual([]);
 	});
 
@@ -144,19 +151,20 @@ describe("upstream failures of a create", () => {
 		const response = await postJson("/api/v1/lyrics", { prompt: marker });
 		const elapsed = Date.now() - started;
 		await expectErrorEnvelope(response, 504, 504);
+		// It waited its deadline out (the upstream never answers, so only the deadline ends it).
 		expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
-		expect(elapsed).toBeLessThan(4000);
 		await expectNothingLeftBehind(marker);
 	});
 
 	it("an upstream that creates the task but answers after the timeout → 504, and the late task is not stored", async () => {
 		const marker = uniquePrompt("late upstream");
-		await simScript(marker, { createDelayMs: 3000 });
+		const gate = `late-${crypto.randomUUID()}`;
+		await simScript(marker, { createGate: gate });
 
-		const started = Date.now();
+		// The simulator holds its answer until the gateway has given up.
 		const response = await postJson("/api/v1/lyrics", { prompt: marker });
-		expect(Date.now() - started).toBeLessThan(4000);
 		await expectErrorEnvelope(response, 504, 504);
+		await sim(`/__sim/gates/${gate}/open`, { method: "POST" });
 
 		// The upstream did make a task; the client was told the create failed, so none is stored.
 		const upstreamTask = await waitForSimTask(marker);
@@ -169,7 +177,8 @@ describe("upstream failures of a create", () => {
 		const marker = uniquePrompt("slow but in time upstream");
 		await simScript(marker, { createDelayMs: 500 });
 
-		const response = await postJson("/api/v1/lyrics", { prompt: marker });
+		// Half a second late against the longest deadline the gateway allows: in time however busy the machine.
+		const response = await postJson("/api/v1/lyrics", { prompt: marker }, { UPSTREAM_TIMEOUT_MS: "15000" });
 		const body = await envelope<{ taskId: string }>(response);
 		expect(response.status, body.msg).toBe(200);
 		expect((await storedTasksMatching(marker)).map((task) => task.taskId)).toEqual([body.data.taskId]);

@@ -4,8 +4,8 @@
  * arrive, retried until a 2xx (here on a 1 s schedule; see vitest.config.ts) and never again after.
  */
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { beforeEach, describe, expect, it } from "vitest";
 import { verifyProviderStyle, verifyStandardWebhook } from "../support/webhook-verifier";
 import {
 	type HookDelivery,
@@ -14,6 +14,7 @@ import {
 	deliver,
 	eventually,
 	finishUpstream,
+	forgetStoredTasks,
 	recordInfo,
 	runCron,
 	setObjectEnv,
@@ -28,7 +29,30 @@ async function deliveryOf(taskId: string) {
 	return (await recordInfo(taskId)).data.delivery;
 }
 
+/**
+ * Runs the task object's alarm, the only thing that makes delivery attempts, to completion (twice
+ * over: directly, and whatever it had scheduled), then checks that the object still says `delivery`
+ * and the hook received exactly `count` requests: a further send would have happened by now.
+ */
+async function expectNothingMoreToSend(
+	taskId: string,
+	hook: ReturnType<typeof simHook>,
+	delivery: { state: string; attempts: number },
+	count: number,
+) {
+	const stub = env.TASKS.getByName(taskId);
+	await runInDurableObject(stub, (instance) => instance.alarm());
+	await runDurableObjectAlarm(stub);
+	expect((await stub.inspect()).state?.delivery).toMatchObject({ state: delivery.state, attempts: delivery.attempts });
+	expect(await deliveryOf(taskId)).toMatchObject(delivery);
+	expect(await hook.deliveries()).toHaveLength(count);
+}
+
 describe("delivery to the client's callBackUrl", () => {
+	// Its ticks run an hour ahead, which would poll and expire every other test's pending task
+	// too: each test starts with none, so a tick touches only its own.
+	beforeEach(forgetStoredTasks);
+
 	it("POSTs the provider's callback body with the stored lyrics once the callback arrives", async () => {
 		const hook = simHook("first-delivery");
 		const taskId = await createTask(uniquePrompt("a delivered result"), { callBackUrl: hook.url });
@@ -61,7 +85,7 @@ describe("delivery to the client's callBackUrl", () => {
 		expect(delivery?.deliveredTime).toBeGreaterThanOrEqual((await recordInfo(taskId)).data.completeTime as number);
 	});
 
-	it("carries both signatures, which a receiver verifies with the shared key", async () => {
+	it("carries both signatures, which a receiver verifies with the signing key", async () => {
 		const hook = simHook("signed");
 		const taskId = await createTask(uniquePrompt("a signed delivery"), { callBackUrl: hook.url });
 		await deliver(await simCallback(taskId));
@@ -99,14 +123,12 @@ describe("delivery to the client's callBackUrl", () => {
 		expect((received[1] as HookDelivery).receivedAt - (received[0] as HookDelivery).receivedAt).toBeGreaterThanOrEqual(900);
 		for (const attempt of received) expect(await verifyStandardWebhook(SIGNING_KEY, attempt.headers, attempt.body)).toEqual({ ok: true });
 
-		// Later reports and a poll change nothing, and running the alarm again sends nothing.
+		// Later reports and a poll change nothing, and running the alarm again sends nothing. Every
+		// attempt is made by the object's alarm: once each has run to completion, nothing is left to send.
 		await deliver(await simCallback(taskId));
 		await finishUpstream(taskId);
 		await runCron(Date.now() + 3_600_000);
-		await runInDurableObject(env.TASKS.getByName(taskId), (instance) => instance.alarm());
-		await new Promise((resolve) => setTimeout(resolve, 1500));
-		expect(await hook.deliveries()).toHaveLength(3);
-		expect(await deliveryOf(taskId)).toMatchObject({ state: "delivered", attempts: 3 });
+		await expectNothingMoreToSend(taskId, hook, { state: "delivered", attempts: 3 }, 3);
 	});
 
 	it("counts a slow answer as a failure and records why", async () => {
@@ -145,8 +167,7 @@ describe("delivery to the client's callBackUrl", () => {
 			runCron(Date.now() + 3_600_000),
 		]);
 		await eventually(() => deliveryOf(taskId), (d) => d?.state === "delivered");
-		await new Promise((resolve) => setTimeout(resolve, 1500));
-		expect(await hook.deliveries()).toHaveLength(1);
+		await expectNothingMoreToSend(taskId, hook, { state: "delivered", attempts: 1 }, 1);
 	});
 
 	it("lets only one of two alarms running at once make the attempt", async () => {
@@ -157,8 +178,7 @@ describe("delivery to the client's callBackUrl", () => {
 		await deliver(await simCallback(taskId));
 		await runInDurableObject(stub, (instance) => Promise.all([instance.alarm(), instance.alarm(), instance.alarm()]));
 		await eventually(() => deliveryOf(taskId), (d) => d?.state === "delivered");
-		await new Promise((resolve) => setTimeout(resolve, 500));
-		expect(await hook.deliveries()).toHaveLength(1);
+		await expectNothingMoreToSend(taskId, hook, { state: "delivered", attempts: 1 }, 1);
 	});
 
 	it("delivers a failed task too, in the provider's failure shape", async () => {
