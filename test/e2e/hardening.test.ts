@@ -39,6 +39,8 @@ beforeAll(async () => {
 			WEBHOOK_TIMEOUT_MS: "1000",
 			HELD_CALLBACKS_MAX: String(HELD_MAX),
 			POLL_MAX_PER_TICK: "4",
+			// A tick's polls all at once: the spread over the minute is not what these tests are about.
+			POLL_SPREAD_SECONDS: "0",
 		},
 	});
 }, 90_000);
@@ -102,6 +104,9 @@ describe("the gateway's own timeout, over HTTP", () => {
 		await sim("/__sim/outages", { body: { match: prompt, recordInfo: 503 } });
 		await pastTheLimit();
 		await fireCron();
+		// The tick asks the task's object to poll; its alarm does, at once.
+		await eventually(async () => ((await sim<{ recordInfoRequests: number }>(`/__sim/tasks/${taskId}`)).recordInfoRequests > 0 ? true : undefined));
+		await eventually(async () => ((await recordInfo(taskId)).polls === 1 ? true : undefined));
 		expect((await sim(`/__sim/tasks/${taskId}`)).recordInfoRequests).toBe(1);
 		expect(await recordInfo(taskId)).toMatchObject({ status: "PENDING", resultSource: null, errorCode: null, errorMessage: null });
 
@@ -119,6 +124,8 @@ describe("the gateway's own timeout, over HTTP", () => {
 		});
 		await pastTheLimit();
 		await fireCron();
+		// The tick asks the task's object to poll; its alarm does, at once.
+		await eventually(async () => ((await recordInfo(taskId)).status !== "PENDING" ? true : undefined));
 		expect(await recordInfo(taskId)).toMatchObject({ status: "GENERATE_LYRICS_FAILED", errorCode: 408, resultSource: "timeout" });
 		const [first] = await eventually(async () => {
 			const list = await target.deliveries();
