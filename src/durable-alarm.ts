@@ -9,16 +9,11 @@ export async function settleAlarm(
 	{ soonerOnly = false }: { soonerOnly?: boolean } = {},
 ): Promise<void> {
 	const current = await storage.getAlarm();
-	if (soonerOnly) {
-		// Only ever brings the alarm forward: one that is due sooner stays, and nothing is deleted.
-		if (at !== null && (current === null || current > at)) await storage.setAlarm(at);
-		return;
-	}
-	if (at === null) {
-		if (current !== null) await storage.deleteAlarm();
-	} else if (current !== at) {
-		await storage.setAlarm(at);
-	}
+	// soonerOnly only ever brings the alarm forward: one that is due sooner stays, nothing is deleted.
+	const wanted = soonerOnly ? earliest([current, at]) : at;
+	if (wanted === current) return;
+	if (wanted === null) await storage.deleteAlarm();
+	else await storage.setAlarm(wanted);
 }
 
 /** The soonest of the times given, ignoring nulls; null when there is none. */
