@@ -123,7 +123,17 @@ export const TENANT_NAME = /^[a-z0-9_-]{1,32}$/;
 export async function bareKeyTenant(key: string): Promise<string> {
 	const digest = await sha256Hex(key);
 	const names = ["key-", "anon-"].flatMap((prefix) => [0, 12, 24, 36, 48].map((start) => `${prefix}${digest.slice(start, start + 12)}`));
-	return names.find((name) => !name.includes(key)) ?? (names[0] as string);
+	return names.find((name) => !name.includes(key)) ?? nameWithout(key[0] as string, digest);
+}
+
+/**
+ * The last resort for a key that every name above spells (such as "-", which each prefix holds):
+ * a name from the digest written without the key's first character, so it cannot hold the key.
+ * Tried last, so the names above stay what they always were.
+ */
+function nameWithout(character: string, digest: string): string {
+	const alphabet = [..."abcdefghijklmnopqrstuvwxyz0123456789"].filter((candidate) => candidate !== character);
+	return Array.from({ length: 16 }, (_, index) => alphabet[Number.parseInt(digest.slice(index * 2, index * 2 + 2), 16) % alphabet.length]).join("");
 }
 
 /** Every tenant that has a key, sorted by name. */

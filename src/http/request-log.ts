@@ -14,6 +14,8 @@ import { type LogLevel, logEvent } from "../log";
 import { isRecord } from "../json";
 import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
 import { isValidTaskId } from "../domain/task-id";
+import { readConfig } from "../config";
+import { holdsSecret } from "../security/redact";
 import type { AppEnv } from "./router";
 
 /** Longest path logged for a request no route matched (scanners send anything). */
@@ -32,7 +34,7 @@ export const logRequest = createMiddleware<AppEnv>(async (c, next) => {
 		route: routeOf(c),
 		status,
 		ms: Date.now() - started,
-		...withTaskId(c.req.query("taskId") ?? envelope.taskId),
+		...withTaskId(c.req.query("taskId") ?? envelope.taskId, c.env),
 		// Whose request it was, once authenticated (a tenant's name is not a secret; its keys are).
 		...(c.get("tenant") ? { tenant: c.get("tenant").name } : {}),
 		...(envelope.code !== undefined && envelope.code !== status ? { code: envelope.code } : {}),
@@ -58,8 +60,9 @@ function routeOf(c: Context<AppEnv>): string {
 	return path.length > MAX_UNMATCHED_PATH_LENGTH ? `${path.slice(0, MAX_UNMATCHED_PATH_LENGTH)}…` : path;
 }
 
-function withTaskId(taskId: unknown): { taskId?: string } {
-	return typeof taskId === "string" && isValidTaskId(taskId) ? { taskId } : {};
+/** A well-formed taskId, unless it holds a configured secret (a key pasted as an id stays out). */
+function withTaskId(taskId: unknown, env: Env): { taskId?: string } {
+	return typeof taskId === "string" && isValidTaskId(taskId) && !holdsSecret(taskId, readConfig(env)) ? { taskId } : {};
 }
 
 /**

@@ -13,7 +13,12 @@ export type AppEnv = {
 export function createRouter() {
 	return new OpenAPIHono<AppEnv>({
 		defaultHook: (result, c) => {
-			if (!result.success) return errorEnvelope(c, 400, 400, describeIssues(result.error));
+			if (result.success) return;
+			// A parameter sent twice reaches the schema as an array: name that, not the array.
+			const named = new Set(result.error.issues.map((issue) => String(issue.path[0])));
+			const repeated = Object.entries(c.req.queries()).find(([name, values]) => values.length > 1 && named.has(name));
+			if (repeated) return errorEnvelope(c, 400, 400, `${repeated[0]} was sent ${repeated[1].length} times; send it once.`);
+			return errorEnvelope(c, 400, 400, describeIssues(result.error));
 		},
 	});
 }

@@ -25,6 +25,7 @@ import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency
 import { createTask } from "../task/create-task";
 import { type Tenant, canSee } from "../tenants/tenant";
 import { callbackUrlRefusal } from "../webhooks/target";
+import { holdsSecret } from "../security/redact";
 import { createCredentials } from "./create-prerequisites";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
@@ -168,7 +169,9 @@ lyrics.openapi(recordInfoRoute, async (c) => {
 	const task = await getTask(c.env.DB, taskId);
 	// Another tenant's task answers exactly as an unknown id: its existence is not theirs to learn.
 	if (!task || !canSee(c.get("tenant"), task.owner)) {
-		// Quoted back so a client sees what arrived, but never more than a real id could be long.
+		// Quoted back so a client sees what arrived, but never more than a real id could be long,
+		// and never when it holds one of the gateway's secrets (an answer echoes no secret).
+		if (holdsSecret(taskId, readConfig(c.env))) throw new GatewayError(404, "No task with that taskId. Check the id you got from the create call.");
 		const shown = taskId.length > 80 ? `${taskId.slice(0, 80)}…` : taskId;
 		throw new GatewayError(404, `No task with taskId ${JSON.stringify(shown)}. Check the id you got from the create call.`);
 	}

@@ -19,6 +19,11 @@ export function configuredSecrets(config: Config): string[] {
 		.sort((a, b) => b.length - a.length); // longest first, so a key inside another goes whole
 }
 
+/** Whether any configured secret appears in a caller's text (so it is neither quoted back nor logged). */
+export function holdsSecret(text: string, config: Config): boolean {
+	return configuredSecrets(config).some((secret) => text.includes(secret));
+}
+
 function redactText(text: string, secrets: readonly string[]): string {
 	let result = text;
 	for (const secret of secrets) {

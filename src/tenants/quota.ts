@@ -55,7 +55,7 @@ function quotaExceeded(tenant: string, quota: number, now: number): CreateFailur
 		status: 429,
 		code: 429,
 		msg:
-			`Tenant ${tenant} has used its daily quota of ${quota} creates (TENANT_QUOTAS). ` +
+			`Tenant ${tenant} has used its daily quota of ${quota} ${quota === 1 ? "create" : "creates"} (TENANT_QUOTAS). ` +
 			`The quota resets at midnight UTC (${new Date(resetsAt).toISOString()}), in ${describeWait(seconds)}. ` +
 			"Nothing was sent upstream or charged.",
 		upstream: "not sent: tenant quota",

@@ -106,4 +106,18 @@ describe("GET /api/v1/lyrics/tasks", () => {
 		expect(body).toMatchObject({ code: 400, data: null });
 		expect(body.msg.length).toBeGreaterThan(10);
 	});
+
+	it.each([["owner"], ["limit"], ["status"]])("names %s sent twice, rather than an array it never sent", async (name) => {
+		const { status, body } = await page(`?${name}=a&${name}=b`);
+		expect(status).toBe(400);
+		expect(body).toEqual({ code: 400, msg: `${name} was sent 2 times; send it once.`, data: null });
+	});
+
+	it("names taskId sent twice to record-info, and a repeated parameter only when it is the problem", async () => {
+		const twice = await api("/api/v1/lyrics/record-info?taskId=a&taskId=b");
+		expect(twice.status).toBe(400);
+		expect(await twice.json()).toEqual({ code: 400, msg: "taskId was sent 2 times; send it once.", data: null });
+		const { body } = await page("?extra=1&extra=2&limit=0");
+		expect(body.msg).toBe("limit must be a whole number from 1 to 100.");
+	});
 });

@@ -164,6 +164,25 @@ describe("request log lines", () => {
 		});
 	});
 
+	it("record-info asked for a configured secret as its taskId neither quotes it back nor logs it", async () => {
+		for (const secret of ["test-upstream-key", "test-callback-token-secret", "test-key-2", API_KEY]) {
+			written = [];
+			const response = await api(`/api/v1/lyrics/record-info?taskId=${secret}`);
+			expect(response.status).toBe(404);
+			const body = await response.text();
+			expect(JSON.parse(body)).toMatchObject({ code: 404, data: null });
+			expect(body).not.toContain(secret);
+			expect(onlyRequestLine()).toMatchObject({ route: "/api/v1/lyrics/record-info", status: 404 });
+			expect(onlyRequestLine()).not.toHaveProperty("taskId");
+			expectNowhereInLogs(secret);
+		}
+		// An ordinary unknown id is still quoted back, and logged.
+		written = [];
+		const unknown = "0123456789abcdef0123456789abcdef";
+		expect(await (await api(`/api/v1/lyrics/record-info?taskId=${unknown}`)).text()).toContain(unknown);
+		expect(onlyRequestLine()).toMatchObject({ taskId: unknown });
+	});
+
 	it("a refused key is a warning, and the key sent is not logged", async () => {
 		const wrongKey = "wrong-key-that-must-not-be-logged";
 		const response = await api("/api/v1/lyrics/tasks", { headers: { authorization: `Bearer ${wrongKey}` } });

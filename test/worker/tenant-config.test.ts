@@ -36,6 +36,13 @@ describe("API_KEYS and ADMIN_API_KEYS", () => {
 		expect(name).not.toBe(await bareKeyTenant("bare-secret-2"));
 		// Even a key short enough to appear in a digest's hex, or in the prefix, is never spelled.
 		for (const short of ["a", "e", "0", "k", "key", "ab1", "ey-"]) expect(await bareKeyTenant(short)).not.toContain(short);
+		// Every key of one or two name characters, "-" (in every prefix) and "e-" among them.
+		const nameCharacters = [..."abcdefghijklmnopqrstuvwxyz0123456789_-"];
+		for (const short of [...nameCharacters, ...nameCharacters.flatMap((first) => nameCharacters.map((second) => first + second))]) {
+			const shortName = await bareKeyTenant(short);
+			expect(shortName).not.toContain(short);
+			expect(shortName).toMatch(/^[a-z0-9_-]{1,32}$/);
+		}
 		const forward = await configuredTenants(readConfig({ API_KEYS: "bare-secret-1,bare-secret-2" } as Env));
 		const backward = await configuredTenants(readConfig({ API_KEYS: "bare-secret-2,bare-secret-1" } as Env));
 		expect(forward).toEqual(backward);

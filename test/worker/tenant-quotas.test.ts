@@ -62,7 +62,7 @@ describe("daily quotas", () => {
 		const response = await t.create(refusedPrompt);
 		const retryAfter = Number(response.headers.get("retry-after"));
 		const body = await expectErrorEnvelope(response, 429);
-		expect(body.msg).toMatch(/quota of 1 create/);
+		expect(body.msg).toMatch(/quota of 1 create \(TENANT_QUOTAS\)/);
 		expect(body.msg).toMatch(/midnight UTC/);
 		expect(body.msg).toContain(new Date(nextUtcMidnight(before)).toISOString());
 		const expected = Math.ceil((nextUtcMidnight(before) - before) / 1000);
