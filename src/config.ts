@@ -3,7 +3,6 @@
  * so no handler parses a string or invents a default of its own.
  */
 import { logEvent } from "./log";
-import { sha256Hex } from "./security/digest";
 
 export interface Config {
 	kieBaseUrl: string;
@@ -114,38 +113,6 @@ function list(value: string | undefined, separator: string | RegExp): string[] {
 
 /** A tenant's name: 1 to 32 of a-z, 0-9, _ and -. */
 export const TENANT_NAME = /^[a-z0-9_-]{1,32}$/;
-
-/**
- * A bare key's tenant: named after the key's digest, so the name is stable (whatever the order
- * of API_KEYS) and says nothing of the key itself. For a key so short that it appears inside
- * that name, another stretch of the digest (or prefix) is taken, so the name never spells the key.
- */
-export async function bareKeyTenant(key: string): Promise<string> {
-	const digest = await sha256Hex(key);
-	const names = ["key-", "anon-"].flatMap((prefix) => [0, 12, 24, 36, 48].map((start) => `${prefix}${digest.slice(start, start + 12)}`));
-	return names.find((name) => !name.includes(key)) ?? nameWithout(key[0] as string, digest);
-}
-
-/**
- * The last resort for a key that every name above spells (such as "-", which each prefix holds):
- * a name from the digest written without the key's first character, so it cannot hold the key.
- * Tried last, so the names above stay what they always were.
- */
-function nameWithout(character: string, digest: string): string {
-	const alphabet = [..."abcdefghijklmnopqrstuvwxyz0123456789"].filter((candidate) => candidate !== character);
-	return Array.from({ length: 16 }, (_, index) => alphabet[Number.parseInt(digest.slice(index * 2, index * 2 + 2), 16) % alphabet.length]).join("");
-}
-
-/** Every tenant that has a key, sorted by name. */
-export async function configuredTenants(config: Config): Promise<string[]> {
-	const names = await Promise.all(config.keyEntries.map((entry) => entry.tenant ?? bareKeyTenant(entry.key)));
-	return [...new Set(names)].sort();
-}
-
-/** The tenant's creates per UTC day, or null when it has none. */
-export function quotaFor(quotas: TenantQuotas, tenant: string): number | null {
-	return quotas.byTenant.get(tenant) ?? quotas.others;
-}
 
 /**
  * Parsed once per distinct value (readConfig runs on every request), so each malformed entry is

@@ -3,7 +3,8 @@
  * /api/*: sets the caller's tenant on the context.
  */
 import { createMiddleware } from "hono/factory";
-import { type KeyEntry, bareKeyTenant, readConfig } from "../config";
+import { type KeyEntry, readConfig } from "../config";
+import { bareKeyTenant } from "../tenants/tenant-names";
 import { timingSafeEqualText } from "../security/hmac";
 import type { Tenant } from "../tenants/tenant";
 import { GatewayError } from "./errors";

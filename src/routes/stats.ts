@@ -1,6 +1,7 @@
 /** GET /api/v1/stats: the operator's figures over a window of hours (admin keys only). */
 import { createRoute } from "@hono/zod-openapi";
-import { configuredTenants, quotaFor, readConfig } from "../config";
+import { readConfig } from "../config";
+import { configuredTenants, quotaFor } from "../tenants/tenant-names";
 import { HOUR_MS, readWindowStats } from "../db/stats";
 import { GatewayError } from "../http/errors";
 import { createRouter } from "../http/router";

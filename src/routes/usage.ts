@@ -1,6 +1,7 @@
 /** GET /api/v1/usage: today's creates against the quota, for the caller's tenant (admin keys: all). */
 import { createRoute, type z } from "@hono/zod-openapi";
-import { configuredTenants, quotaFor, readConfig } from "../config";
+import { readConfig } from "../config";
+import { configuredTenants, quotaFor } from "../tenants/tenant-names";
 import { createRouter } from "../http/router";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import { type TenantUsageSchema, UsageData } from "../schemas/usage";

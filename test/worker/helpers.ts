@@ -8,7 +8,7 @@ import {
 	runInDurableObject,
 	waitOnExecutionContext,
 } from "cloudflare:test";
-import { bareKeyTenant } from "../../src/config";
+import { bareKeyTenant } from "../../src/tenants/tenant-names";
 import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
 

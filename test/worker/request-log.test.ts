@@ -3,7 +3,7 @@
  * (route, status, latency, taskId, request id, the upstream's code), and nothing a log reader
  * could misuse: no bearer key, no callback token or ref, no prompt, in that line or any other.
  */
-import { bareKeyTenant } from "../../src/config";
+import { bareKeyTenant } from "../../src/tenants/tenant-names";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import {
 	API_KEY,
