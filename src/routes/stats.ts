@@ -48,8 +48,7 @@ stats.openapi(statsRoute, async (c) => {
 	const config = readConfig(c.env);
 	const since = Date.now() - hours * HOUR_MS;
 	const window = await readWindowStats(c.env.DB, since, hours);
-	const names = new Set([...(await configuredTenants(config)), ...window.creates.keys()]);
-	const tenants = [...names].sort().map((tenant) => ({
+	const tenants = (await configuredTenants(config, window.creates.keys())).map((tenant) => ({
 		tenant,
 		creates: window.creates.get(tenant) ?? 0,
 		quota: quotaFor(config.tenantQuotas, tenant),

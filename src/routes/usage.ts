@@ -45,7 +45,6 @@ usage.openapi(usageRoute, async (c) => {
 		};
 	};
 	if (!tenant.admin) return c.json({ code: 200 as const, msg: "success" as const, data: usageOf(tenant.name) }, 200);
-	const names = new Set([...(await configuredTenants(config)), ...Object.keys(counts)]);
-	const tenants = [...names].sort().map(usageOf);
+	const tenants = (await configuredTenants(config, Object.keys(counts))).map(usageOf);
 	return c.json({ code: 200 as const, msg: "success" as const, data: { tenants } }, 200);
 });

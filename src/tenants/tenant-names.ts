@@ -27,10 +27,10 @@ function nameWithout(character: string, digest: string): string {
 	return Array.from({ length: 16 }, (_, index) => alphabet[Number.parseInt(digest.slice(index * 2, index * 2 + 2), 16) % alphabet.length]).join("");
 }
 
-/** Every tenant that has a key, sorted by name. */
-export async function configuredTenants(config: Config): Promise<string[]> {
+/** Every tenant that has a key, and every one of `alsoSeen` (owners of tasks or creates), once each, sorted by name. */
+export async function configuredTenants(config: Config, alsoSeen: Iterable<string> = []): Promise<string[]> {
 	const names = await Promise.all(config.keyEntries.map((entry) => entry.tenant ?? bareKeyTenant(entry.key)));
-	return [...new Set(names)].sort();
+	return [...new Set([...names, ...alsoSeen])].sort();
 }
 
 /** The tenant's creates per UTC day, or null when it has none. */
