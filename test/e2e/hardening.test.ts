@@ -9,56 +9,39 @@
  *   for tasks not stored are answered 429 with Retry-After.
  */
 import { createHmac, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
+import { describe, expect, it } from "vitest";
+import { DEV_API_KEY, DEV_WEBHOOK_SIGNING_KEY } from "../../scripts/local-stack.mjs";
+import { gatewayOfItsOwn } from "../support/own-gateway";
 import { verifyStandardWebhook } from "../support/webhook-verifier";
 import { eventually } from "./client";
 
 const LIMIT_SECONDS = 3;
 const HELD_MAX = 8;
-let stack: LocalStack;
-let persistTo: string;
-
-beforeAll(async () => {
-	persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-hardening-"));
-	stack = await startLocalStack({
-		port: 0,
-		simulatorPort: 0,
-		inspectorPort: 0,
-		persistTo,
-		// The simulator "writes" for a minute: callbacks come only when a test sends them.
-		callbackDelayMs: 60_000,
-		vars: {
-			TASK_MAX_PENDING_SECONDS: String(LIMIT_SECONDS),
-			POLL_GRACE_SECONDS: "0",
-			UPSTREAM_TIMEOUT_MS: "2000",
-			WEBHOOK_RETRY_SCHEDULE: "1,1,1",
-			WEBHOOK_TIMEOUT_MS: "1000",
-			HELD_CALLBACKS_MAX: String(HELD_MAX),
-			POLL_MAX_PER_TICK: "4",
-			// A tick's polls all at once: the spread over the minute is not what these tests are about.
-			POLL_SPREAD_SECONDS: "0",
-		},
-	});
-}, 90_000);
-
-afterAll(async () => {
-	await stack?.close();
-	if (persistTo) rmSync(persistTo, { recursive: true, force: true });
+const stack = gatewayOfItsOwn("hardening", {
+	// The simulator "writes" for a minute: callbacks come only when a test sends them.
+	callbackDelayMs: 60_000,
+	vars: {
+		TASK_MAX_PENDING_SECONDS: String(LIMIT_SECONDS),
+		POLL_GRACE_SECONDS: "0",
+		UPSTREAM_TIMEOUT_MS: "2000",
+		WEBHOOK_RETRY_SCHEDULE: "1,1,1",
+		WEBHOOK_TIMEOUT_MS: "1000",
+		HELD_CALLBACKS_MAX: String(HELD_MAX),
+		POLL_MAX_PER_TICK: "4",
+		// A tick's polls all at once: the spread over the minute is not what these tests are about.
+		POLL_SPREAD_SECONDS: "0",
+	},
 });
 
 async function gateway<T = any>(path: string, init: RequestInit = {}) {
 	const headers = new Headers(init.headers);
 	headers.set("authorization", `Bearer ${DEV_API_KEY}`);
-	const response = await fetch(`${stack.url}${path}`, { ...init, headers });
+	const response = await fetch(`${stack().url}${path}`, { ...init, headers });
 	return { status: response.status, headers: response.headers, body: (await response.json()) as { code: number; msg: string; data: T } };
 }
 
 async function sim<T = any>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
-	const response = await fetch(`${stack.simulatorUrl}${path}`, {
+	const response = await fetch(`${stack().simulatorUrl}${path}`, {
 		method: init.method ?? (init.body === undefined ? "GET" : "POST"),
 		headers: { "content-type": "application/json" },
 		body: init.body === undefined ? undefined : JSON.stringify(init.body),
@@ -69,7 +52,7 @@ async function sim<T = any>(path: string, init: { method?: string; body?: unknow
 function hook(label: string) {
 	const path = `/__sim/hooks/${label}-${crypto.randomUUID().slice(0, 8)}`;
 	return {
-		url: `${stack.simulatorUrl}${path}`,
+		url: `${stack().simulatorUrl}${path}`,
 		deliveries: async () =>
 			(await sim<{ deliveries: { headers: Record<string, string>; body: string }[] }>(path)).deliveries,
 	};
@@ -90,7 +73,7 @@ const recordInfo = async (taskId: string) => (await gateway(`/api/v1/lyrics/reco
 const sendCallback = (taskId: string) => sim<{ statuses: (number | null)[] }>(`/__sim/tasks/${taskId}/callback`, { body: {} });
 
 async function fireCron() {
-	const response = await stack.fireCron();
+	const response = await stack().fireCron();
 	expect(response.ok).toBe(true);
 }
 
@@ -141,7 +124,7 @@ describe("the gateway's own timeout, over HTTP", () => {
 		});
 		const second = deliveries[1] as { headers: Record<string, string>; body: string };
 		expect(second.headers["webhook-id"]).toBe(`msg_${taskId}_2`);
-		expect(await verifyStandardWebhook(stack.vars.WEBHOOK_SIGNING_KEY ?? DEV_WEBHOOK_SIGNING_KEY, second.headers, second.body)).toEqual({
+		expect(await verifyStandardWebhook(stack().vars.WEBHOOK_SIGNING_KEY ?? DEV_WEBHOOK_SIGNING_KEY, second.headers, second.body)).toEqual({
 			ok: true,
 		});
 		expect(JSON.parse(second.body)).toMatchObject({ code: 200, data: { callbackType: "complete", task_id: taskId } });
@@ -150,10 +133,10 @@ describe("the gateway's own timeout, over HTTP", () => {
 
 /** A callback URL as the gateway mints one, made with its token key by someone who holds it. */
 function mintUrl(): string {
-	const key = stack.vars.CALLBACK_TOKEN_SECRET;
+	const key = stack().vars.CALLBACK_TOKEN_SECRET;
 	const ref = Math.floor(Date.now() / 1000).toString(16).padStart(8, "0") + randomBytes(12).toString("hex");
 	const token = createHmac("sha256", `lyrics-gateway/callback-token/v1:${key}`).update(ref).digest("base64url");
-	return `${stack.url}/callbacks/kie/${ref}?token=${token}`;
+	return `${stack().url}/callbacks/kie/${ref}?token=${token}`;
 }
 
 function callbackFor(taskId: string, text = "[Verse]\nmade up"): string {

@@ -3,44 +3,31 @@
  * create answers 503 naming the secret, sends nothing upstream and stores nothing (the token key
  * is never derived from KIE_API_KEY). A gateway of its own, as the shared one has the secret.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_ADMIN_API_KEY, DEV_API_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
+import { describe, expect, it } from "vitest";
+import { DEV_ADMIN_API_KEY, DEV_API_KEY } from "../../scripts/local-stack.mjs";
+import { gatewayOfItsOwn } from "../support/own-gateway";
 
-let stack: LocalStack;
-let persistTo: string;
-
-beforeAll(async () => {
-	persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-no-token-secret-"));
-	// Blank is unset: the development default is overridden by a value the gateway ignores.
-	stack = await startLocalStack({ port: 0, simulatorPort: 0, inspectorPort: 0, persistTo, vars: { CALLBACK_TOKEN_SECRET: " " } });
-}, 90_000);
-
-afterAll(async () => {
-	await stack?.close();
-	if (persistTo) rmSync(persistTo, { recursive: true, force: true });
-});
+// Blank is unset: the development default is overridden by a value the gateway ignores.
+const stack = gatewayOfItsOwn("no-token-secret", { vars: { CALLBACK_TOKEN_SECRET: " " } });
 
 describe("a gateway without CALLBACK_TOKEN_SECRET", () => {
 	it("answers a create 503 naming the secret, with nothing sent upstream and nothing stored", async () => {
-		const prompt = `A song about a missing key ${crypto.randomUUID().slice(0, 8)}`;
-		const response = await fetch(`${stack.url}/api/v1/lyrics`, {
-			method: "POST",
-			headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
-			body: JSON.stringify({ prompt }),
-		});
-		const body = (await response.json()) as { code: number; msg: string; data: unknown };
-		expect(response.status).toBe(503);
-		expect(body).toMatchObject({ code: 503, data: null });
-		expect(body.msg).toMatch(/CALLBACK_TOKEN_SECRET/);
+	const prompt = `A song about a missing key ${crypto.randomUUID().slice(0, 8)}`;
+	const response = await fetch(`${stack().url}/api/v1/lyrics`, {
+		method: "POST",
+		headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
+		body: JSON.stringify({ prompt }),
+	});
+	const body = (await response.json()) as { code: number; msg: string; data: unknown };
+	expect(response.status).toBe(503);
+	expect(body).toMatchObject({ code: 503, data: null });
+	expect(body.msg).toMatch(/CALLBACK_TOKEN_SECRET/);
 
-		const stats = (await (await fetch(`${stack.simulatorUrl}/__sim/stats?match=${encodeURIComponent(prompt)}`)).json()) as { creates: number };
-		expect(stats.creates).toBe(0);
-		const list = (await (
-			await fetch(`${stack.url}/api/v1/lyrics/tasks`, { headers: { authorization: `Bearer ${DEV_ADMIN_API_KEY}` } })
-		).json()) as { data: { items: unknown[] } };
-		expect(list.data.items).toEqual([]);
+	const stats = (await (await fetch(`${stack().simulatorUrl}/__sim/stats?match=${encodeURIComponent(prompt)}`)).json()) as { creates: number };
+	expect(stats.creates).toBe(0);
+	const list = (await (
+		await fetch(`${stack().url}/api/v1/lyrics/tasks`, { headers: { authorization: `Bearer ${DEV_ADMIN_API_KEY}` } })
+	).json()) as { data: { items: unknown[] } };
+	expect(list.data.items).toEqual([]);
 	});
 });

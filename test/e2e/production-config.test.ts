@@ -4,33 +4,16 @@
  * The one e2e gateway all files use allows private URLs (to deliver to the simulator) and a high limit (so
  * no test's creates are refused for another's), so this file starts a gateway of its own.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEV_API_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
+import { describe, expect, it } from "vitest";
+import { DEV_API_KEY } from "../../scripts/local-stack.mjs";
+import { gatewayOfItsOwn } from "../support/own-gateway";
 
-let stack: LocalStack;
-let persistTo: string;
-
-beforeAll(async () => {
-	persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-ssrf-"));
-	stack = await startLocalStack({
-		port: 0,
-		simulatorPort: 0,
-		inspectorPort: 0,
-		persistTo,
-		vars: { ALLOW_PRIVATE_CALLBACK_URLS: "false" },
-	});
-}, 90_000);
-
-afterAll(async () => {
-	await stack?.close();
-	if (persistTo) rmSync(persistTo, { recursive: true, force: true });
+const stack = gatewayOfItsOwn("production-config", {
+	vars: { ALLOW_PRIVATE_CALLBACK_URLS: "false" },
 });
 
 async function createPlain(prompt: string) {
-	const response = await fetch(`${stack.url}/api/v1/lyrics`, {
+	const response = await fetch(`${stack().url}/api/v1/lyrics`, {
 		method: "POST",
 		headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
 		body: JSON.stringify({ prompt }),
@@ -39,7 +22,7 @@ async function createPlain(prompt: string) {
 }
 
 async function upstreamCreates(match: string): Promise<number> {
-	const stats = (await (await fetch(`${stack.simulatorUrl}/__sim/stats?match=${encodeURIComponent(match)}`)).json()) as {
+	const stats = (await (await fetch(`${stack().simulatorUrl}/__sim/stats?match=${encodeURIComponent(match)}`)).json()) as {
 		creates: number;
 	};
 	return stats.creates;
@@ -47,12 +30,12 @@ async function upstreamCreates(match: string): Promise<number> {
 
 async function createWithCallback(callBackUrl: string) {
 	const prompt = `A song about a guarded door ${crypto.randomUUID().slice(0, 8)}`;
-	const response = await fetch(`${stack.url}/api/v1/lyrics`, {
+	const response = await fetch(`${stack().url}/api/v1/lyrics`, {
 		method: "POST",
 		headers: { authorization: `Bearer ${DEV_API_KEY}`, "content-type": "application/json" },
 		body: JSON.stringify({ prompt, callBackUrl }),
 	});
-	const stats = (await (await fetch(`${stack.simulatorUrl}/__sim/stats?match=${encodeURIComponent(prompt)}`)).json()) as {
+	const stats = (await (await fetch(`${stack().simulatorUrl}/__sim/stats?match=${encodeURIComponent(prompt)}`)).json()) as {
 		creates: number;
 	};
 	return { status: response.status, body: (await response.json()) as { code: number; msg: string }, upstreamCreates: stats.creates };
@@ -65,7 +48,7 @@ async function createWithCallback(callBackUrl: string) {
  * order the tests run.
  */
 async function untilNoCreateCounts() {
-	const { tasks } = (await (await fetch(`${stack.simulatorUrl}/__sim/tasks`)).json()) as { tasks: { createdAt: number }[] };
+	const { tasks } = (await (await fetch(`${stack().simulatorUrl}/__sim/tasks`)).json()) as { tasks: { createdAt: number }[] };
 	const newest = Math.max(0, ...tasks.map((task) => task.createdAt));
 	const wait = newest + 11_000 + 250 - Date.now();
 	if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
