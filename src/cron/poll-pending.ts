@@ -20,6 +20,7 @@ import type { HeldCheckVerdict } from "../late-create/held-callback-room";
 import { heldCallbackBudget } from "../ratelimit/held-callback-budget";
 import type { PollAsk } from "../task/poll-runner";
 import { taskObject } from "../task/stub";
+import { errorMessage } from "../error-message";
 
 /** Workers allow six simultaneous outgoing connections per invocation. */
 const CONCURRENCY = 6;
@@ -39,7 +40,7 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 	const checks = await heldCallbackBudget(env)
 		.dueForCheck(Math.ceil(config.pollMaxPerTick / 2), now)
 		.catch((error: unknown) => {
-			logEvent("error", "held_check_listing_failed", { error: error instanceof Error ? error.message : String(error) });
+			logEvent("error", "held_check_listing_failed", { error: errorMessage(error) });
 			return [] as string[];
 		});
 	const due = await selectDueForPoll(env.DB, {
@@ -68,7 +69,7 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 				answer = await job.run();
 			} catch (error) {
 				answer = "error";
-				logEvent("error", "poll_error", { taskId: job.taskId, error: error instanceof Error ? error.message : String(error) });
+				logEvent("error", "poll_error", { taskId: job.taskId, error: errorMessage(error) });
 			}
 			report[answer] = (report[answer] ?? 0) + 1;
 		}
@@ -76,7 +77,7 @@ export async function pollPendingTasks(env: Env, now: number = Date.now()): Prom
 	await Promise.all(Array.from({ length: Math.min(CONCURRENCY, jobs.length) }, worker));
 	// Creates never answered in time can no longer be adopted after the window: forget them.
 	await deleteOldUnansweredCreates(env.DB, now - ADOPTION_WINDOW_MS).catch((error: unknown) =>
-		logEvent("error", "unanswered_cleanup_failed", { error: error instanceof Error ? error.message : String(error) }),
+		logEvent("error", "unanswered_cleanup_failed", { error: errorMessage(error) }),
 	);
 	if (jobs.length > 0) logEvent("info", "poll_tick", report);
 	return report;

@@ -7,6 +7,7 @@ import { logEvent } from "../log";
 import type { CreateFailure } from "../upstream/create-failure";
 import type { CreateResult } from "../upstream/kie-client";
 import { idempotencyObject } from "./idempotency-object";
+import { errorMessage } from "../error-message";
 
 export type IdempotentCreate = { replayed: true; taskId: string } | { replayed: false; result: CreateResult };
 
@@ -80,7 +81,7 @@ async function settle(step: () => Promise<void>): Promise<void> {
 		} catch (error) {
 			logEvent("error", "idempotency_settle_failed", {
 				attempt,
-				error: error instanceof Error ? error.message : String(error),
+				error: errorMessage(error),
 			});
 			await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
 		}

@@ -10,6 +10,7 @@ import { logEvent } from "../log";
 import { type CheckResult, heldCallbackBudget } from "../ratelimit/held-callback-budget";
 import { EARLY_CALLBACK_TTL_MS, type EarlyCallbacks } from "../task/early-callbacks";
 import type { UnansweredCreateClaim } from "./unanswered-create-claim";
+import { errorMessage } from "../error-message";
 
 /**
  * When to first ask whether a held callback's create timed out: a callback comes after its create
@@ -43,7 +44,7 @@ export async function takeHoldRoom(env: Env, config: Config, taskId: string, ref
 		return permit.granted;
 	} catch (error) {
 		// Refused rather than held unbounded: the sender retries.
-		logEvent("error", "held_callback_budget_failed", { taskId, error: error instanceof Error ? error.message : String(error) });
+		logEvent("error", "held_callback_budget_failed", { taskId, error: errorMessage(error) });
 		return false;
 	}
 }
@@ -54,7 +55,7 @@ export async function giveBackHoldRoom(env: Env, taskId: string, refs?: string[]
 	await heldCallbackBudget(env)
 		.release(taskId, refs)
 		.catch((error: unknown) =>
-			logEvent("error", "held_callback_budget_failed", { taskId, error: error instanceof Error ? error.message : String(error) }),
+			logEvent("error", "held_callback_budget_failed", { taskId, error: errorMessage(error) }),
 		);
 }
 
@@ -78,7 +79,7 @@ export async function settleUnadopted(
 	await heldCallbackBudget(env)
 		.checked(taskId, result)
 		.catch((error: unknown) =>
-			logEvent("error", "held_callback_budget_failed", { taskId, error: error instanceof Error ? error.message : String(error) }),
+			logEvent("error", "held_callback_budget_failed", { taskId, error: errorMessage(error) }),
 		);
 	return lookAgain ? "check-later" : "not-adopted";
 }

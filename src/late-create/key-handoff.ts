@@ -5,6 +5,7 @@
  */
 import { IDEMPOTENCY_WINDOW_MS, idempotencyObject } from "../idempotency/idempotency-object";
 import { logEvent } from "../log";
+import { errorMessage } from "../error-message";
 
 const RETRY_MS = 10_000;
 
@@ -42,7 +43,7 @@ export class KeyHandoff {
 			await idempotencyObject(env, pending.scope).adopt(pending.ref, taskId);
 			this.sql.exec("DELETE FROM key_handoff");
 		} catch (error) {
-			logEvent("error", "idempotency_adopt_failed", { error: error instanceof Error ? error.message : String(error) });
+			logEvent("error", "idempotency_adopt_failed", { error: errorMessage(error) });
 			// Pointless once the key's own window is over.
 			if (Date.now() < createdAt + IDEMPOTENCY_WINDOW_MS) this.sql.exec("UPDATE key_handoff SET retry_at = ?", Date.now() + RETRY_MS);
 			else this.sql.exec("DELETE FROM key_handoff");

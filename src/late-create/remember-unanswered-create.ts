@@ -5,12 +5,13 @@
  */
 import { type UnansweredCreate, recordUnansweredCreate } from "../db/tasks";
 import { logEvent } from "../log";
+import { errorMessage } from "../error-message";
 
 export function rememberUnansweredCreate(db: D1Database, create: UnansweredCreate): Promise<boolean> {
 	return recordUnansweredCreate(db, create).then(
 		() => true,
 		(error: unknown) => {
-			logEvent("error", "unanswered_create_not_recorded", { error: error instanceof Error ? error.message : String(error) });
+			logEvent("error", "unanswered_create_not_recorded", { error: errorMessage(error) });
 			return false;
 		},
 	);

@@ -12,6 +12,7 @@ import { logEvent } from "../log";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 import type { EarlyCallbacks } from "../task/early-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
+import { errorMessage } from "../error-message";
 
 export type ClaimResult = { kind: "claimed"; create: UnansweredCreate; taskId: string } | { kind: "retry" } | { kind: "none" };
 
@@ -111,7 +112,7 @@ export class UnansweredCreateClaim {
 					this.early.forget(ref);
 				}
 			} catch (error) {
-				logEvent("error", "adoption_check_failed", { taskId, error: error instanceof Error ? error.message : String(error) });
+				logEvent("error", "adoption_check_failed", { taskId, error: errorMessage(error) });
 				trouble = true;
 			}
 		}

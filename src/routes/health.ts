@@ -5,6 +5,7 @@ import { GatewayError } from "../http/errors";
 import { createRouter } from "../http/router";
 import { logEvent } from "../log";
 import { ANY_CLIENT_ERROR, errorResponses, successEnvelope } from "../schemas/envelope";
+import { errorMessage } from "../error-message";
 
 export const health = createRouter();
 
@@ -29,7 +30,7 @@ health.openapi(healthRoute, async (c) => {
 	try {
 		await pingDatabase(c.env.DB);
 	} catch (error) {
-		logEvent("error", "health_db_failed", { error: error instanceof Error ? error.message : String(error) });
+		logEvent("error", "health_db_failed", { error: errorMessage(error) });
 		throw new GatewayError(503, "D1 is not answering. Check the DB binding and the database.");
 	}
 	return c.json({ code: 200 as const, msg: "success" as const, data: { database: "ok" as const } }, 200);

@@ -29,6 +29,7 @@ import { holdsSecret } from "../security/redact";
 import { createCredentials } from "./create-prerequisites";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
+import { errorMessage } from "../error-message";
 
 export const lyrics = createRouter();
 
@@ -116,7 +117,7 @@ lyrics.post("/", async (c) => {
 		if (error instanceof GatewayError) throw error;
 		// Only the key's or the rate limiter's object can throw here, and both answer before
 		// anything is sent upstream (a created task is registered with retries instead).
-		logEvent("error", "create_coordination_failed", { error: error instanceof Error ? error.message : String(error) });
+		logEvent("error", "create_coordination_failed", { error: errorMessage(error) });
 		throw new GatewayError(
 			503,
 			"The gateway could not reach its own coordination storage, so nothing was created. Try again in a moment.",

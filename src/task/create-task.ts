@@ -16,6 +16,7 @@ import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
 import type { RegisterVerdict } from "./task-object";
 import type { NewTask } from "./task-state";
 import { taskObject } from "./stub";
+import { errorMessage } from "../error-message";
 
 export interface CreateRequest {
 	prompt: string;
@@ -152,7 +153,7 @@ function registerWithRetry(env: Env, input: NewTask, retries: number, backoff: B
 			logEvent("error", "register_failed", {
 				taskId: input.taskId,
 				attempt,
-				error: error instanceof Error ? error.message : String(error),
+				error: errorMessage(error),
 			}),
 	});
 }

@@ -15,6 +15,7 @@ import { logEvent } from "../log";
 import { syncRetryDelayMs } from "./backoff";
 import { type TaskState, stateFromStoredRow } from "./task-state";
 import type { TaskStore } from "./task-store";
+import { errorMessage } from "../error-message";
 
 /** How long a change that is not a decision may wait for D1: counters reach readers within this. */
 export const COALESCE_MS = 2_000;
@@ -151,7 +152,7 @@ export class D1Projection {
 				taskId: state.record.taskId,
 				version: state.record.version,
 				failures,
-				error: error instanceof Error ? error.message : String(error),
+				error: errorMessage(error),
 			});
 			return false;
 		}

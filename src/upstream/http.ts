@@ -1,4 +1,5 @@
 import { readCapped } from "../http/read-capped";
+import { errorMessage } from "../error-message";
 
 /** One bounded exchange with the upstream: a deadline over the whole answer and a size cap on it. */
 
@@ -27,7 +28,7 @@ export async function exchange(url: string, init: RequestInit, timeoutMs: number
 		}
 	} catch (error) {
 		if (controller.signal.aborted) return { kind: "timeout" };
-		return { kind: "unreachable", detail: error instanceof Error ? error.message : String(error) };
+		return { kind: "unreachable", detail: errorMessage(error) };
 	} finally {
 		clearTimeout(timer);
 	}

@@ -1,6 +1,7 @@
 /** One delivery attempt: POST the body, and only a 2xx within the deadline counts. */
 import type { AttemptResult } from "../domain/delivery";
 import { deliveryHeaders } from "./signing";
+import { errorMessage } from "../error-message";
 
 const USER_AGENT = "lyrics-gateway-webhooks/1";
 
@@ -38,7 +39,7 @@ export async function sendWebhook(attempt: Attempt): Promise<AttemptResult> {
 		return { ok: false, status: response.status, error: `answered HTTP ${response.status}` };
 	} catch (error) {
 		if (controller.signal.aborted) return { ok: false, status: null, error: `no answer within ${attempt.timeoutMs / 1000} s` };
-		return { ok: false, status: null, error: `could not connect: ${error instanceof Error ? error.message : String(error)}` };
+		return { ok: false, status: null, error: `could not connect: ${errorMessage(error)}` };
 	} finally {
 		clearTimeout(timer);
 	}
