@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { DEV_API_KEY, startLocalStack } from '../scripts/local-stack.mjs';
 import { floorDirFromArgs, startFloor } from './support/floor.mjs';
 import { freePort, inPool, median, runLoad, shuffled } from './support/load.mjs';
-import { workerdOrigin } from './support/workerd-socket.mjs';
+import { processCpuClock, workerdOrigin } from './support/workerd-socket.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const TASKS = Number(process.env.TASKS ?? 200);
@@ -59,6 +59,7 @@ try {
     expect: (body) => body.includes('"database":"ok"'),
   });
   console.log(`floor at ${floorOrigin}, gateway at ${gatewayOrigin} (each Worker's own workerd socket)`);
+  const cpuClocks = { floor: processCpuClock(floorOrigin), gateway: processCpuClock(gatewayOrigin) };
 
   const api = { authorization: `Bearer ${DEV_API_KEY}`, 'content-type': 'application/json' };
   const marker = `bench-cb-${Date.now()}`;
@@ -97,7 +98,8 @@ try {
   const show = (round, name, r) =>
     console.log(
       `round ${round}  ${name.padEnd(8)} ${String(r.requests).padStart(5)} req  ${r.perSecond.toFixed(1).padStart(7)} req/s  ` +
-        `p50 ${r.p50.toFixed(0).padStart(4)} ms  p99 ${r.p99.toFixed(0).padStart(4)} ms  non-2xx ${r.failures}`,
+        `p50 ${r.p50.toFixed(0).padStart(4)} ms  p99 ${r.p99.toFixed(0).padStart(4)} ms  non-2xx ${r.failures}` +
+        (r.cpuPerRequest === null ? '' : `  workerd CPU ${r.cpuPerRequest.toFixed(2)} ms/req`),
     );
   console.log(`\n${ROUNDS} rounds of ${TASKS} tasks × ${COPIES} deliveries, concurrency ${CONCURRENCY}, floor and gateway alternating`);
   for (let round = 1; round <= ROUNDS; round++) {
@@ -107,7 +109,13 @@ try {
     for (const name of order) {
       const batch = name === 'floor' ? await floorBatch(TASKS, `r${round}`, template) : await gatewayBatch(TASKS, `r${round}`);
       if (name === 'gateway') gatewayTasks.push(...batch.map((request) => request.taskId));
+      const cpuBefore = cpuClocks[name]();
       const result = await runLoad(load(batch, seed), CONCURRENCY);
+      // The work a round causes includes what it leaves for the task objects' alarms (the
+      // coalesced D1 writes, due within 2 s), so the CPU clock is read once those have run.
+      await new Promise((done) => setTimeout(done, 2500));
+      const cpuAfter = cpuClocks[name]();
+      result.cpuPerRequest = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / result.requests;
       results[name].push(result);
       perRound[name] = result;
       show(round, name, result);

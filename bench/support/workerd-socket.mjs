@@ -55,8 +55,14 @@ function descendants(root) {
 
 /** Ports that processes started by this one listen on. */
 export function childListeningPorts() {
+  return new Set(childListeners().keys());
+}
+
+/** Ports that processes started by this one listen on, each with the listening process's pid. */
+function childListeners() {
   const inodes = listeningInodes();
-  const ports = new Set();
+  /** @type {Map<number, number>} */
+  const ports = new Map();
   for (const pid of descendants(process.pid)) {
     let fds = [];
     try {
@@ -68,7 +74,7 @@ export function childListeningPorts() {
       try {
         const match = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
         const port = match && inodes.get(match[1]);
-        if (port) ports.add(port);
+        if (port) ports.set(port, pid);
       } catch {
         // closed meanwhile
       }
@@ -99,4 +105,28 @@ export async function workerdOrigin({ fallback, exclude, probePath, expect }) {
   }
   console.log(`(workerd's own socket not found: measuring through wrangler's proxy at ${fallback})`);
   return fallback;
+}
+
+/**
+ * The CPU time (user + system, ms) the process listening on `origin`'s port has used so far, or
+ * null where /proc cannot say. Read before and after a round: the difference over the requests
+ * is what each request cost the Worker's process, whatever else the machine was doing.
+ * @param {string} origin
+ * @returns {() => number | null}
+ */
+export function processCpuClock(origin) {
+  const pid = process.platform === 'linux' ? childListeners().get(Number(new URL(origin).port)) : undefined;
+  // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
+  const TICK_MS = 10;
+  return () => {
+    if (pid === undefined) return null;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // fields[11] and [12] are utime and stime (stat's 14th and 15th fields).
+      return (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+    } catch {
+      return null;
+    }
+  };
 }
