@@ -68,7 +68,31 @@ const MAX_WEBHOOK_TIMEOUT_MS = 15_000;
  */
 const DEFAULT_WEBHOOK_RETRY_SECONDS = [5, 300, 1800, 7200, 18000, 36000, 36000];
 
+/** Every variable parseConfig reads: the same values give the same Config. */
+const VARIABLES = [
+	"API_KEYS", "ADMIN_API_KEYS", "WEBHOOK_SIGNING_KEY", "KIE_API_KEY", "KIE_WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN_SECRET",
+	"KIE_BASE_URL", "PUBLIC_URL", "POLL_GRACE_SECONDS", "UPSTREAM_TIMEOUT_MS", "POLL_MAX_PER_TICK", "POLL_SPREAD_SECONDS",
+	"TASK_MAX_PENDING_SECONDS", "KIE_CREATE_LIMIT", "ALLOW_PRIVATE_CALLBACK_URLS", "WEBHOOK_RETRY_SCHEDULE",
+	"WEBHOOK_TIMEOUT_MS", "CALLBACK_DNS_RESOLVER", "TENANT_QUOTAS", "HELD_CALLBACKS_MAX", "HELD_CALLBACKS_MAX_BYTES",
+] as const satisfies readonly (keyof Env)[];
+
+/** The last Config parsed, with the values it was parsed from. */
+let lastParsed: { values: unknown[]; config: Config } | null = null;
+
+/**
+ * The Config for `env`. Every request and every object call reads it, so it is parsed again only
+ * when a variable's value differs from the last parse (a deployment's are fixed; tests swap them).
+ * Callers share the object and must not change it.
+ */
 export function readConfig(env: Env): Config {
+	const values = VARIABLES.map((name) => env[name] as unknown);
+	if (lastParsed && lastParsed.values.every((value, i) => value === values[i])) return lastParsed.config;
+	const config = parseConfig(env);
+	lastParsed = { values, config };
+	return config;
+}
+
+function parseConfig(env: Env): Config {
 	const keyEntries = [...keyList(env.API_KEYS, "API_KEYS", false), ...keyList(env.ADMIN_API_KEYS, "ADMIN_API_KEYS", true)];
 	const webhookSigningKeys = list(env.WEBHOOK_SIGNING_KEY, /\s+/);
 	const kieApiKey = nonEmpty(env.KIE_API_KEY);
