@@ -3,6 +3,7 @@ import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { logEvent } from "../log";
+import { noteForLog } from "./log-fields";
 
 /** An error whose status, envelope code and message the client is meant to see. */
 export class GatewayError extends HTTPException {
@@ -17,6 +18,7 @@ export class GatewayError extends HTTPException {
 }
 
 export function errorEnvelope(c: Context, status: ContentfulStatusCode, code: number, msg: string, headers = {}) {
+	if (code !== status) noteForLog(c.req.raw, { code });
 	return c.json({ code, msg, data: null }, status, headers);
 }
 

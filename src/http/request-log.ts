@@ -1,7 +1,8 @@
 /**
  * One `request` log line per HTTP request, written after the answer is decided (errors included):
  * who asked for what, how it ended and how long it took, so `wrangler tail` and Workers
- * observability can follow a client or a task without reading any request.
+ * observability can follow a client or a task without reading any request. The one exception is
+ * an acknowledged duplicate callback (`quiet`): its task object logs duplicates in bulk instead.
  *
  * Only the route is logged, never the URL: callback URLs carry their token in the query, and the
  * `ref` in their path is what the token signs. Headers, bodies and query values other than a
@@ -11,7 +12,7 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
 import { type LogLevel, logEvent } from "../log";
-import { isRecord } from "../json";
+import { notedForLog } from "./log-fields";
 import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
 import { isValidTaskId } from "../domain/task-id";
 import { readConfig } from "../config";
@@ -27,17 +28,19 @@ export const logRequest = createMiddleware<AppEnv>(async (c, next) => {
 	const requestId = c.req.header("cf-ray") ?? crypto.randomUUID();
 	await next();
 	const status = c.res.status;
-	const envelope = await readEnvelope(c);
+	const { taskId, code, quiet, ...noted } = notedForLog(c.req.raw);
+	if (quiet && status < 300) return;
 	logEvent(levelFor(status), "request", {
 		requestId,
 		method: c.req.method,
 		route: routeOf(c),
 		status,
 		ms: Date.now() - started,
-		...withTaskId(c.req.query("taskId") ?? envelope.taskId, c.env),
+		...withTaskId(c.req.query("taskId") ?? taskId, c.env),
 		// Whose request it was, once authenticated (a tenant's name is not a secret; its keys are).
 		...(c.get("tenant") ? { tenant: c.get("tenant").name } : {}),
-		...(envelope.code !== undefined && envelope.code !== status ? { code: envelope.code } : {}),
+		...(code !== undefined && code !== status ? { code } : {}),
+		...noted,
 	});
 });
 
@@ -63,24 +66,4 @@ function routeOf(c: Context<AppEnv>): string {
 /** A well-formed taskId, unless it holds a configured secret (a key pasted as an id stays out). */
 function withTaskId(taskId: unknown, env: Env): { taskId?: string } {
 	return typeof taskId === "string" && isValidTaskId(taskId) && !holdsSecret(taskId, readConfig(env)) ? { taskId } : {};
-}
-
-/**
- * The envelope's `code` (the upstream's, when it differs from the HTTP status) and `data.taskId`
- * (the task a create made or a callback wrote). Read from a copy of the answer, and only for
- * answers that are small by construction: errors, and what POST routes acknowledge.
- */
-async function readEnvelope(c: Context<AppEnv>): Promise<{ code?: number; taskId?: unknown }> {
-	const small = c.res.status >= 400 || c.req.method === "POST";
-	if (!small || !c.res.headers.get("content-type")?.startsWith("application/json")) return {};
-	try {
-		const body: unknown = await c.res.clone().json();
-		if (!isRecord(body)) return {};
-		return {
-			code: typeof body.code === "number" ? body.code : undefined,
-			taskId: isRecord(body.data) ? body.data.taskId : undefined,
-		};
-	} catch {
-		return {};
-	}
 }

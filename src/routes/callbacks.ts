@@ -8,7 +8,7 @@ import { readConfig } from "../config";
 import { GatewayError } from "../http/errors";
 import { readJsonBody } from "../http/body";
 import { createRouter } from "../http/router";
-import { logEvent } from "../log";
+import { noteForLog } from "../http/log-fields";
 import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
 import { errorResponses } from "../schemas/envelope";
 import { callbackTokenVerdict } from "../security/callback-token";
@@ -70,7 +70,7 @@ callbacks.post("/:ref", async (c) => {
 	const config = readConfig(c.env);
 	const token = await callbackTokenVerdict(config, ref, c.req.query("token"));
 	if (token === "invalid") {
-		logEvent("warn", "callback_refused", { reason: "token" });
+		noteForLog(c.req.raw, { verdict: "refused", reason: "token" });
 		throw new GatewayError(401, "This callback URL's token does not verify.");
 	}
 	const parsed = KieCallbackBody.safeParse(await readJsonBody(c.req.raw, MAX_CALLBACK_BODY_BYTES));
@@ -92,13 +92,14 @@ callbacks.post("/:ref", async (c) => {
 			Math.floor(Date.now() / 1000),
 		);
 		if (!check.ok) {
-			logEvent("warn", "callback_refused", { taskId, reason: check.reason });
+			noteForLog(c.req.raw, { taskId, verdict: "refused", reason: check.reason });
 			throw new GatewayError(401, `The callback signature does not verify: ${check.reason}.`);
 		}
 	}
 
 	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
-	logEvent(verdict === "wrong-ref" || verdict === "d1-unavailable" ? "warn" : "info", "callback_received", { taskId, verdict, code: body.code });
+	// The request's one log line says what the callback did (its level follows the status).
+	noteForLog(c.req.raw, { taskId, verdict, callbackCode: body.code, quiet: verdict === "duplicate" });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	if (verdict === "held-limit") {
 		throw new GatewayError(

@@ -2,6 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { readConfig } from "../config";
 import { getTask, listTasks } from "../db/tasks";
+import { noteForLog } from "../http/log-fields";
 import { GatewayError } from "../http/errors";
 import { readJsonBody } from "../http/body";
 import { createRouter, parseOrThrow } from "../http/router";
@@ -126,6 +127,7 @@ lyrics.post("/", async (c) => {
 		);
 	});
 	if (outcome.replayed) {
+		noteForLog(c.req.raw, { taskId: outcome.taskId });
 		return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200, {
 			"idempotent-replayed": "true",
 		});
@@ -139,6 +141,7 @@ lyrics.post("/", async (c) => {
 			failure.retryAfter ? { "retry-after": failure.retryAfter } : {},
 		);
 	}
+	noteForLog(c.req.raw, { taskId: outcome.result.taskId });
 	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.result.taskId } }, 200);
 });
 
@@ -151,7 +154,9 @@ const recordInfoRoute = createRoute({
 		"The task in the provider's record-info shape, from D1, for as long as it is stored. A result is " +
 		"here before the upstream's callback is answered. Counters and bookkeeping that are not a result " +
 		"(callbacksReceived after a duplicate or not-final callback, and the next poll time) are coalesced " +
-		"by the task's object and reach D1 within a few seconds, so they may briefly lag behind.",
+		"by the task's object and reach D1 within a few seconds, so they may briefly lag behind. A duplicate's " +
+		"count waits in the object's memory until then: should the object restart within those seconds, " +
+		"callbacksReceived misses it (a result is always stored before its callback is answered).",
 	tags,
 	security,
 	request: { query: TaskIdQuery },

@@ -9,6 +9,7 @@ import {
 	API_KEY,
 	api,
 	createTask,
+	d1CaughtUp,
 	deliver,
 	gateway,
 	postJson,
@@ -122,6 +123,22 @@ describe("request log lines", () => {
 			taskId,
 		});
 		expectNowhereInLogs(token, ref, prompt, promptMarker(prompt), API_KEY);
+	});
+
+	it("an acknowledged duplicate callback has no line of its own; its object logs the duplicates together when it counts them in", async () => {
+		const taskId = await createTask(uniquePrompt("duplicate logging"));
+		const callback = await simCallback(taskId);
+		written = [];
+		expect((await deliver(callback)).status).toBe(200);
+		expect(onlyRequestLine()).toMatchObject({ taskId, verdict: "applied", status: 200 });
+
+		written = [];
+		for (let i = 0; i < 3; i++) expect(await (await deliver(callback)).json()).toMatchObject({ data: { result: "already-final" } });
+		expect(requestLines()).toEqual([]);
+
+		await d1CaughtUp(taskId);
+		const folded = written.map((text) => JSON.parse(text) as Record<string, unknown>).filter((line) => line.event === "duplicate_callbacks");
+		expect(folded).toEqual([expect.objectContaining({ level: "info", taskId, count: 3, callbacksReceived: 4 })]);
 	});
 
 	it("a refused callback (forged token) logs a warning without the token it was sent", async () => {
