@@ -106,6 +106,23 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 	return meta.changes > 0;
 }
 
+/**
+ * Writes only the counters of a task whose row D1 holds at exactly `writtenVersion` (the object's
+ * own last write): a duplicate's count or a poll's schedule, none of them in an index, so a
+ * coalesced write rewrites one row and no index. False when D1 holds another version (the caller
+ * then writes the whole record).
+ */
+export async function updateTaskCounters(db: D1Database, task: TaskRecord, writtenVersion: number): Promise<boolean> {
+	const { meta } = await db
+		.prepare(
+			`UPDATE tasks SET callbacks_received = ?1, polls = ?2, next_poll_at = ?3, updated_at = ?4, version = ?5
+			WHERE task_id = ?6 AND version = ?7 AND ?5 > version`,
+		)
+		.bind(task.callbacksReceived, task.polls, task.nextPollAt, task.updatedAt, task.version, task.taskId, writtenVersion)
+		.run();
+	return meta.changes > 0;
+}
+
 /** The version D1 holds for a task, or null when it has no row. */
 export async function getTaskVersion(db: D1Database, taskId: string): Promise<number | null> {
 	const row = await db.prepare("SELECT version FROM tasks WHERE task_id = ?1").bind(taskId).first<{ version: number }>();

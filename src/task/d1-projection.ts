@@ -10,11 +10,15 @@
  * written by the alarm within COALESCE_MS, together with whatever else came meanwhile, so a burst
  * of duplicates costs one D1 write and none of them waits on D1.
  */
-import { getTask, getTaskVersion, upsertTask } from "../db/tasks";
+import type { TaskRecord } from "../domain/task-record";
+import { getTask, getTaskVersion, updateTaskCounters, upsertTask } from "../db/tasks";
 import { logEvent } from "../log";
 import { syncRetryDelayMs } from "./backoff";
 import { type TaskState, stateFromStoredRow } from "./task-state";
 import type { TaskStore } from "./task-store";
+import { MirroredRow } from "../mirrored-row";
+
+type SyncRow = { synced_version: number; failures: number; retry_at: number | null };
 import { errorMessage } from "../error-message";
 
 /** How long a change that is not a decision may wait for D1: counters reach readers within this. */
@@ -31,6 +35,12 @@ export class D1Projection {
 	/** The D1 write under way, if any, and whether another round is wanted after it. */
 	private syncing: Promise<void> | null = null;
 	private syncRequested = false;
+	/**
+	 * What this object last wrote to D1 (since it started): the version, and the record without
+	 * its counters. A write that changes only counters then rewrites those alone.
+	 */
+	private lastWritten: { version: number; rest: string } | null = null;
+	private readonly stored: MirroredRow<SyncRow>;
 
 	constructor(
 		private readonly sql: SqlStorage,
@@ -44,6 +54,9 @@ export class D1Projection {
 			failures INTEGER NOT NULL,
 			retry_at INTEGER
 		)`);
+		this.stored = new MirroredRow(
+			() => sql.exec<SyncRow>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0] ?? null,
+		);
 	}
 
 	status(): SyncStatus {
@@ -141,11 +154,18 @@ export class D1Projection {
 			this.write(started.synced_version, started.failures, Date.now() + syncRetryDelayMs(Math.max(1, started.failures)));
 		}
 		try {
-			if (!(await upsertTask(this.db(), state.record, state.ref))) {
+			const rest = withoutCounters(state.record);
+			const countersOnly = this.lastWritten?.rest === rest && this.lastWritten.version === started.synced_version;
+			const landed =
+				(countersOnly && (await updateTaskCounters(this.db(), state.record, started.synced_version))) ||
+				(await upsertTask(this.db(), state.record, state.ref));
+			this.lastWritten = landed ? { version: state.record.version, rest } : null;
+			if (!landed) {
 				await this.overtakeD1Version(state.record.taskId);
 				return true;
 			}
 		} catch (error) {
+			this.lastWritten = null;
 			const failures = this.row().failures + 1;
 			this.write(this.row().synced_version, failures, Date.now() + syncRetryDelayMs(failures));
 			logEvent("error", "d1_write_failed", {
@@ -176,14 +196,8 @@ export class D1Projection {
 		this.syncRequested = true;
 	}
 
-	private row(): { synced_version: number; failures: number; retry_at: number | null } {
-		return (
-			this.sql
-				.exec<{ synced_version: number; failures: number; retry_at: number | null }>(
-					"SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1",
-				)
-				.toArray()[0] ?? { synced_version: 0, failures: 0, retry_at: null }
-		);
+	private row(): SyncRow {
+		return this.stored.get() ?? { synced_version: 0, failures: 0, retry_at: null };
 	}
 
 	private write(syncedVersion: number, failures: number, retryAt: number | null): void {
@@ -193,5 +207,12 @@ export class D1Projection {
 			failures,
 			retryAt,
 		);
+		this.stored.wrote({ synced_version: syncedVersion, failures, retry_at: retryAt });
 	}
+}
+
+/** The record as JSON without the fields a coalesced write may change alone (updateTaskCounters). */
+function withoutCounters(record: TaskRecord): string {
+	const { callbacksReceived: _c, polls: _p, nextPollAt: _n, updatedAt: _u, version: _v, ...rest } = record;
+	return JSON.stringify(rest);
 }

@@ -12,25 +12,30 @@ import { sendWebhook } from "../webhooks/send";
 import { callbackUrlProblem, resolvedAddressProblem } from "../webhooks/target";
 import { webhookBody } from "../webhooks/webhook-body";
 import type { TaskStore } from "./task-store";
+import { MirroredRow } from "../mirrored-row";
 
 /** How long past the webhook timeout an attempt's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;
 
 export class DeliveryRunner {
+	private readonly lease: MirroredRow<{ until: number }>;
+
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly store: TaskStore,
 	) {
 		sql.exec("CREATE TABLE IF NOT EXISTS delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)");
+		this.lease = new MirroredRow(() => sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0] ?? null);
 	}
 
 	/** An attempt is under way until this time (unix ms); 0 when none is. */
 	leaseUntil(): number {
-		return this.sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0]?.until ?? 0;
+		return this.lease.get()?.until ?? 0;
 	}
 
 	setLease(until: number): void {
 		this.sql.exec("INSERT OR REPLACE INTO delivery_lease (id, until) VALUES (1, ?)", until);
+		this.lease.wrote({ until });
 	}
 
 	/**

@@ -10,6 +10,7 @@ import { logEvent } from "../log";
 import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { type AppliedPoll, applyPoll } from "./task-state";
 import type { TaskStore } from "./task-store";
+import { MirroredRow } from "../mirrored-row";
 
 /** How long past the upstream timeout a poll's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;
@@ -26,7 +27,11 @@ export interface AskedPoll {
 	askedAt: number;
 }
 
+type ScheduleRow = { due_at: number; tick_time: number; asked_at: number };
+
 export class PollRunner {
+	private readonly schedule: MirroredRow<ScheduleRow>;
+
 	constructor(
 		private readonly sql: SqlStorage,
 		private readonly store: TaskStore,
@@ -37,12 +42,13 @@ export class PollRunner {
 			tick_time INTEGER NOT NULL,
 			asked_at INTEGER NOT NULL
 		)`);
+		this.schedule = new MirroredRow(
+			() => sql.exec<ScheduleRow>("SELECT due_at, tick_time, asked_at FROM poll_schedule WHERE id = 1").toArray()[0] ?? null,
+		);
 	}
 
 	asked(): AskedPoll | null {
-		const row = this.sql
-			.exec<{ due_at: number; tick_time: number; asked_at: number }>("SELECT due_at, tick_time, asked_at FROM poll_schedule WHERE id = 1")
-			.toArray()[0];
+		const row = this.schedule.get();
 		return row ? { dueAt: row.due_at, tickTime: row.tick_time, askedAt: row.asked_at } : null;
 	}
 
@@ -53,6 +59,7 @@ export class PollRunner {
 			poll.tickTime,
 			poll.askedAt,
 		);
+		this.schedule.wrote({ due_at: poll.dueAt, tick_time: poll.tickTime, asked_at: poll.askedAt });
 	}
 
 	/**
@@ -67,6 +74,7 @@ export class PollRunner {
 		// Taken with the lease in one step, before the await: input gates do not cover fetch(), and
 		// a second alarm run or a tick arriving meanwhile must not poll the same task again.
 		this.sql.exec("DELETE FROM poll_schedule");
+		this.schedule.wrote(null);
 		const state = this.store.load();
 		if (!state || state.record.status !== "PENDING") return null;
 		if (state.pollLeaseUntil > now) return "busy";

@@ -24,7 +24,8 @@ import { DeliveryRunner } from "./delivery-runner";
 import { EarlyCallbacks } from "./early-callbacks";
 import { type AskedPoll, type PollAsk, PollRunner } from "./poll-runner";
 import { migrateStorage } from "./storage-schema";
-import { type AppliedCallback, type NewTask, type TaskState, applyCallback, mayApply, pollDue, startingState } from "./task-state";
+import { CallbackTally } from "./callback-tally";
+import { type AppliedCallback, type NewTask, type TaskState, applyCallback, callbackEffect, mayApply, pollDue, startingState } from "./task-state";
 import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
@@ -41,6 +42,7 @@ export class TaskObject extends DurableObject<Env> {
 	private readonly lateCreate: UnansweredCreateClaim;
 	private readonly keyHandoff: KeyHandoff;
 	private readonly polls: PollRunner;
+	private readonly tally = new CallbackTally();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -83,10 +85,18 @@ export class TaskObject extends DurableObject<Env> {
 	}
 
 	/**
-	 * Applies one upstream callback; the first final result wins and never changes. State read once,
-	 * alarm set at most once; only a result waits on D1 (within the budget), counts follow coalesced.
+	 * Applies one upstream callback; the first final result wins and never changes. A duplicate is
+	 * told from the task's head and only counted (CallbackTally); otherwise the state is read once
+	 * and the alarm set at most once; only a result waits on D1 (within the budget).
 	 */
 	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind = "current"): Promise<CallbackVerdict> {
+		const head = this.store.head();
+		if (head && ref !== head.ref) return "wrong-ref";
+		if (head && callbackEffect(head, upstreamOutcome) === "duplicate") {
+			// The first uncounted duplicate arms the fold; the others find it armed.
+			if (this.tally.add(Date.now())) await this.setNextAlarm(null, { only: this.tally.nextRun() });
+			return "duplicate";
+		}
 		const state = this.store.load() ?? (await this.holdEarlyCallback(taskId, ref, upstreamOutcome, token));
 		if (typeof state === "string") return state;
 		if (ref !== state.ref) return "wrong-ref";
@@ -164,13 +174,18 @@ export class TaskObject extends DurableObject<Env> {
 	 * run any number of times: each step checks in storage whether it is still due.
 	 */
 	override async alarm(): Promise<void> {
-		if (this.store.load()) {
-			await this.polls.runIfDue(readConfig(this.env), (outcome) => this.redact(outcome));
-			await this.d1.sync();
-			const state = this.store.load() as TaskState;
-			await this.keyHandoff.handOff(this.env, state.record.taskId, state.record.createdAt);
+		const state = this.store.load();
+		if (state) {
+			this.foldTally(state);
 			const config = readConfig(this.env);
-			if (await this.delivery.attemptIfDue(config, this.d1.isBehind(state.record.version))) await this.d1.sync();
+			await this.polls.runIfDue(config, (outcome) => this.redact(outcome));
+			await this.d1.sync();
+			await this.keyHandoff.handOff(this.env, state.record.taskId, state.record.createdAt);
+			// The record as it is now: the poll above may have decided it (and its delivery).
+			const current = this.store.load() ?? state;
+			if (current.record.delivery?.state === "pending" && (await this.delivery.attemptIfDue(config, this.d1.isBehind(current.record.version)))) {
+				await this.d1.sync();
+			}
 		} else {
 			await tendHeldCallbacks(this.env, this.lateCreate, this.early);
 		}
@@ -203,6 +218,16 @@ export class TaskObject extends DurableObject<Env> {
 		return "adopted";
 	}
 
+	/** Counts the duplicates the tally holds into `state` (the stored one), as a change D1 is then owed. */
+	private foldTally(state: TaskState): void {
+		const duplicates = this.tally.take();
+		if (duplicates === 0) return;
+		state.record.callbacksReceived += duplicates;
+		this.store.commit(state, Date.now());
+		// The duplicates' own request lines were left out (src/http/request-log.ts): this is theirs.
+		logEvent("info", "duplicate_callbacks", { taskId: state.record.taskId, count: duplicates, callbacksReceived: state.record.callbacksReceived });
+	}
+
 	/** After a decision: D1 is brought up to date, with the alarm set before that write and after it. */
 	private async publish(): Promise<void> {
 		await this.setNextAlarm();
@@ -213,9 +238,14 @@ export class TaskObject extends DurableObject<Env> {
 	/**
 	 * The one place the alarm is set: to the earliest time any collaborator needs to run, or none.
 	 * `soonerOnly` after a change that can only add work (a count, an asked poll): an alarm already
-	 * due sooner stays, so a burst of duplicates arms it once.
+	 * due sooner stays, so a burst of duplicates arms it once. `only`: the one time a change added
+	 * (the tally's); every other collaborator's time is armed already, so only it is weighed.
 	 */
-	private async setNextAlarm(state: TaskState | null = this.store.load(), { soonerOnly = false } = {}): Promise<void> {
+	private async setNextAlarm(
+		state: TaskState | null = this.store.load(),
+		{ soonerOnly = false, only }: { soonerOnly?: boolean; only?: number | null } = {},
+	): Promise<void> {
+		if (only !== undefined) return settleAlarm(this.ctx.storage, only, { soonerOnly: true });
 		const now = Date.now();
 		const version = state?.record.version ?? 0;
 		const wanted = state
@@ -224,6 +254,7 @@ export class TaskObject extends DurableObject<Env> {
 					this.delivery.nextRun(state.record.delivery, this.d1.caughtUpBy(version, now)),
 					this.keyHandoff.nextRun(now),
 					this.polls.nextRun(),
+					this.tally.nextRun(),
 				]
 			: [this.early.expiresAt(), this.lateCreate.unlistedTaskId() === null ? null : now];
 		await settleAlarm(this.ctx.storage, earliest(wanted), { soonerOnly });
@@ -234,7 +265,8 @@ export class TaskObject extends DurableObject<Env> {
 		const state = this.store.load();
 		const { ref, pollLeaseUntil } = state ?? { ref: "", pollLeaseUntil: 0 };
 		const books = { ref, pollLeaseUntil, deliveryLeaseUntil: this.delivery.leaseUntil(), ...this.d1.status() };
-		return { state: state && { ...state.record, ...books }, earlyCallbacks: this.early.deliveries() };
+		const record = state && { ...state.record, callbacksReceived: state.record.callbacksReceived + this.tally.pending() };
+		return { state: record && { ...record, ...books }, earlyCallbacks: this.early.deliveries() };
 	}
 
 	/** The poll a tick asked for and this object has yet to make, if any (for tests and operators). */

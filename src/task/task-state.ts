@@ -130,7 +130,7 @@ export type AppliedPoll = "final" | "applied" | "expired" | "still-pending";
  * Whether `outcome` may be stored now: while pending, or over the gateway's own timeout (the
  * upstream's result came after all). A result from the upstream is never replaced.
  */
-export function mayApply(record: TaskRecord, outcome: Outcome | null): outcome is FinalOutcome {
+export function mayApply(record: Pick<TaskRecord, "status" | "resultSource">, outcome: Outcome | null): outcome is FinalOutcome {
 	return outcome?.final === true && (record.status === "PENDING" || record.resultSource === "timeout");
 }
 
@@ -141,14 +141,20 @@ export function mayApply(record: TaskRecord, outcome: Outcome | null): outcome i
 export function applyCallback(state: TaskState, outcome: Outcome, now: number): AppliedCallback {
 	const record = state.record;
 	record.callbacksReceived += 1;
-	if (mayApply(record, outcome)) {
-		finalize(state, outcome, "callback", now);
-		return "applied";
-	}
-	if (record.status !== "PENDING") return "duplicate";
+	const effect = callbackEffect(record, outcome);
+	if (effect === "applied" && mayApply(record, outcome)) finalize(state, outcome, "callback", now);
 	// Nothing usable yet: have the poller look soon instead of waiting out its backoff.
-	record.nextPollAt = Math.min(record.nextPollAt, now);
-	return "not-final";
+	else if (effect === "not-final") record.nextPollAt = Math.min(record.nextPollAt, now);
+	return effect;
+}
+
+/**
+ * What a callback does to a task, judged from its status alone: "duplicate" changes nothing but
+ * the count, so the object can tell it without reading the whole record.
+ */
+export function callbackEffect(task: Pick<TaskRecord, "status" | "resultSource">, outcome: Outcome): AppliedCallback {
+	if (mayApply(task, outcome)) return "applied";
+	return task.status === "PENDING" ? "not-final" : "duplicate";
 }
 
 /** Whether a tick at `tickTime` should have this task polled: pending and its backoff over (past its deadline too). */

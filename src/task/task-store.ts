@@ -3,8 +3,15 @@
  * the ref its callbacks must carry, and the poll lease. Synchronous, like all of the object's
  * storage, so each decision reads and writes it in one step.
  */
-import type { TaskRecord } from "../domain/task-record";
+import type { ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
 import type { TaskState } from "./task-state";
+
+/** What a callback's verdict turns on: which URL the task was made with, and whether it is final. */
+export interface TaskHead {
+	ref: string;
+	status: TaskStatus;
+	resultSource: ResultSource | null;
+}
 
 export class TaskStore {
 	constructor(private readonly sql: SqlStorage) {
@@ -17,6 +24,16 @@ export class TaskStore {
 			.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
 			.toArray()[0];
 		return row ? { record: JSON.parse(row.state) as TaskRecord, ref: row.ref, pollLeaseUntil: row.poll_lease_until } : null;
+	}
+
+	/** The task's head, read without parsing the record (SQLite picks the two fields out). */
+	head(): TaskHead | null {
+		const row = this.sql
+			.exec<{ ref: string; status: TaskStatus; result_source: ResultSource | null }>(
+				"SELECT ref, json_extract(state, '$.status') AS status, json_extract(state, '$.resultSource') AS result_source FROM task WHERE id = 1",
+			)
+			.toArray()[0];
+		return row ? { ref: row.ref, status: row.status, resultSource: row.result_source } : null;
 	}
 
 	/** The record's current version, read without parsing the record. */

@@ -5,7 +5,44 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createTask, deliver, eventually, recordInfo, setObjectEnv, simCallback, uniquePrompt, withBody } from "./helpers";
+import {
+	createTask,
+	d1CaughtUp,
+	deliver,
+	eventually,
+	inspectTask,
+	recordInfo,
+	setObjectEnv,
+	simCallback,
+	uniquePrompt,
+	withBody,
+} from "./helpers";
+
+/** A D1 binding that records each statement and runs it on the real database. */
+function passThroughDb() {
+	const statements: string[] = [];
+	const db = {
+		prepare: (sql: string) => {
+			statements.push(sql.replace(/\s+/g, " ").trim());
+			return env.DB.prepare(sql);
+		},
+	} as unknown as D1Database;
+	return { db, statements };
+}
+
+/** Records what the task's object runs on its own storage from now on. */
+async function recordObjectStatements(taskId: string): Promise<string[]> {
+	const statements: string[] = [];
+	await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
+		const sql = objectState.storage.sql;
+		const exec = sql.exec.bind(sql);
+		sql.exec = ((query: string, ...bindings: unknown[]) => {
+			statements.push(query.replace(/\s+/g, " ").trim());
+			return exec(query, ...(bindings as SqlStorageValue[]));
+		}) as typeof sql.exec;
+	});
+	return statements;
+}
 
 /** A D1 binding that records each statement and fails it at once. */
 function recordingDb() {
@@ -100,5 +137,50 @@ describe("what a callback costs in D1", () => {
 			() => recordInfo(taskId),
 			(info) => info.data.callbacksReceived === 21,
 		);
+	});
+
+	it("counts duplicates in the object's memory, writing nothing to its storage on their way, and folds them in with one write", async () => {
+		const taskId = await createTask(uniquePrompt("copies counted in memory"));
+		const callback = await simCallback(taskId);
+		await deliver(callback);
+		await d1CaughtUp(taskId);
+		const before = (await inspectTask(taskId)).state!;
+
+		const statements = await recordObjectStatements(taskId);
+		const answers = await Promise.all(Array.from({ length: 5 }, () => deliver(callback)));
+		for (const answer of answers) expect(await answer.json()).toMatchObject({ data: { result: "already-final" } });
+		expect(statements.filter((sql) => !sql.startsWith("SELECT"))).toEqual([]);
+		// Counted, not yet stored: the record's version (what D1 is owed) has not moved.
+		expect((await inspectTask(taskId)).state).toMatchObject({ callbacksReceived: 6, version: before.version });
+
+		await d1CaughtUp(taskId);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 6 });
+		expect((await inspectTask(taskId)).state).toMatchObject({ callbacksReceived: 6, version: before.version + 1 });
+	});
+
+	it("writes only the counters while D1 holds the object's last write, and the whole record when D1 holds something else", async () => {
+		const taskId = await createTask(uniquePrompt("a counter-only write"));
+		const callback = await simCallback(taskId);
+		await deliver(callback);
+		await d1CaughtUp(taskId);
+
+		const recorder = passThroughDb();
+		await setObjectEnv(taskId, { DB: recorder.db });
+		await deliver(callback);
+		await d1CaughtUp(taskId);
+		expect(recorder.statements).toEqual([expect.stringMatching(/^UPDATE tasks SET callbacks_received = \?1, polls = \?2/)]);
+		expect((await recordInfo(taskId)).data).toMatchObject({ callbacksReceived: 2 });
+
+		// D1's row is no longer the object's last write (restored from an older backup, say).
+		const { version } = (await inspectTask(taskId)).state!;
+		await env.DB.prepare("UPDATE tasks SET items = '[]', version = ?1 WHERE task_id = ?2").bind(version - 1, taskId).run();
+		recorder.statements.length = 0;
+		await deliver(callback);
+		await d1CaughtUp(taskId);
+		await setObjectEnv(taskId, { DB: env.DB });
+		expect(recorder.statements).toEqual([expect.stringMatching(/^UPDATE tasks SET callbacks_received/), expect.stringMatching(/^INSERT INTO tasks/)]);
+		const info = (await recordInfo(taskId)).data;
+		expect(info).toMatchObject({ callbacksReceived: 3 });
+		expect(info.response.data.length).toBeGreaterThan(0);
 	});
 });

@@ -1,0 +1,41 @@
+/**
+ * Deliveries of a result the task already has (duplicates), counted in memory and folded into the
+ * record by the object's alarm within COALESCE_MS, so a duplicate costs no storage write on its
+ * way to its answer: a write holds the answer until it is durable, and the upstream retries a
+ * final callback several times. What a duplicate changes is a counter; everything it could
+ * decide was decided by the first delivery, durably. The price: should the object restart within
+ * those seconds, the duplicates it had not folded yet are missing from `callbacksReceived`.
+ */
+import { COALESCE_MS } from "./d1-projection";
+
+export class CallbackTally {
+	private count = 0;
+	/** When the oldest unfolded duplicate came; null when there is none. */
+	private since: number | null = null;
+
+	/** Counts one duplicate; true when it is the first since the last fold (the alarm must then be armed). */
+	add(now: number): boolean {
+		this.count += 1;
+		if (this.since !== null) return false;
+		this.since = now;
+		return true;
+	}
+
+	/** Duplicates not folded into the record yet. */
+	pending(): number {
+		return this.count;
+	}
+
+	/** When the alarm must fold them; null when there is nothing to fold. */
+	nextRun(): number | null {
+		return this.since === null ? null : this.since + COALESCE_MS;
+	}
+
+	/** Hands over the count and starts again from zero (in the same step as the commit it goes into). */
+	take(): number {
+		const count = this.count;
+		this.count = 0;
+		this.since = null;
+		return count;
+	}
+}
