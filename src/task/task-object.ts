@@ -8,13 +8,15 @@
  * agree with the decision, DeliveryRunner sends the client's webhook, UnansweredCreateClaim and
  * KeyHandoff take over a create the upstream answered too late. Each says when it next needs to
  * run, and setNextAlarm, at the end of every entry point, sets the one alarm to the earliest.
+ * One thing is not stored at once: duplicates, which CallbackTally counts until the alarm.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { earliest, settleAlarm } from "../durable-alarm";
 import type { Outcome } from "../domain/task-record";
-import { type CallbackTokenKind, mayHoldEarlyCallback } from "../late-create/early-callback-gate";
-import { type HeldCheckVerdict, giveBackHoldRoom, heldBytes, settleUnadopted, takeHoldRoom, tendHeldCallbacks } from "../late-create/held-callback-room";
+import type { CallbackTokenKind } from "../late-create/early-callback-gate";
+import { type HeldCheckVerdict, giveBackHoldRoom, settleUnadopted, tendHeldCallbacks } from "../late-create/held-callback-room";
+import { type EarlyCallbackRoom, type EarlyVerdict, holdEarlyCallback } from "../late-create/hold-early-callback";
 import { KeyHandoff } from "../late-create/key-handoff";
 import { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
 import { logEvent } from "../log";
@@ -30,30 +32,24 @@ import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
-export type CallbackVerdict = AppliedCallback | "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable";
+export type CallbackVerdict = AppliedCallback | EarlyVerdict;
 /** How long a callback's answer waits on D1; past it the recorded decision reaches D1 in the background. */
 const CALLBACK_D1_BUDGET_MS = 400;
 
 export class TaskObject extends DurableObject<Env> {
-	private readonly store: TaskStore;
-	private readonly early: EarlyCallbacks;
-	private readonly d1: D1Projection;
-	private readonly delivery: DeliveryRunner;
-	private readonly lateCreate: UnansweredCreateClaim;
-	private readonly keyHandoff: KeyHandoff;
-	private readonly polls: PollRunner;
+	// Each collaborator creates its table in its constructor; migrateStorage then reshapes what an
+	// older version left (field initializers run right after super(), before the constructor body).
+	private readonly store = new TaskStore(this.ctx.storage.sql);
+	private readonly early = new EarlyCallbacks(this.ctx.storage.sql);
+	private readonly d1 = new D1Projection(this.ctx.storage.sql, this.store, () => this.env.DB);
+	private readonly delivery = new DeliveryRunner(this.ctx.storage.sql, this.store);
+	private readonly lateCreate = new UnansweredCreateClaim(this.ctx.storage.sql, this.early);
+	private readonly keyHandoff = new KeyHandoff(this.ctx.storage.sql);
+	private readonly polls = new PollRunner(this.ctx.storage.sql, this.store);
 	private readonly tally = new CallbackTally();
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
-		const sql = ctx.storage.sql;
-		this.store = new TaskStore(sql);
-		this.early = new EarlyCallbacks(sql);
-		this.d1 = new D1Projection(sql, this.store, () => this.env.DB);
-		this.delivery = new DeliveryRunner(sql, this.store);
-		this.lateCreate = new UnansweredCreateClaim(sql, this.early);
-		this.keyHandoff = new KeyHandoff(sql);
-		this.polls = new PollRunner(sql, this.store);
 		const { d1, delivery, lateCreate, keyHandoff } = this;
 		migrateStorage(ctx.storage, { d1, delivery, lateCreate, keyHandoff });
 	}
@@ -97,7 +93,7 @@ export class TaskObject extends DurableObject<Env> {
 			if (this.tally.add(Date.now())) await this.setNextAlarm(null, { only: this.tally.nextRun() });
 			return "duplicate";
 		}
-		const state = this.store.load() ?? (await this.holdEarlyCallback(taskId, ref, upstreamOutcome, token));
+		const state = this.store.load() ?? (await holdEarlyCallback(this.earlyRoom(), taskId, ref, upstreamOutcome, token));
 		if (typeof state === "string") return state;
 		if (ref !== state.ref) return "wrong-ref";
 		const now = Date.now();
@@ -117,31 +113,6 @@ export class TaskObject extends DurableObject<Env> {
 		await withinBudget(this.d1.sync(), undefined, CALLBACK_D1_BUDGET_MS);
 		if (!state.record.delivery && this.d1.isBehind(state.record.version)) await this.setNextAlarm(undefined, { soonerOnly: true });
 		return verdict;
-	}
-
-	/** A callback for a task not stored here: held for it, or refused; the state when it was stored meanwhile. */
-	private async holdEarlyCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind): Promise<TaskState | CallbackVerdict> {
-		const gate = await mayHoldEarlyCallback(this.env.DB, taskId, ref, token, CALLBACK_D1_BUDGET_MS);
-		if (gate === "refuse") return "wrong-ref";
-		// Decided on the state as it is now: the task may have been registered during the lookups.
-		if (!this.store.load()) {
-			if (gate === "d1-unavailable") return "d1-unavailable";
-			const outcome = this.redact(upstreamOutcome);
-			// Room under the overall bound first (the same task and URL again costs none).
-			if (!(await takeHoldRoom(this.env, readConfig(this.env), taskId, ref, heldBytes(outcome)))) return "held-limit";
-			if (!this.store.load()) {
-				if (this.early.hold(ref, outcome, Date.now()) === "held") {
-					// Which task this object is, for the cron's check whether the create timed out.
-					this.lateCreate.expect(taskId);
-					await this.setNextAlarm(null);
-					return "held-early";
-				}
-				await giveBackHoldRoom(this.env, taskId, [ref]);
-				return "early-full";
-			}
-			await giveBackHoldRoom(this.env, taskId, [ref]);
-		}
-		return this.store.load() as TaskState;
 	}
 
 	/**
@@ -176,7 +147,7 @@ export class TaskObject extends DurableObject<Env> {
 	override async alarm(): Promise<void> {
 		const state = this.store.load();
 		if (state) {
-			this.foldTally(state);
+			this.tally.foldInto(state, this.store);
 			const config = readConfig(this.env);
 			await this.polls.runIfDue(config, (outcome) => this.redact(outcome));
 			await this.d1.sync();
@@ -218,16 +189,6 @@ export class TaskObject extends DurableObject<Env> {
 		return "adopted";
 	}
 
-	/** Counts the duplicates the tally holds into `state` (the stored one), as a change D1 is then owed. */
-	private foldTally(state: TaskState): void {
-		const duplicates = this.tally.take();
-		if (duplicates === 0) return;
-		state.record.callbacksReceived += duplicates;
-		this.store.commit(state, Date.now());
-		// The duplicates' own request lines were left out (src/http/request-log.ts): this is theirs.
-		logEvent("info", "duplicate_callbacks", { taskId: state.record.taskId, count: duplicates, callbacksReceived: state.record.callbacksReceived });
-	}
-
 	/** After a decision: D1 is brought up to date, with the alarm set before that write and after it. */
 	private async publish(): Promise<void> {
 		await this.setNextAlarm();
@@ -260,18 +221,26 @@ export class TaskObject extends DurableObject<Env> {
 		await settleAlarm(this.ctx.storage, earliest(wanted), { soonerOnly });
 	}
 
-	/** The object's whole state, flat, for tests and operators. */
+	/** The object's whole state, flat, for tests and operators (duplicates counted, folded in or not). */
 	inspect() {
 		const state = this.store.load();
 		const { ref, pollLeaseUntil } = state ?? { ref: "", pollLeaseUntil: 0 };
 		const books = { ref, pollLeaseUntil, deliveryLeaseUntil: this.delivery.leaseUntil(), ...this.d1.status() };
-		const record = state && { ...state.record, callbacksReceived: state.record.callbacksReceived + this.tally.pending() };
-		return { state: record && { ...record, ...books }, earlyCallbacks: this.early.deliveries() };
+		const callbacksReceived = (state?.record.callbacksReceived ?? 0) + this.tally.pending();
+		return { state: state && { ...state.record, callbacksReceived, ...books }, earlyCallbacks: this.early.deliveries() };
 	}
 
 	/** The poll a tick asked for and this object has yet to make, if any (for tests and operators). */
 	askedPoll(): AskedPoll | null {
 		return this.polls.asked();
+	}
+
+	/** What holding a callback for a task not stored yet needs of this object. */
+	private earlyRoom(): EarlyCallbackRoom {
+		const { env, store, early, lateCreate } = this;
+		const redact = (outcome: Outcome) => this.redact(outcome);
+		const armAlarm = () => this.setNextAlarm(null);
+		return { env, config: readConfig(env), store, early, lateCreate, redact, armAlarm, d1BudgetMs: CALLBACK_D1_BUDGET_MS };
 	}
 
 	private redact(outcome: Outcome): Outcome {
