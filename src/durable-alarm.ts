@@ -6,14 +6,15 @@
 export async function settleAlarm(
 	storage: DurableObjectStorage,
 	at: number | null,
-	{ soonerOnly = false }: { soonerOnly?: boolean } = {},
+	{ soonerOnly = false, unconfirmed = false }: { soonerOnly?: boolean; unconfirmed?: boolean } = {},
 ): Promise<void> {
 	const current = await storage.getAlarm();
 	// soonerOnly only ever brings the alarm forward: one that is due sooner stays, nothing is deleted.
 	const wanted = soonerOnly ? earliest([current, at]) : at;
 	if (wanted === current) return;
 	if (wanted === null) await storage.deleteAlarm();
-	else await storage.setAlarm(wanted);
+	// Unconfirmed: the caller's answer does not wait until the alarm is durable.
+	else await storage.setAlarm(wanted, unconfirmed ? { allowUnconfirmed: true } : undefined);
 }
 
 /** The soonest of the times given, ignoring nulls; null when there is none. */

@@ -206,7 +206,8 @@ export class TaskObject extends DurableObject<Env> {
 		state: TaskState | null = this.store.load(),
 		{ soonerOnly = false, only }: { soonerOnly?: boolean; only?: number | null } = {},
 	): Promise<void> {
-		if (only !== undefined) return settleAlarm(this.ctx.storage, only, { soonerOnly: true });
+		// Only the tally adds a lone time; it lives in memory, so its answer need not wait for the write.
+		if (only !== undefined) return settleAlarm(this.ctx.storage, only, { soonerOnly: true, unconfirmed: true });
 		const now = Date.now();
 		const version = state?.record.version ?? 0;
 		const wanted = state
