@@ -7,19 +7,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { recordUnansweredCreate } from "../../src/db/tasks";
-import { readConfig } from "../../src/config";
-import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
+	callbackThrough,
 	createTask,
 	deliver,
 	expectErrorEnvelope,
 	inspectTask,
+	mintedCallbackTarget,
 	recordInfo,
 	setObjectEnv,
 	simCallback,
 	uniquePrompt,
 	withBody,
-	type CallbackRequest,
 } from "./helpers";
 
 /** A D1 binding during an outage: every statement fails, or never answers. */
@@ -30,19 +29,6 @@ function brokenDb(mode: "failing" | "slow"): D1Database {
 
 function madeUpTaskId(): string {
 	return crypto.randomUUID().replace(/-/g, "");
-}
-
-/** The callback body for `taskId`, sent through `url`. */
-function callbackFor(taskId: string, url: string): CallbackRequest {
-	return {
-		url,
-		headers: { "content-type": "application/json" },
-		body: JSON.stringify({
-			code: 200,
-			msg: "All generated successfully.",
-			data: { callbackType: "complete", task_id: taskId, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
-		}),
-	};
 }
 
 async function expectRetryLater(response: Response): Promise<void> {
@@ -76,7 +62,7 @@ describe.each(["failing", "slow"] as const)("an unregistered callback's D1 looku
 	it("answers 503, not 401, to the late callback of a timed-out create, and holds it once D1 answers", async () => {
 		// A create that got 504 ten minutes ago: its URL is no longer fresh, only D1 vouches for it.
 		const mintedAt = Date.now() - 10 * 60_000;
-		const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string, mintedAt);
+		const target = await mintedCallbackTarget(mintedAt);
 		await recordUnansweredCreate(env.DB, {
 			ref: target.ref,
 			prompt: uniquePrompt("a create answered too late"),
@@ -86,7 +72,7 @@ describe.each(["failing", "slow"] as const)("an unregistered callback's D1 looku
 			owner: null,
 		});
 		const taskId = madeUpTaskId();
-		const late = callbackFor(taskId, target.url);
+		const late = callbackThrough(target.url, taskId);
 		await setObjectEnv(taskId, { DB: brokenDb(mode) });
 
 		await expectRetryLater(await deliver(late));

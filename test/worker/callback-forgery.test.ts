@@ -3,18 +3,17 @@
  * minted for another task, and, with KIE_WEBHOOK_HMAC_KEY set, a missing, wrong or stale
  * provider signature.
  */
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
-import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	type CallbackRequest,
 	api,
 	callbackBody,
+	callbackThrough,
 	createTask,
 	deliver,
 	expectErrorEnvelope,
 	inspectTask,
+	mintedCallbackTarget,
 	recordInfo,
 	simCallback,
 	uniquePrompt,
@@ -157,21 +156,14 @@ describe("a valid URL with the body of a task the gateway does not know", () => 
 
 describe("a genuine URL whose create is long over and never stored a task", () => {
 	it("is refused for made-up task ids instead of holding callbacks for them", async () => {
-		const secret = callbackTokenKey(readConfig(env)) as string;
-		const stale = await mintCallbackTarget("https://gateway.test", secret, Date.now() - 10 * 60_000);
-		const fresh = await mintCallbackTarget("https://gateway.test", secret);
+		const stale = await mintedCallbackTarget(Date.now() - 10 * 60_000);
+		const fresh = await mintedCallbackTarget();
 		const madeUp = crypto.randomUUID().replace(/-/g, "");
-		const body = JSON.stringify({
-			code: 200,
-			msg: "All generated successfully.",
-			data: { callbackType: "complete", task_id: madeUp, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
-		});
-		const headers = { "content-type": "application/json" };
 
-		await expectRefused(await deliver({ url: stale.url, headers, body }));
+		await expectRefused(await deliver(callbackThrough(stale.url, madeUp)));
 		expect(await inspectTask(madeUp)).toEqual({ state: null, earlyCallbacks: 0 });
 		// The same callback through a URL minted moments ago may be one that beat its create: held.
-		expect((await deliver({ url: fresh.url, headers, body })).status).toBe(200);
+		expect((await deliver(callbackThrough(fresh.url, madeUp))).status).toBe(200);
 		expect((await inspectTask(madeUp)).earlyCallbacks).toBe(1);
 	});
 });

@@ -11,6 +11,7 @@ import { recordUnansweredCreate } from "../../src/db/tasks";
 import { CALLBACK_PATH_PREFIX, callbackToken, callbackTokenVerdict, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	callbackBody,
+	callbackThrough,
 	createTask,
 	deliver,
 	expectErrorEnvelope,
@@ -35,12 +36,7 @@ async function legacyCallbackOf(taskId: string) {
 
 function madeUpCallback(url: string) {
 	const taskId = crypto.randomUUID().replace(/-/g, "");
-	const body = JSON.stringify({
-		code: 200,
-		msg: "All generated successfully.",
-		data: { callbackType: "complete", task_id: taskId, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
-	});
-	return { taskId, request: { url, headers: { "content-type": "application/json" }, body } };
+	return { taskId, request: callbackThrough(url, taskId) };
 }
 
 describe("callback URLs minted before CALLBACK_TOKEN_SECRET was required", () => {

@@ -6,8 +6,6 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
-import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	type CallbackRequest,
 	callbackBody,
@@ -15,6 +13,7 @@ import {
 	deliver,
 	expectErrorEnvelope,
 	inspectTask,
+	mintedCallbackTarget,
 	postJson,
 	recordInfo,
 	runCron,
@@ -35,7 +34,7 @@ function hexId(prefix = ""): string {
 
 /** A callback for `taskId` through a freshly minted URL, as whoever holds the token key could send. */
 async function forgedCallback(taskId: string, text = "[Verse]\nmade up"): Promise<CallbackRequest> {
-	const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
+	const target = await mintedCallbackTarget();
 	const body = {
 		code: 200,
 		msg: "All generated successfully.",

@@ -11,6 +11,8 @@ import {
 import { bareKeyTenant } from "../../src/tenants/tenant-names";
 import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
+import { readConfig } from "../../src/config";
+import { type CallbackTarget, callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 
 export const API_KEY = "test-key-1";
 
@@ -336,6 +338,21 @@ export async function setObjectEnv(taskId: string, overrides: Partial<Env>): Pro
 
 export function inspectTask(taskId: string) {
 	return env.TASKS.getByName(taskId).inspect();
+}
+
+/** A callback URL minted as the gateway mints them (CALLBACK_TOKEN_SECRET), for a create no task came of yet. */
+export function mintedCallbackTarget(mintedAt: number = Date.now()): Promise<CallbackTarget> {
+	return mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string, mintedAt);
+}
+
+/** The provider's success callback for `taskId` (one short item), sent to `url`: for tasks the simulator never made. */
+export function callbackThrough(url: string, taskId: string): CallbackRequest {
+	const body = {
+		code: 200,
+		msg: "All generated successfully.",
+		data: { callbackType: "complete", task_id: taskId, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
+	};
+	return { url, headers: { "content-type": "application/json" }, body: JSON.stringify(body) };
 }
 
 /** A callback request with its body replaced (a string is sent as-is, anything else as JSON). */

@@ -5,12 +5,9 @@
  * documented schema for that status accepts; and a request outside the document is refused with a
  * 4xx. Bounded: a fixed number of runs per operation, a few seconds in all.
  */
-import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
-import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
-import { API_KEY, gateway } from "./helpers";
+import { API_KEY, gateway, mintedCallbackTarget } from "./helpers";
 import {
 	type OpenApiDocument,
 	type Schema,
@@ -142,11 +139,11 @@ function requests(path: string, operation: Schema, outside?: OutsideCase): fc.Ar
 
 /** For the callback route: a genuine URL (a fresh ref and its token), or, outside, a token for another ref. */
 async function withCallbackToken(request: GeneratedRequest): Promise<GeneratedRequest> {
-	const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
+	const target = await mintedCallbackTarget();
 	const url = new URL(target.url);
 	const token = url.searchParams.get("token") as string;
 	if (request.outside?.startsWith("credential")) {
-		const other = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
+		const other = await mintedCallbackTarget();
 		return { ...request, path: url.pathname, query: { ...request.query, token: new URL(other.url).searchParams.get("token") as string } };
 	}
 	return { ...request, path: url.pathname, query: { ...request.query, token } };

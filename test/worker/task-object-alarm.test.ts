@@ -6,15 +6,15 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
-import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	api,
+	callbackThrough,
 	createTask,
 	deliver,
 	eventually,
 	expectErrorEnvelope,
 	inspectTask,
+	mintedCallbackTarget,
 	recordInfo,
 	recordInfoAsAdmin,
 	runCron,
@@ -160,14 +160,9 @@ describe("the task object's alarm, by reason", () => {
 
 	it("forgets callbacks held for a task never registered when they expire, once", async () => {
 		const taskId = crypto.randomUUID().replace(/-/g, "");
-		const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
-		const body = JSON.stringify({
-			code: 200,
-			msg: "All generated successfully.",
-			data: { callbackType: "complete", task_id: taskId, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
-		});
+		const target = await mintedCallbackTarget();
 		const heldAt = Date.now();
-		expect((await deliver({ url: target.url, headers: { "content-type": "application/json" }, body })).status).toBe(200);
+		expect((await deliver(callbackThrough(target.url, taskId))).status).toBe(200);
 		// The alarm is the held callback's expiry, a day on (checking it with the upstream is the cron's).
 		await runDurableObjectAlarm(stubOf(taskId));
 		const expiry = (await alarmOf(taskId)) as number;

@@ -7,14 +7,14 @@ import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "c
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { upsertTask } from "../../src/db/tasks";
-import { readConfig } from "../../src/config";
-import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
-	createTask,
+	callbackThrough,
 	createdAt,
+	createTask,
 	deliver,
 	finishUpstream,
 	inspectTask,
+	mintedCallbackTarget,
 	recordInfo,
 	runCron,
 	simCallback,
@@ -84,13 +84,7 @@ describe("task object recovery", () => {
 
 	it("forgets callbacks held for a task never registered after a day, and keeps working", async () => {
 		const taskId = crypto.randomUUID().replace(/-/g, "");
-		const target = await mintCallbackTarget("https://gateway.test", callbackTokenKey(readConfig(env)) as string);
-		const body = JSON.stringify({
-			code: 200,
-			msg: "All generated successfully.",
-			data: { callbackType: "complete", task_id: taskId, data: [{ text: "[Verse]\nla", title: "t", status: "complete" }] },
-		});
-		const request = { url: target.url, headers: { "content-type": "application/json" }, body };
+		const request = callbackThrough((await mintedCallbackTarget()).url, taskId);
 		expect((await deliver(request)).status).toBe(200);
 		const stub = env.TASKS.getByName(taskId);
 		expect((await inspectTask(taskId)).earlyCallbacks).toBe(1);
