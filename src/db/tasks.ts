@@ -60,8 +60,9 @@ function fromRow(row: TaskRow): StoredTask {
 
 /**
  * Writes the task object's state. The version guard makes writes commutative: a retried or
- * delayed write of an older state never replaces a newer one. Returns false when the guard kept
- * the row as it was (D1 already holds this version or a later one).
+ * delayed write of an older state never replaces a newer one. A write of the version D1 holds
+ * lands (the object decides, and one that restarted may not know that D1 has it already).
+ * Returns false when the guard kept the row as it was (D1 holds a later version).
  */
 export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<boolean> {
 	const { meta } = await db
@@ -77,7 +78,7 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
 				completed_at = excluded.completed_at, delivery = excluded.delivery,
 				delivery_state = excluded.delivery_state, version = excluded.version
-			WHERE excluded.version > tasks.version`,
+			WHERE excluded.version >= tasks.version`,
 		)
 		.bind(
 			task.taskId,

@@ -9,6 +9,12 @@
  * count or an earlier poll time (a duplicate or not-final callback) only marks D1 behind and is
  * written by the alarm within COALESCE_MS, together with whatever else came meanwhile, so a burst
  * of duplicates costs one D1 write and none of them waits on D1.
+ *
+ * Its bookkeeping lives in memory and reaches `d1_sync` only where a restart must not forget it: a
+ * failed write's backoff, and a state set from outside (an upgrade, D1's row adopted). A landed
+ * write and the guard before a write stay in memory, sparing each result and each fold a storage
+ * write of their own. What a restart loses costs at most one more D1 write: an object that starts
+ * with D1 behind by its stored books writes at once, and a write of the version D1 holds lands.
  */
 import type { TaskRecord } from "../domain/task-record";
 import { getTask, getTaskVersion, updateTaskCounters, upsertTask } from "../db/tasks";
@@ -16,10 +22,9 @@ import { logEvent } from "../log";
 import { syncRetryDelayMs } from "./backoff";
 import { type TaskState, stateFromStoredRow } from "./task-state";
 import type { TaskStore } from "./task-store";
-import { MirroredRow } from "../mirrored-row";
+import { errorMessage } from "../error-message";
 
 type SyncRow = { synced_version: number; failures: number; retry_at: number | null };
-import { errorMessage } from "../error-message";
 
 /** How long a change that is not a decision may wait for D1: counters reach readers within this. */
 export const COALESCE_MS = 2_000;
@@ -40,7 +45,8 @@ export class D1Projection {
 	 * its counters. A write that changes only counters then rewrites those alone.
 	 */
 	private lastWritten: { version: number; rest: string } | null = null;
-	private readonly stored: MirroredRow<SyncRow>;
+	/** The books as this instance knows them; read from `d1_sync` on first use. */
+	private books: SyncRow | undefined;
 
 	constructor(
 		private readonly sql: SqlStorage,
@@ -54,9 +60,6 @@ export class D1Projection {
 			failures INTEGER NOT NULL,
 			retry_at INTEGER
 		)`);
-		this.stored = new MirroredRow(
-			() => sql.exec<SyncRow>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0] ?? null,
-		);
 	}
 
 	status(): SyncStatus {
@@ -71,7 +74,7 @@ export class D1Projection {
 
 	/** Sets the bookkeeping outright: an upgraded object's old state, or a state taken from D1. */
 	restore(status: SyncStatus): void {
-		this.write(status.syncedVersion, status.syncFailures, null);
+		this.write(status.syncedVersion, status.syncFailures, null, { durable: true });
 	}
 
 	/**
@@ -167,7 +170,7 @@ export class D1Projection {
 		} catch (error) {
 			this.lastWritten = null;
 			const failures = this.row().failures + 1;
-			this.write(this.row().synced_version, failures, Date.now() + syncRetryDelayMs(failures));
+			this.write(this.row().synced_version, failures, Date.now() + syncRetryDelayMs(failures), { durable: true });
 			logEvent("error", "d1_write_failed", {
 				taskId: state.record.taskId,
 				version: state.record.version,
@@ -177,8 +180,10 @@ export class D1Projection {
 			return false;
 		}
 		// Changes that came during the write (duplicates, say) are owed a coalesced write.
+		// A backoff stored by a failed write is cleared in storage too; otherwise memory is enough.
 		const current = this.store.version() ?? state.record.version;
-		this.write(Math.max(this.row().synced_version, state.record.version), 0, current > state.record.version ? Date.now() + COALESCE_MS : null);
+		const retryAt = current > state.record.version ? Date.now() + COALESCE_MS : null;
+		this.write(Math.max(this.row().synced_version, state.record.version), 0, retryAt, { durable: this.row().failures > 0 });
 		return true;
 	}
 
@@ -197,17 +202,26 @@ export class D1Projection {
 	}
 
 	private row(): SyncRow {
-		return this.stored.get() ?? { synced_version: 0, failures: 0, retry_at: null };
+		if (this.books === undefined) {
+			const stored = this.sql.exec<SyncRow>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0];
+			this.books = stored ?? { synced_version: 0, failures: 0, retry_at: null };
+			// A write owed before the restart (its guard or its coalescing time was not stored) is due at once.
+			const version = this.store.version();
+			if (version !== null && this.books.synced_version < version && this.books.retry_at === null) this.books.retry_at = Date.now();
+		}
+		return this.books;
 	}
 
-	private write(syncedVersion: number, failures: number, retryAt: number | null): void {
+	/** Updates the books; `durable` also stores them, for what a restart must not forget. */
+	private write(syncedVersion: number, failures: number, retryAt: number | null, { durable = false } = {}): void {
+		this.books = { synced_version: syncedVersion, failures, retry_at: retryAt };
+		if (!durable) return;
 		this.sql.exec(
 			"INSERT OR REPLACE INTO d1_sync (id, synced_version, failures, retry_at) VALUES (1, ?, ?, ?)",
 			syncedVersion,
 			failures,
 			retryAt,
 		);
-		this.stored.wrote({ synced_version: syncedVersion, failures, retry_at: retryAt });
 	}
 }
 

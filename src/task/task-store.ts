@@ -2,8 +2,14 @@
  * The task's own row in its object's storage: the public record (as JSON, the shape D1 gets),
  * the ref its callbacks must carry, and the poll lease. Synchronous, like all of the object's
  * storage, so each decision reads and writes it in one step.
+ *
+ * The row is read from storage once per object instance and mirrored in memory after that, as
+ * MirroredRow does for the collaborators' tables: only this store writes it and the object runs
+ * one step at a time, so the mirror is the row. A callback then costs no storage read at all, and
+ * a duplicate (told from the head) costs no parse either. A new instance reads storage afresh.
  */
 import type { ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
+import { MirroredRow } from "../mirrored-row";
 import type { TaskState } from "./task-state";
 
 /** What a callback's verdict turns on: which URL the task was made with, and whether it is final. */
@@ -11,47 +17,50 @@ export interface TaskHead {
 	ref: string;
 	status: TaskStatus;
 	resultSource: ResultSource | null;
+	version: number;
+}
+
+/** The row as stored: the record still as JSON (parsed afresh for each caller, who may change it). */
+interface StoredRow {
+	state: string;
+	head: TaskHead;
+	pollLeaseUntil: number;
 }
 
 export class TaskStore {
+	private readonly row: MirroredRow<StoredRow>;
+
 	constructor(private readonly sql: SqlStorage) {
 		// The table as the first storage version made it; src/task/storage-schema.ts adds the rest.
 		sql.exec("CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+		this.row = new MirroredRow(() => {
+			const stored = sql
+				.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
+				.toArray()[0];
+			return stored ? storedRow(stored.state, JSON.parse(stored.state) as TaskRecord, stored.ref, stored.poll_lease_until) : null;
+		});
 	}
 
 	load(): TaskState | null {
-		const row = this.sql
-			.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
-			.toArray()[0];
-		return row ? { record: JSON.parse(row.state) as TaskRecord, ref: row.ref, pollLeaseUntil: row.poll_lease_until } : null;
+		const row = this.row.get();
+		return row ? { record: JSON.parse(row.state) as TaskRecord, ref: row.head.ref, pollLeaseUntil: row.pollLeaseUntil } : null;
 	}
 
-	/** The task's head, read without parsing the record (SQLite picks the two fields out). */
+	/** The task's head, without parsing the record. */
 	head(): TaskHead | null {
-		const row = this.sql
-			.exec<{ ref: string; status: TaskStatus; result_source: ResultSource | null }>(
-				"SELECT ref, json_extract(state, '$.status') AS status, json_extract(state, '$.resultSource') AS result_source FROM task WHERE id = 1",
-			)
-			.toArray()[0];
-		return row ? { ref: row.ref, status: row.status, resultSource: row.result_source } : null;
+		return this.row.get()?.head ?? null;
 	}
 
-	/** The record's current version, read without parsing the record. */
+	/** The record's current version, without parsing the record. */
 	version(): number | null {
-		return (
-			this.sql.exec<{ version: number }>("SELECT json_extract(state, '$.version') AS version FROM task WHERE id = 1").toArray()[0]
-				?.version ?? null
-		);
+		return this.row.get()?.head.version ?? null;
 	}
 
 	/** Stores bookkeeping only (a lease): readers see no change, so no new version. */
 	save(state: TaskState): void {
-		this.sql.exec(
-			"INSERT OR REPLACE INTO task (id, state, ref, poll_lease_until) VALUES (1, ?, ?, ?)",
-			JSON.stringify(state.record),
-			state.ref,
-			state.pollLeaseUntil,
-		);
+		const json = JSON.stringify(state.record);
+		this.sql.exec("INSERT OR REPLACE INTO task (id, state, ref, poll_lease_until) VALUES (1, ?, ?, ?)", json, state.ref, state.pollLeaseUntil);
+		this.row.wrote(storedRow(json, state.record, state.ref, state.pollLeaseUntil));
 	}
 
 	/** Stores a change readers should see: a new version, for D1 to be brought up to. */
@@ -60,4 +69,8 @@ export class TaskStore {
 		state.record.updatedAt = now;
 		this.save(state);
 	}
+}
+
+function storedRow(state: string, record: TaskRecord, ref: string, pollLeaseUntil: number): StoredRow {
+	return { state, head: { ref, status: record.status, resultSource: record.resultSource, version: record.version }, pollLeaseUntil };
 }

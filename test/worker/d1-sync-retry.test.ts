@@ -2,7 +2,7 @@
  * The task object decides and D1 is what readers see: when the D1 write after a decision fails,
  * the object's alarm retries it until D1 agrees, so a result is never decided yet invisible.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createTask, deliver, eventually, forgetStoredTasks, recordInfo, runCron, simCallback, setObjectEnv, simHook, uniquePrompt } from "./helpers";
@@ -54,6 +54,37 @@ describe("D1 write retries", () => {
 		// Running the alarm again changes nothing: it is safe to run twice.
 		await runDurableObjectAlarm(stub);
 		expect((await recordInfo(taskId)).data).toEqual(visible.data);
+	});
+
+	it("keeps a landed write's books in memory, and an object restarted without them writes its record again, landing", async () => {
+		const taskId = await createTask(uniquePrompt("books kept in memory"));
+		const stub = env.TASKS.getByName(taskId);
+		expect((await deliver(await simCallback(taskId))).status).toBe(200);
+		const decided = (await stub.inspect()).state!;
+		expect(decided.syncedVersion).toBe(decided.version);
+		// The result's write landed within its budget: nothing about it was stored in the object.
+		const stored = await runInDurableObject(stub, (_instance, objectState) =>
+			objectState.storage.sql.exec<{ synced_version: number }>("SELECT synced_version FROM d1_sync").toArray(),
+		);
+		expect(stored.every((row) => row.synced_version < decided.version)).toBe(true);
+
+		// Restarted, the object does not know D1 has the record: the write is owed at once, and lands.
+		await evictDurableObject(stub);
+		const restarted = (await stub.inspect()).state!;
+		expect(restarted.syncedVersion).toBeLessThan(restarted.version);
+		await runInDurableObject(stub, async (_instance, objectState) => {
+			expect(await objectState.storage.getAlarm()).toBeNull();
+			await objectState.storage.setAlarm(Date.now());
+		});
+		// (Due now, the alarm may run by itself before this does.)
+		await runDurableObjectAlarm(stub);
+		const healed = await eventually(
+			async () => (await stub.inspect()).state!,
+			(state) => state.syncedVersion === state.version,
+		);
+		expect(healed).toMatchObject({ version: decided.version, syncFailures: 0 });
+		const row = await env.DB.prepare("SELECT version, status FROM tasks WHERE task_id = ?1").bind(taskId).first();
+		expect(row).toEqual({ version: decided.version, status: "SUCCESS" });
 	});
 
 	it("never lets an older state replace a newer one in D1", async () => {

@@ -11,6 +11,8 @@ import {
 import { bareKeyTenant } from "../../src/tenants/tenant-names";
 import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
+import type { TaskRecord } from "../../src/domain/task-record";
+import type { TaskStore } from "../../src/task/task-store";
 import { readConfig } from "../../src/config";
 import { type CallbackTarget, callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 
@@ -333,6 +335,20 @@ export async function setObjectEnv(taskId: string, overrides: Partial<Env>): Pro
 	await runInDurableObject(env.TASKS.getByName(taskId), (instance) => {
 		const object = instance as unknown as { env: Env };
 		object.env = { ...object.env, ...overrides };
+	});
+}
+
+/**
+ * Changes the task's stored record through its object's own store, which mirrors the row in
+ * memory (so a write behind its back would go unseen): as if time had passed, say.
+ */
+export async function editStoredRecord(taskId: string, edit: (record: TaskRecord) => void): Promise<void> {
+	await runInDurableObject(env.TASKS.getByName(taskId), (instance) => {
+		const store = (instance as unknown as { store: TaskStore }).store;
+		const state = store.load();
+		if (!state) throw new Error(`task ${taskId} has no stored record`);
+		edit(state.record);
+		store.save(state);
 	});
 }
 

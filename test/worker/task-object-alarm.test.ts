@@ -24,6 +24,7 @@ import {
 	simScript,
 	uniquePrompt,
 	waitForSimTask,
+	editStoredRecord,
 } from "./helpers";
 
 const stubOf = (taskId: string) => env.TASKS.getByName(taskId);
@@ -86,11 +87,8 @@ describe("the task object's alarm, by reason", () => {
 		expect(await alarmOf(taskId)).toBe(failed?.delivery?.nextAttemptAt);
 
 		// Due now (as ten minutes later): the alarm makes the attempt.
-		await runInDurableObject(stubOf(taskId), (_instance, state) => {
-			const row = state.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
-			const record = JSON.parse(row.state);
-			record.delivery.nextAttemptAt = Date.now() - 1;
-			state.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(record));
+		await editStoredRecord(taskId, (record) => {
+			record.delivery!.nextAttemptAt = Date.now() - 1;
 		});
 		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
 		expect(await hook.deliveries()).toHaveLength(2);

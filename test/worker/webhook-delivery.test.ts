@@ -21,6 +21,7 @@ import {
 	simCallback,
 	simHook,
 	uniquePrompt,
+	editStoredRecord,
 } from "./helpers";
 
 const SIGNING_KEY = env.WEBHOOK_SIGNING_KEY as string;
@@ -257,10 +258,7 @@ describe("delivery to the client's callBackUrl", () => {
 
 /** Rewrites the URL the task's object delivers to, as if its name had changed since the create. */
 async function pointCallbackUrlAt(taskId: string, url: string): Promise<void> {
-	await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
-		const row = objectState.storage.sql.exec<{ state: string }>("SELECT state FROM task").one();
-		const state = JSON.parse(row.state);
-		state.callbackUrl = url;
-		objectState.storage.sql.exec("UPDATE task SET state = ?", JSON.stringify(state));
+	await editStoredRecord(taskId, (record) => {
+		record.callbackUrl = url;
 	});
 }
