@@ -111,9 +111,10 @@ try {
       if (name === 'gateway') gatewayTasks.push(...batch.map((request) => request.taskId));
       const cpuBefore = cpuClocks[name]();
       const result = await runLoad(load(batch, seed), CONCURRENCY);
-      // The work a round causes includes what it leaves for the task objects' alarms (the
-      // coalesced D1 writes, due within 2 s), so the CPU clock is read once those have run.
-      await new Promise((done) => setTimeout(done, 2500));
+      // The work a round causes includes what it leaves for the task objects (the coalesced
+      // counts and their D1 writes, due within 5 s), so the CPU clock is read once those have run,
+      // and the next round starts only then.
+      await new Promise((done) => setTimeout(done, 6000));
       const cpuAfter = cpuClocks[name]();
       result.cpuPerRequest = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / result.requests;
       results[name].push(result);

@@ -6,15 +6,14 @@
 export async function settleAlarm(
 	storage: DurableObjectStorage,
 	at: number | null,
-	{ soonerOnly = false, unconfirmed = false }: { soonerOnly?: boolean; unconfirmed?: boolean } = {},
+	{ soonerOnly = false }: { soonerOnly?: boolean } = {},
 ): Promise<void> {
 	const current = await storage.getAlarm();
 	// soonerOnly only ever brings the alarm forward: one that is due sooner stays, nothing is deleted.
 	const wanted = soonerOnly ? earliest([current, at]) : at;
 	if (wanted === current) return;
 	if (wanted === null) await storage.deleteAlarm();
-	// Unconfirmed: the caller's answer does not wait until the alarm is durable.
-	else await storage.setAlarm(wanted, unconfirmed ? { allowUnconfirmed: true } : undefined);
+	else await storage.setAlarm(wanted);
 }
 
 /** The soonest of the times given, ignoring nulls; null when there is none. */

@@ -4,7 +4,9 @@
  * the request and written by the one `request` line (src/http/request-log.ts), so no route writes
  * a second line of its own and the answer is never read back to find them.
  */
-export interface RequestLogFields {
+import type { TaskStatus } from "../domain/task-record";
+
+export interface RequestLogFields extends Partial<ResultNote> {
 	/** The task the request created, wrote or was refused for (a well-formed id; see request-log). */
 	taskId?: string;
 	/** The envelope's code, when it is not the HTTP status (an upstream's code passed on). */
@@ -20,6 +22,16 @@ export interface RequestLogFields {
 	 * and the task object logs its duplicates together when it counts them in (`duplicate_callbacks`).
 	 */
 	quiet?: boolean;
+}
+
+/**
+ * The result a callback decided: its status, the time from create to result, and whether it
+ * replaced the gateway's timeout. The callback's line stands for the task_final line other results get.
+ */
+export interface ResultNote {
+	taskStatus: TaskStatus;
+	resultMs: number;
+	replacedTimeout?: true;
 }
 
 const noted = new WeakMap<Request, RequestLogFields>();

@@ -97,9 +97,10 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const verdict = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
-	// The request's one log line says what the callback did (its level follows the status).
-	noteForLog(c.req.raw, { taskId, verdict, callbackCode: body.code, quiet: verdict === "duplicate" });
+	const { verdict, result } = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
+	// The request's one log line says what the callback did (its level follows the status), and
+	// the result it decided, if it did.
+	noteForLog(c.req.raw, { taskId, verdict, callbackCode: body.code, quiet: verdict === "duplicate", ...result });
 	if (verdict === "wrong-ref") throw new GatewayError(401, "This callback URL was minted for another task.");
 	if (verdict === "held-limit") {
 		throw new GatewayError(

@@ -13,10 +13,18 @@ import type { Outcome } from "../domain/task-record";
 const MIN_SECRET_LENGTH = 4;
 const REDACTED = "[redacted]";
 
-export function configuredSecrets(config: Config): string[] {
-	return [...new Set(config.secretValues)]
-		.filter((value) => value.length >= MIN_SECRET_LENGTH)
-		.sort((a, b) => b.length - a.length); // longest first, so a key inside another goes whole
+/** Per config object: readConfig hands out the same one until a variable changes. */
+const secretsByConfig = new WeakMap<Config, readonly string[]>();
+
+export function configuredSecrets(config: Config): readonly string[] {
+	let secrets = secretsByConfig.get(config);
+	if (!secrets) {
+		secrets = [...new Set(config.secretValues)]
+			.filter((value) => value.length >= MIN_SECRET_LENGTH)
+			.sort((a, b) => b.length - a.length); // longest first, so a key inside another goes whole
+		secretsByConfig.set(config, secrets);
+	}
+	return secrets;
 }
 
 /** Whether any configured secret appears in a caller's text (so it is neither quoted back nor logged). */

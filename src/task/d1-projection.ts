@@ -6,9 +6,9 @@
  * one), and retried with backoff when they fail. Owns its table, `d1_sync`.
  *
  * Not every change is urgent: a decision (a result, a poll's answer) is written at once, while a
- * count or an earlier poll time (a duplicate or not-final callback) only marks D1 behind and is
- * written by the alarm within COALESCE_MS, together with whatever else came meanwhile, so a burst
- * of duplicates costs one D1 write and none of them waits on D1.
+ * count or an earlier poll time (a duplicate or not-final callback) is written within COALESCE_MS
+ * (by the duplicates' fold, or the alarm for anything else), together with whatever else came
+ * meanwhile, so a burst of duplicates costs one D1 write and none of them waits on D1.
  *
  * Its bookkeeping lives in memory and reaches `d1_sync` only where a restart must not forget it: a
  * failed write's backoff, and a state set from outside (an upgrade, D1's row adopted). A landed
@@ -27,7 +27,7 @@ import { errorMessage } from "../error-message";
 type SyncRow = { synced_version: number; failures: number; retry_at: number | null };
 
 /** How long a change that is not a decision may wait for D1: counters reach readers within this. */
-export const COALESCE_MS = 2_000;
+export const COALESCE_MS = 5_000;
 
 export interface SyncStatus {
 	/** Highest version D1 has acknowledged. */

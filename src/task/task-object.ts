@@ -8,12 +8,13 @@
  * agree with the decision, DeliveryRunner sends the client's webhook, UnansweredCreateClaim and
  * KeyHandoff take over a create the upstream answered too late. Each says when it next needs to
  * run, and setNextAlarm, at the end of every entry point, sets the one alarm to the earliest.
- * One thing is not stored at once: duplicates, which CallbackTally counts until the alarm.
+ * One thing is not stored at once: duplicates, which CallbackTally counts and folds in within seconds.
  */
 import { DurableObject } from "cloudflare:workers";
 import { readConfig } from "../config";
 import { earliest, settleAlarm } from "../durable-alarm";
 import type { Outcome } from "../domain/task-record";
+import type { ResultNote } from "../http/log-fields";
 import type { CallbackTokenKind } from "../late-create/early-callback-gate";
 import { type HeldCheckVerdict, giveBackHoldRoom, settleUnadopted, tendHeldCallbacks } from "../late-create/held-callback-room";
 import { type EarlyCallbackRoom, type EarlyVerdict, holdEarlyCallback } from "../late-create/hold-early-callback";
@@ -33,6 +34,11 @@ import { withinBudget } from "./within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
 export type CallbackVerdict = AppliedCallback | EarlyVerdict;
+/** What a callback did; with the result it decided, if any, for its request's log line (no task_final line then). */
+export interface CallbackReceipt {
+	verdict: CallbackVerdict;
+	result?: ResultNote;
+}
 /** How long a callback's answer waits on D1; past it the recorded decision reaches D1 in the background. */
 const CALLBACK_D1_BUDGET_MS = 400;
 
@@ -46,7 +52,7 @@ export class TaskObject extends DurableObject<Env> {
 	private readonly lateCreate = new UnansweredCreateClaim(this.ctx.storage.sql, this.early);
 	private readonly keyHandoff = new KeyHandoff(this.ctx.storage.sql);
 	private readonly polls = new PollRunner(this.ctx.storage.sql, this.store);
-	private readonly tally = new CallbackTally();
+	private readonly tally = new CallbackTally(() => this.foldDuplicates());
 
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
@@ -85,26 +91,26 @@ export class TaskObject extends DurableObject<Env> {
 	 * told from the task's head and only counted (CallbackTally); otherwise the state is read once
 	 * and the alarm set at most once; only a result waits on D1 (within the budget).
 	 */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind = "current"): Promise<CallbackVerdict> {
+	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind = "current"): Promise<CallbackReceipt> {
 		const head = this.store.head();
-		if (head && ref !== head.ref) return "wrong-ref";
+		if (head && ref !== head.ref) return { verdict: "wrong-ref" };
 		if (head && callbackEffect(head, upstreamOutcome) === "duplicate") {
-			// The first uncounted duplicate arms the fold; the others find it armed.
-			if (this.tally.add(Date.now())) await this.setNextAlarm(null, { only: this.tally.nextRun() });
-			return "duplicate";
+			this.tally.add();
+			return { verdict: "duplicate" };
 		}
 		const state = this.store.load() ?? (await holdEarlyCallback(this.earlyRoom(), taskId, ref, upstreamOutcome, token));
-		if (typeof state === "string") return state;
-		if (ref !== state.ref) return "wrong-ref";
+		if (typeof state === "string") return { verdict: state };
+		if (ref !== state.ref) return { verdict: "wrong-ref" };
 		const now = Date.now();
 		// Redacted only when it may be stored; a duplicate's body is never looked at.
 		const outcome = mayApply(state.record, upstreamOutcome) ? this.redact(upstreamOutcome) : upstreamOutcome;
+		const replacesTimeout = state.record.resultSource === "timeout";
 		const verdict = applyCallback(state, outcome, now);
 		this.store.commit(state, now);
 		if (verdict !== "applied") {
 			this.d1.defer(now);
 			await this.setNextAlarm(state, { soonerOnly: true });
-			return verdict;
+			return { verdict };
 		}
 		// A delivery is armed before the D1 write, so a reset during it cannot strand it. Without one,
 		// the alarm is set only if D1 is still behind after the budget: the write failed (its retry)
@@ -112,7 +118,8 @@ export class TaskObject extends DurableObject<Env> {
 		if (state.record.delivery) await this.setNextAlarm(state);
 		await withinBudget(this.d1.sync(), undefined, CALLBACK_D1_BUDGET_MS);
 		if (!state.record.delivery && this.d1.isBehind(state.record.version)) await this.setNextAlarm(undefined, { soonerOnly: true });
-		return verdict;
+		const { status, createdAt } = state.record;
+		return { verdict, result: { taskStatus: status, resultMs: now - createdAt, ...(replacesTimeout ? { replacedTimeout: true } : {}) } };
 	}
 
 	/**
@@ -189,6 +196,14 @@ export class TaskObject extends DurableObject<Env> {
 		return "adopted";
 	}
 
+	/** The tally's fold: the count committed and written to D1, whose failure leaves its retry to the alarm. */
+	private async foldDuplicates(): Promise<void> {
+		const state = this.store.load();
+		if (!state || !this.tally.foldInto(state, this.store)) return;
+		await this.d1.sync();
+		if (this.d1.isBehind(state.record.version)) await this.setNextAlarm(undefined, { soonerOnly: true });
+	}
+
 	/** After a decision: D1 is brought up to date, with the alarm set before that write and after it. */
 	private async publish(): Promise<void> {
 		await this.setNextAlarm();
@@ -199,15 +214,9 @@ export class TaskObject extends DurableObject<Env> {
 	/**
 	 * The one place the alarm is set: to the earliest time any collaborator needs to run, or none.
 	 * `soonerOnly` after a change that can only add work (a count, an asked poll): an alarm already
-	 * due sooner stays, so a burst of duplicates arms it once. `only`: the one time a change added
-	 * (the tally's); every other collaborator's time is armed already, so only it is weighed.
+	 * due sooner stays.
 	 */
-	private async setNextAlarm(
-		state: TaskState | null = this.store.load(),
-		{ soonerOnly = false, only }: { soonerOnly?: boolean; only?: number | null } = {},
-	): Promise<void> {
-		// Only the tally adds a lone time; it lives in memory, so its answer need not wait for the write.
-		if (only !== undefined) return settleAlarm(this.ctx.storage, only, { soonerOnly: true, unconfirmed: true });
+	private async setNextAlarm(state: TaskState | null = this.store.load(), { soonerOnly = false } = {}): Promise<void> {
 		const now = Date.now();
 		const version = state?.record.version ?? 0;
 		const wanted = state
@@ -216,7 +225,6 @@ export class TaskObject extends DurableObject<Env> {
 					this.delivery.nextRun(state.record.delivery, this.d1.caughtUpBy(version, now)),
 					this.keyHandoff.nextRun(now),
 					this.polls.nextRun(),
-					this.tally.nextRun(),
 				]
 			: [this.early.expiresAt(), this.lateCreate.unlistedTaskId() === null ? null : now];
 		await settleAlarm(this.ctx.storage, earliest(wanted), { soonerOnly });

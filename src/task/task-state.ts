@@ -69,12 +69,16 @@ export function startingState(input: NewTask, held: HeldCallback[]): TaskState {
 			continue;
 		}
 		state.record.callbacksReceived += callback.deliveries;
-		if (callback.outcome.final && state.record.status === "PENDING") finalize(state, callback.outcome, "callback", callback.receivedAt);
+		if (callback.outcome.final && state.record.status === "PENDING") finalizeAndLog(state, callback.outcome, "callback", callback.receivedAt);
 	}
 	return state;
 }
 
-export function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
+/**
+ * Stores `outcome` as the task's result; whether it replaced the gateway's own timeout. Not
+ * logged here: a callback's result is told on its request's line, the others by logFinal.
+ */
+function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): boolean {
 	const record = state.record;
 	// The gateway's own timeout is the one result an upstream result may replace: that result is
 	// news to a client who got the timeout's delivery, so it is a delivery of its own.
@@ -93,7 +97,14 @@ export function finalize(state: TaskState, outcome: FinalOutcome, source: Result
 	if (record.callbackUrl && (!record.delivery || replacesTimeout)) {
 		record.delivery = newDelivery(record.taskId, Date.now(), replacesTimeout ? "replacement" : "first");
 	}
-	logEvent("info", replacesTimeout ? "timeout_replaced" : "task_final", {
+	return replacesTimeout;
+}
+
+/** The `task_final` (or `timeout_replaced`) line for a result no request's line tells of. */
+function finalizeAndLog(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): void {
+	const replacedTimeout = finalize(state, outcome, source, at);
+	const record = state.record;
+	logEvent("info", replacedTimeout ? "timeout_replaced" : "task_final", {
 		taskId: record.taskId,
 		status: outcome.status,
 		source,
@@ -173,14 +184,14 @@ export function applyPoll(state: TaskState, outcome: Outcome | null, maxPendingS
 	state.pollLeaseUntil = 0;
 	record.polls += 1;
 	if (mayApply(record, outcome)) {
-		finalize(state, outcome, "poll", now);
+		finalizeAndLog(state, outcome, "poll", now);
 		return "applied";
 	}
 	// A callback won the race while we were asking; its result stands, the poll is counted.
 	if (record.status !== "PENDING") return "final";
 	const deadline = record.createdAt + maxPendingSeconds * 1000;
 	if (outcome !== null && now >= deadline) {
-		finalize(state, timedOut(maxPendingSeconds), "timeout", now);
+		finalizeAndLog(state, timedOut(maxPendingSeconds), "timeout", now);
 		return "expired";
 	}
 	// Not later than the deadline, so the upstream is asked then rather than a backoff after it.

@@ -130,7 +130,12 @@ describe("request log lines", () => {
 		const callback = await simCallback(taskId);
 		written = [];
 		expect((await deliver(callback)).status).toBe(200);
-		expect(onlyRequestLine()).toMatchObject({ taskId, verdict: "applied", status: 200 });
+		// The line of the callback that decided the result tells of the result: no task_final line.
+		const applied = onlyRequestLine() as RequestLine & { taskStatus?: string; resultMs?: number };
+		expect(applied).toMatchObject({ taskId, verdict: "applied", status: 200, taskStatus: "SUCCESS" });
+		expect(applied.resultMs).toBeGreaterThanOrEqual(0);
+		expect(applied).not.toHaveProperty("replacedTimeout");
+		expect(written.filter((text) => text.includes('"task_final"'))).toEqual([]);
 
 		written = [];
 		for (let i = 0; i < 3; i++) expect(await (await deliver(callback)).json()).toMatchObject({ data: { result: "already-final" } });
