@@ -45,8 +45,8 @@ export class D1Projection {
 	 * its counters. A write that changes only counters then rewrites those alone.
 	 */
 	private lastWritten: { version: number; rest: string } | null = null;
-	/** The books as this instance knows them; read from `d1_sync` on first use. */
-	private books: SyncRow | undefined;
+	/** The books as this instance knows them (see open()). */
+	private books: SyncRow = { synced_version: 0, failures: 0, retry_at: null };
 
 	constructor(
 		private readonly sql: SqlStorage,
@@ -62,14 +62,26 @@ export class D1Projection {
 		)`);
 	}
 
+	/**
+	 * Takes up the books as the last instance stored them; called once, when the object starts
+	 * (after its storage is migrated). A write owed then, whose guard or coalescing time lived in
+	 * that instance's memory, is due at once. A new task has no record yet, so nothing is owed.
+	 */
+	open(): void {
+		const stored = this.sql.exec<SyncRow>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0];
+		if (stored) this.books = stored;
+		const version = this.store.version();
+		if (version !== null && this.books.synced_version < version && this.books.retry_at === null) this.books.retry_at = Date.now();
+	}
+
 	status(): SyncStatus {
-		const row = this.row();
+		const row = this.books;
 		return { syncedVersion: row.synced_version, syncFailures: row.failures };
 	}
 
 	/** D1 does not yet hold `version` (the record's current one). */
 	isBehind(version: number): boolean {
-		return this.row().synced_version < version;
+		return this.books.synced_version < version;
 	}
 
 	/** Sets the bookkeeping outright: an upgraded object's old state, or a state taken from D1. */
@@ -98,13 +110,13 @@ export class D1Projection {
 	 * it), or a coalesced write's time. Null when D1 is current or no write is owed yet.
 	 */
 	nextRun(version: number): number | null {
-		const row = this.row();
+		const row = this.books;
 		return row.synced_version < version ? row.retry_at : null;
 	}
 
 	/** The earliest D1 can be expected to hold `version`: null when it does now. */
 	caughtUpBy(version: number, now: number): number | null {
-		const row = this.row();
+		const row = this.books;
 		if (row.synced_version >= version) return null;
 		return row.retry_at ?? now + syncRetryDelayMs(Math.max(1, row.failures));
 	}
@@ -114,7 +126,7 @@ export class D1Projection {
 	 * by COALESCE_MS from now, unless one is owed sooner already. Nothing is written to D1 here.
 	 */
 	defer(now: number): void {
-		const row = this.row();
+		const row = this.books;
 		if (row.retry_at === null) this.write(row.synced_version, row.failures, now + COALESCE_MS);
 	}
 
@@ -130,7 +142,7 @@ export class D1Projection {
 
 	/** Writes even if D1 is believed current: the caller has just seen that it is not. */
 	resync(): Promise<void> {
-		const row = this.row();
+		const row = this.books;
 		this.write(0, row.failures, row.retry_at);
 		return this.sync();
 	}
@@ -151,7 +163,7 @@ export class D1Projection {
 	private async writeOnce(): Promise<boolean> {
 		const state = this.store.load();
 		if (!state || !this.isBehind(state.record.version)) return true;
-		const started = this.row();
+		const started = this.books;
 		// If the object is reset during the write, the alarm still comes back for it.
 		if (started.retry_at === null) {
 			this.write(started.synced_version, started.failures, Date.now() + syncRetryDelayMs(Math.max(1, started.failures)));
@@ -169,8 +181,8 @@ export class D1Projection {
 			}
 		} catch (error) {
 			this.lastWritten = null;
-			const failures = this.row().failures + 1;
-			this.write(this.row().synced_version, failures, Date.now() + syncRetryDelayMs(failures), { durable: true });
+			const failures = this.books.failures + 1;
+			this.write(this.books.synced_version, failures, Date.now() + syncRetryDelayMs(failures), { durable: true });
 			logEvent("error", "d1_write_failed", {
 				taskId: state.record.taskId,
 				version: state.record.version,
@@ -183,7 +195,7 @@ export class D1Projection {
 		// A backoff stored by a failed write is cleared in storage too; otherwise memory is enough.
 		const current = this.store.version() ?? state.record.version;
 		const retryAt = current > state.record.version ? Date.now() + COALESCE_MS : null;
-		this.write(Math.max(this.row().synced_version, state.record.version), 0, retryAt, { durable: this.row().failures > 0 });
+		this.write(Math.max(this.books.synced_version, state.record.version), 0, retryAt, { durable: this.books.failures > 0 });
 		return true;
 	}
 
@@ -199,17 +211,6 @@ export class D1Projection {
 		state.record.version = stored + 1;
 		this.store.save(state);
 		this.syncRequested = true;
-	}
-
-	private row(): SyncRow {
-		if (this.books === undefined) {
-			const stored = this.sql.exec<SyncRow>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0];
-			this.books = stored ?? { synced_version: 0, failures: 0, retry_at: null };
-			// A write owed before the restart (its guard or its coalescing time was not stored) is due at once.
-			const version = this.store.version();
-			if (version !== null && this.books.synced_version < version && this.books.retry_at === null) this.books.retry_at = Date.now();
-		}
-		return this.books;
 	}
 
 	/** Updates the books; `durable` also stores them, for what a restart must not forget. */

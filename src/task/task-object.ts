@@ -58,6 +58,7 @@ export class TaskObject extends DurableObject<Env> {
 		super(ctx, env);
 		const { d1, delivery, lateCreate, keyHandoff } = this;
 		migrateStorage(ctx.storage, { d1, delivery, lateCreate, keyHandoff });
+		d1.open();
 	}
 
 	/**
