@@ -48,6 +48,33 @@ async function lateCreateCalledBack(prompt: string, headers: Record<string, stri
 }
 
 describe("the task object's alarm, by reason", () => {
+	it("is not set at all for a new task whose D1 write lands: nothing is owed from an earlier life", async () => {
+		// Every setAlarm in this isolate, with the storage it was called on (objects run here too).
+		const storageProto = await runInDurableObject(env.TASKS.getByName(uniquePrompt("alarm probe")), (_instance, state) =>
+			Object.getPrototypeOf(state.storage) as DurableObjectStorage,
+		);
+		const setAlarm = storageProto.setAlarm;
+		const calls: DurableObjectStorage[] = [];
+		storageProto.setAlarm = function (this: DurableObjectStorage, ...args: Parameters<DurableObjectStorage["setAlarm"]>) {
+			calls.push(this);
+			return setAlarm.apply(this, args);
+		};
+		try {
+			const taskId = await createTask(uniquePrompt("alarm: none at register"));
+			const storage = await runInDurableObject(stubOf(taskId), (_instance, state) => state.storage);
+			expect(calls.filter((called) => called === storage)).toEqual([]);
+			expect(await alarmOf(taskId)).toBeNull();
+
+			// The same watch sees this object's alarm once one is owed: a result's write that failed.
+			await setObjectEnv(taskId, { DB: downDb });
+			expect((await deliver(await simCallback(taskId))).status).toBe(200);
+			expect(calls.filter((called) => called === storage).length).toBeGreaterThan(0);
+			await setObjectEnv(taskId, { DB: env.DB });
+		} finally {
+			storageProto.setAlarm = setAlarm;
+		}
+	});
+
 	it("retries a failed D1 write at its backoff, once", async () => {
 		const taskId = await createTask(uniquePrompt("alarm: d1 retry"));
 		await setObjectEnv(taskId, { DB: downDb });
