@@ -39,12 +39,12 @@ export async function holdEarlyCallback(
 	const gate = await mayHoldEarlyCallback(env.DB, taskId, ref, token, room.d1BudgetMs);
 	if (gate === "refuse") return "wrong-ref";
 	// Decided on the state as it is now: the task may have been registered during the lookups.
-	if (!store.load()) {
+	if (!store.head()) {
 		if (gate === "d1-unavailable") return "d1-unavailable";
 		const outcome = room.redact(upstreamOutcome);
 		// Room under the overall bound first (the same task and URL again costs none).
 		if (!(await takeHoldRoom(env, room.config, taskId, ref, heldBytes(outcome)))) return "held-limit";
-		if (!store.load()) {
+		if (!store.head()) {
 			if (room.early.hold(ref, outcome, Date.now()) === "held") {
 				// Which task this object is, for the cron's check whether the create timed out.
 				room.lateCreate.expect(taskId);

@@ -177,14 +177,14 @@ export class TaskObject extends DurableObject<Env> {
 	 * upstream confirms it, the task is started from that create; callbacks it refutes are dropped.
 	 */
 	async checkHeldCallbacks(taskId: string): Promise<HeldCheckVerdict> {
-		if (this.store.load() || this.early.expiresAt() === null) {
+		if (this.store.head() || this.early.expiresAt() === null) {
 			await giveBackHoldRoom(this.env, taskId);
 			return "nothing-held";
 		}
 		const refsBefore = this.early.refs();
 		const claim = await this.lateCreate.confirmAndClaim(this.env.DB, readConfig(this.env));
 		if (claim.kind !== "claimed") return settleUnadopted(this.env, taskId, refsBefore, this.early.refs(), claim.kind === "retry");
-		if (!this.store.load()) {
+		if (!this.store.head()) {
 			const { ref, prompt, callbackUrl, createdAt, idempotencyScope, owner } = claim.create;
 			this.start({ taskId: claim.taskId, ref, prompt, callbackUrl, createdAt, owner }, "task_adopted_unanswered_create");
 			if (idempotencyScope) this.keyHandoff.set({ scope: idempotencyScope, ref });

@@ -76,7 +76,7 @@ export function startingState(input: NewTask, held: HeldCallback[]): TaskState {
 
 /**
  * Stores `outcome` as the task's result; whether it replaced the gateway's own timeout. Not
- * logged here: a callback's result is told on its request's line, the others by logFinal.
+ * logged here: a callback's result is told on its request's line, the others by finalizeAndLog.
  */
 function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): boolean {
 	const record = state.record;
