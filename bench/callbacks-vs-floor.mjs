@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { DEV_API_KEY, startLocalStack } from '../scripts/local-stack.mjs';
 import { floorDirFromArgs, startFloor } from './support/floor.mjs';
 import { freePort, inPool, median, runLoad, shuffled } from './support/load.mjs';
-import { processCpuClock, workerdOrigin } from './support/workerd-socket.mjs';
+import { processCpuClock, toolingCpuClock, workerdOrigin } from './support/workerd-socket.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const TASKS = Number(process.env.TASKS ?? 200);
@@ -60,6 +60,12 @@ try {
   });
   console.log(`floor at ${floorOrigin}, gateway at ${gatewayOrigin} (each Worker's own workerd socket)`);
   const cpuClocks = { floor: processCpuClock(floorOrigin), gateway: processCpuClock(gatewayOrigin) };
+  // wrangler's own processes: under `wrangler dev` they receive and print every log line the Worker
+  // writes (about 2 ms of CPU a line, bench:log-line), on the same cores as workerd. The floor logs nothing.
+  const toolingClocks = {
+    floor: toolingCpuClock(/** @type {number} */ (floor.pid), floorOrigin),
+    gateway: toolingCpuClock(/** @type {number} */ (stack.wranglerPid), gatewayOrigin),
+  };
 
   const api = { authorization: `Bearer ${DEV_API_KEY}`, 'content-type': 'application/json' };
   const marker = `bench-cb-${Date.now()}`;
@@ -93,13 +99,28 @@ try {
   await runLoad(load(warmGateway, 1), CONCURRENCY);
   await runLoad(load(await floorBatch(40, 'warm', template), 1), CONCURRENCY);
 
+  /**
+   * Waits until the Worker's processes are idle (under 5% of a core for half a second, or 10 s at
+   * most), so a round starts on a quiet machine: creating the gateway's tasks leaves wrangler
+   * printing their log lines for a while after the last create is answered.
+   */
+  const quiet = async (name) => {
+    const busy = () => (cpuClocks[name]() ?? 0) + (toolingClocks[name]() ?? 0);
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+      const before = busy();
+      await new Promise((done) => setTimeout(done, 500));
+      if (busy() - before < 25) return;
+    }
+  };
+
   const results = { floor: [], gateway: [] };
   const gatewayTasks = [];
   const show = (round, name, r) =>
     console.log(
       `round ${round}  ${name.padEnd(8)} ${String(r.requests).padStart(5)} req  ${r.perSecond.toFixed(1).padStart(7)} req/s  ` +
         `p50 ${r.p50.toFixed(0).padStart(4)} ms  p99 ${r.p99.toFixed(0).padStart(4)} ms  non-2xx ${r.failures}` +
-        (r.cpuPerRequest === null ? '' : `  workerd CPU ${r.cpuPerRequest.toFixed(2)} ms/req`),
+        (r.cpuPerRequest === null ? '' : `  workerd CPU ${r.cpuPerRequest.toFixed(2)} ms/req (${r.cpuAfterBurst.toFixed(2)} after the burst)`) +
+        (r.toolingCpuPerRequest === null ? '' : `  wrangler CPU ${r.toolingCpuPerRequest.toFixed(2)} ms/req`),
     );
   console.log(`\n${ROUNDS} rounds of ${TASKS} tasks × ${COPIES} deliveries, concurrency ${CONCURRENCY}, floor and gateway alternating`);
   for (let round = 1; round <= ROUNDS; round++) {
@@ -109,14 +130,20 @@ try {
     for (const name of order) {
       const batch = name === 'floor' ? await floorBatch(TASKS, `r${round}`, template) : await gatewayBatch(TASKS, `r${round}`);
       if (name === 'gateway') gatewayTasks.push(...batch.map((request) => request.taskId));
+      await quiet(name);
       const cpuBefore = cpuClocks[name]();
+      const toolingBefore = toolingClocks[name]();
       const result = await runLoad(load(batch, seed), CONCURRENCY);
+      const cpuAtEnd = cpuClocks[name]();
       // The work a round causes includes what it leaves for the task objects (the coalesced
       // counts and their D1 writes, due within 5 s), so the CPU clock is read once those have run,
       // and the next round starts only then.
       await new Promise((done) => setTimeout(done, 6000));
       const cpuAfter = cpuClocks[name]();
+      const toolingAfter = toolingClocks[name]();
       result.cpuPerRequest = cpuBefore === null || cpuAfter === null ? null : (cpuAfter - cpuBefore) / result.requests;
+      result.cpuAfterBurst = cpuAtEnd === null || cpuAfter === null ? null : (cpuAfter - cpuAtEnd) / result.requests;
+      result.toolingCpuPerRequest = toolingBefore === null || toolingAfter === null ? null : (toolingAfter - toolingBefore) / result.requests;
       results[name].push(result);
       perRound[name] = result;
       show(round, name, result);

@@ -38,7 +38,7 @@ export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LW
 
 /**
  * @param {LocalStackOptions} [options]
- * @returns {Promise<{ url: string, simulatorUrl: string, vars: Record<string, string>, fireCron: () => Promise<Response>, close: () => Promise<void> }>}
+ * @returns {Promise<{ url: string, simulatorUrl: string, vars: Record<string, string>, wranglerPid: number | undefined, fireCron: () => Promise<Response>, close: () => Promise<void> }>}
  */
 export async function startLocalStack(options = {}) {
   const simulator = await startSimulator({
@@ -171,6 +171,8 @@ async function startGateway(options, simulator, port) {
     url,
     simulatorUrl: simulator.url,
     vars,
+    // The benches read the CPU clock of wrangler's own processes (bench/support/workerd-socket.mjs).
+    wranglerPid: child.pid,
     // `wrangler dev` never fires cron triggers by itself; --test-scheduled exposes this route.
     fireCron: () => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('* * * * *')}`),
     close: async () => {

@@ -82,7 +82,7 @@ export async function startFloor({ dir, port, inspectorPort }) {
     }
     await new Promise((done) => setTimeout(done, 250));
   }
-  return { url, close };
+  return { url, close, pid: child.pid };
 }
 
 /** The source folder is read-only; its copy must not be, or npm and wrangler cannot write in it. */

@@ -115,11 +115,34 @@ export async function workerdOrigin({ fallback, exclude, probePath, expect }) {
  * @returns {() => number | null}
  */
 export function processCpuClock(origin) {
-  const pid = process.platform === 'linux' ? childListeners().get(Number(new URL(origin).port)) : undefined;
+  return pidCpuClock(process.platform === 'linux' ? childListeners().get(Number(new URL(origin).port)) : undefined);
+}
+
+/**
+ * The CPU time (user + system, ms) that `wrangler dev` itself has used so far: the process tree
+ * started as `root`, without the workerd listening on `origin` (whose clock processCpuClock reads).
+ * This is where wrangler's tooling runs, such as printing the Worker's log lines. Null off Linux.
+ * @param {number} root
+ * @param {string} origin
+ * @returns {() => number | null}
+ */
+export function toolingCpuClock(root, origin) {
+  if (process.platform !== 'linux') return () => null;
+  const workerd = childListeners().get(Number(new URL(origin).port));
+  const clocks = [root, ...descendants(root)].filter((pid) => pid !== workerd).map((pid) => pidCpuClock(pid));
+  return () => clocks.reduce((sum, clock) => sum + (clock() ?? 0), 0);
+}
+
+/**
+ * The CPU time (user + system, ms) process `pid` has used so far, or null where /proc cannot say.
+ * @param {number | undefined} pid
+ * @returns {() => number | null}
+ */
+export function pidCpuClock(pid) {
   // USER_HZ is 100 on every Linux this runs on (sysconf(_SC_CLK_TCK)).
   const TICK_MS = 10;
   return () => {
-    if (pid === undefined) return null;
+    if (pid === undefined || process.platform !== 'linux') return null;
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
