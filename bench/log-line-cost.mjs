@@ -1,19 +1,20 @@
 // What one console.log line costs a Worker under `wrangler dev` (README, "Performance"): a Worker
 // of a few lines answers each request with LINES log lines or none, in alternating rounds, at its
-// own workerd socket, and the bench prints each round's throughput and workerd CPU per request.
+// own workerd socket, and the bench prints each round's throughput and the CPU per request of
+// workerd and of wrangler's own processes.
 // The line is the size of the gateway's request line. The figure tells what share of the callback
 // bench's gap to the floor (which logs nothing) is the local runtime's log path, not the gateway's
 // own work: in production a log line goes to Workers Logs, not through wrangler's dev tooling.
 //
 // Run: npm run bench:log-line   Knobs: ROUNDS (3), REQUESTS (2000), CONCURRENCY (16), LINES (1).
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, median, runLoad } from './support/load.mjs';
 import { processCpuClock, toolingCpuClock, workerdOrigin } from './support/workerd-socket.mjs';
+import { startWranglerDev } from './support/wrangler-dev.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const REQUESTS = Number(process.env.REQUESTS ?? 2000);
@@ -39,43 +40,23 @@ writeFileSync(join(work, 'index.js'), WORKER);
 writeFileSync(join(work, 'wrangler.toml'), 'name = "log-line-cost"\nmain = "index.js"\ncompatibility_date = "2026-10-01"\n');
 
 const port = await freePort();
-const child = spawn(
-  process.execPath,
-  [wrangler, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(await freePort()),
-    '--show-interactive-dev-session=false', '--persist-to', join(work, '.state')],
-  {
-    cwd: work,
-    env: { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-    detached: process.platform !== 'win32',
-  },
-);
-const stop = () => {
-  try {
-    process.kill(process.platform === 'win32' ? /** @type {number} */ (child.pid) : -(/** @type {number} */ (child.pid)), 'SIGTERM');
-  } catch {
-    child.kill('SIGTERM');
-  }
+let dev;
+try {
+  dev = await startWranglerDev({ wrangler, cwd: work, port, inspectorPort: await freePort(), probePath: '/', label: 'log-line Worker' });
+} catch (error) {
+  rmSync(work, { recursive: true, force: true });
+  throw error;
+}
+const stop = async () => {
+  await dev.close();
   rmSync(work, { recursive: true, force: true });
 };
-process.once('SIGINT', () => {
-  stop();
-  process.exit(130);
-});
+process.once('SIGINT', () => void stop().then(() => process.exit(130)));
 
 try {
-  const proxy = `http://127.0.0.1:${port}`;
-  for (let deadline = Date.now() + 60_000; ; ) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error('wrangler dev did not start');
-    try {
-      if ((await fetch(proxy)).ok) break;
-    } catch {
-      await new Promise((done) => setTimeout(done, 250));
-    }
-  }
-  const origin = await workerdOrigin({ fallback: proxy, exclude: new Set([port]), probePath: '/', expect: (body) => body === 'ok' });
+  const origin = await workerdOrigin({ fallback: dev.url, exclude: new Set([port]), probePath: '/', expect: (body) => body === 'ok' });
   const cpu = processCpuClock(origin);
-  const wranglerCpu = toolingCpuClock(/** @type {number} */ (child.pid), origin);
+  const wranglerCpu = toolingCpuClock(/** @type {number} */ (dev.pid), origin);
   const round = async (lines) => {
     const before = [cpu(), wranglerCpu()];
     const result = await runLoad(Array.from({ length: REQUESTS }, () => () => fetch(`${origin}/?lines=${lines}`)), CONCURRENCY);
@@ -110,5 +91,5 @@ medians: ${mid('none', 'perSecond').toFixed(0)} req/s with no lines, ${mid('logg
     console.log(`${what} CPU per request: ${none.toFixed(2)} ms with no lines, ${logged.toFixed(2)} ms with ${LINES}: ${((logged - none) / LINES).toFixed(2)} ms per line`);
   }
 } finally {
-  stop();
+  await stop();
 }

@@ -3,12 +3,11 @@
 // as read-only, and runs from a temporary copy: npm ci there, its schema.sql applied to a local
 // D1, then `wrangler dev`.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-
-const QUIET_ENV = { CLOUDFLARE_CF_FETCH_ENABLED: 'false', WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1' };
+import { QUIET_ENV, startWranglerDev } from './wrangler-dev.mjs';
 
 /** The floor's folder from `--floor DIR` or FLOOR_DIR; exits with a clear message when neither names one. */
 export function floorDirFromArgs(argv = process.argv.slice(2)) {
@@ -40,49 +39,20 @@ export async function startFloor({ dir, port, inspectorPort }) {
     if (result.status !== 0) throw new Error(`floor: ${what} failed:\n${result.stdout}\n${result.stderr}`);
   };
   const wrangler = join(work, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
-  const persist = ['--persist-to', join(work, '.state')];
   run(process.platform === 'win32' ? 'npm.cmd' : 'npm', ['ci', '--no-audit', '--no-fund'], 'npm ci');
-  run(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--file', 'schema.sql', ...persist], 'applying schema.sql');
+  run(process.execPath, [wrangler, 'd1', 'execute', 'DB', '--local', '--file', 'schema.sql', '--persist-to', join(work, '.state')], 'applying schema.sql');
 
-  const child = spawn(
-    process.execPath,
-    [wrangler, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--inspector-port', String(inspectorPort),
-      '--show-interactive-dev-session=false', ...persist],
-    { cwd: work, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' },
-  );
-  let output = '';
-  const keep = (/** @type {Buffer} */ chunk) => {
-    output = (output + chunk.toString()).slice(-10_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const url = `http://127.0.0.1:${port}`;
-  const close = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((done) => child.once('exit', done));
-      try {
-        process.kill(process.platform === 'win32' ? /** @type {number} */ (child.pid) : -(/** @type {number} */ (child.pid)), 'SIGTERM');
-      } catch {
-        child.kill('SIGTERM');
-      }
-      await Promise.race([exited, new Promise((done) => setTimeout(done, 5000))]);
-    }
+  try {
+    const dev = await startWranglerDev({ wrangler, cwd: work, port, inspectorPort, probePath: '/healthz', label: 'floor' });
+    const close = async () => {
+      await dev.close();
+      rmSync(work, { recursive: true, force: true });
+    };
+    return { url: dev.url, close, pid: dev.pid };
+  } catch (error) {
     rmSync(work, { recursive: true, force: true });
-  };
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await close();
-      throw new Error(`floor: wrangler dev did not become healthy at ${url}:\n${output}`);
-    }
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((done) => setTimeout(done, 250));
+    throw error;
   }
-  return { url, close, pid: child.pid };
 }
 
 /** The source folder is read-only; its copy must not be, or npm and wrangler cannot write in it. */
