@@ -28,7 +28,7 @@ import { EarlyCallbacks } from "./early-callbacks";
 import { type AskedPoll, type PollAsk, PollRunner } from "./poll-runner";
 import { migrateStorage } from "./storage-schema";
 import { CallbackTally } from "./callback-tally";
-import { type AppliedCallback, type NewTask, type TaskState, applyCallback, callbackEffect, mayApply, pollDue, startingState } from "./task-state";
+import { type AppliedCallback, type NewTask, type TaskState, applyCallback, callbackEffect, mayApply, pollDue, replacesOwnTimeout, startingState } from "./task-state";
 import { TaskStore } from "./task-store";
 import { withinBudget } from "./within-budget";
 
@@ -105,7 +105,7 @@ export class TaskObject extends DurableObject<Env> {
 		const now = Date.now();
 		// Redacted only when it may be stored; a duplicate's body is never looked at.
 		const outcome = mayApply(state.record, upstreamOutcome) ? this.redact(upstreamOutcome) : upstreamOutcome;
-		const replacesTimeout = state.record.resultSource === "timeout";
+		const replacesTimeout = replacesOwnTimeout(state.record, "callback");
 		const verdict = applyCallback(state, outcome, now);
 		this.store.commit(state, now);
 		if (verdict !== "applied") {

@@ -80,9 +80,7 @@ export function startingState(input: NewTask, held: HeldCallback[]): TaskState {
  */
 function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource, at: number): boolean {
 	const record = state.record;
-	// The gateway's own timeout is the one result an upstream result may replace: that result is
-	// news to a client who got the timeout's delivery, so it is a delivery of its own.
-	const replacesTimeout = record.resultSource === "timeout" && source !== "timeout";
+	const replacesTimeout = replacesOwnTimeout(record, source);
 	record.status = outcome.status;
 	record.items = outcome.items;
 	record.errorCode = outcome.errorCode;
@@ -98,6 +96,15 @@ function finalize(state: TaskState, outcome: FinalOutcome, source: ResultSource,
 		record.delivery = newDelivery(record.taskId, Date.now(), replacesTimeout ? "replacement" : "first");
 	}
 	return replacesTimeout;
+}
+
+/**
+ * Whether a result from `source` would replace the gateway's own timeout: the one result an
+ * upstream result may replace, and news to a client who got the timeout's delivery, so it is a
+ * delivery of its own.
+ */
+export function replacesOwnTimeout(record: Pick<TaskRecord, "resultSource">, source: ResultSource): boolean {
+	return record.resultSource === "timeout" && source !== "timeout";
 }
 
 /** The `task_final` (or `timeout_replaced`) line for a result no request's line tells of. */
