@@ -5,12 +5,12 @@
  * counting every tenant's creates per day (tenants/), and one bounding callbacks held for tasks
  * not stored yet (ratelimit/).
  */
-import { app } from "./app";
-import { pollPendingTasks } from "./cron/poll-pending";
+import { app } from "./routes/app";
+import { pollPendingTasks } from "./cron/tick";
 
 export { IdempotencyObject } from "./idempotency/idempotency-object";
-export { CreateRateLimiter } from "./ratelimit/create-rate-limiter";
-export { HeldCallbackBudget } from "./ratelimit/held-callback-budget";
+export { CreateRateLimiter } from "./create/create-rate-limiter";
+export { HeldCallbackBudget } from "./early-callbacks/held-callback-budget";
 export { TaskObject } from "./task/task-object";
 export { TenantQuota } from "./tenants/quota-object";
 

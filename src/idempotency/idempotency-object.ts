@@ -9,7 +9,7 @@
  * word, the lease runs out and a waiting duplicate takes the key over.
  */
 import { DurableObject } from "cloudflare:workers";
-import { settleAlarm } from "../durable-alarm";
+import { settleAlarm } from "../lib/durable-alarm";
 import type { CreateFailure } from "../upstream/create-failure";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;

@@ -4,11 +4,11 @@
  * object, which decides. Nothing a caller sends makes it answer 5xx.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { readConfig } from "../config";
-import { GatewayError } from "../http/errors";
-import { readJsonBody } from "../http/body";
-import { createRouter } from "../http/router";
-import { noteForLog } from "../http/log-fields";
+import { readConfig } from "../config/config";
+import { GatewayError } from "./shared/errors";
+import { readJsonBody } from "./shared/body";
+import { createRouter } from "./shared/router";
+import { noteForLog } from "./shared/log-fields";
 import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
 import { errorResponses } from "../schemas/envelope";
 import { callbackTokenVerdict } from "../security/callback-token";

@@ -1,5 +1,5 @@
 /** The list endpoint's opaque cursor: the insertion sequence of the last task on a page. */
-import { GatewayError } from "../http/errors";
+import { GatewayError } from "./shared/errors";
 import { fromBase64, toBase64Url } from "../security/base64";
 
 const PREFIX = "v1:";

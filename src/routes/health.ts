@@ -1,11 +1,11 @@
 /** GET /healthz (no auth): 200 when D1 answers. */
 import { createRoute, z } from "@hono/zod-openapi";
 import { pingDatabase } from "../db/tasks";
-import { GatewayError } from "../http/errors";
-import { createRouter } from "../http/router";
-import { logEvent } from "../log";
+import { GatewayError } from "./shared/errors";
+import { createRouter } from "./shared/router";
+import { logEvent } from "../lib/log";
 import { ANY_CLIENT_ERROR, errorResponses, successEnvelope } from "../schemas/envelope";
-import { errorMessage } from "../error-message";
+import { errorMessage } from "../lib/error-message";
 
 export const health = createRouter();
 

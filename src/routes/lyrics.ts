@@ -1,13 +1,13 @@
 /** /api/v1/lyrics: create a task, read one back, list them. Bearer auth is applied in app.ts. */
 import { createRoute } from "@hono/zod-openapi";
-import { readConfig } from "../config";
+import { readConfig } from "../config/config";
 import { getTask, listTasks } from "../db/tasks";
-import { noteForLog } from "../http/log-fields";
-import { GatewayError } from "../http/errors";
-import { readJsonBody } from "../http/body";
-import { createRouter, parseOrThrow } from "../http/router";
-import { isRecord } from "../json";
-import { logEvent } from "../log";
+import { noteForLog } from "./shared/log-fields";
+import { GatewayError } from "./shared/errors";
+import { readJsonBody } from "./shared/body";
+import { createRouter, parseOrThrow } from "./shared/router";
+import { isRecord } from "../lib/json";
+import { logEvent } from "../lib/log";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import {
 	CreateLyricsBody,
@@ -21,16 +21,16 @@ import {
 	TaskRecordSchema,
 	countWords,
 } from "../schemas/lyrics";
-import { createIdempotently } from "../idempotency/create-idempotently";
+import { createIdempotently } from "../create/create-idempotently";
 import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
-import { createTask } from "../task/create-task";
+import { createTask } from "../create/create-task";
 import { type Tenant, canSee } from "../tenants/tenant";
 import { callbackUrlRefusal } from "../webhooks/target";
 import { holdsSecret } from "../security/redact";
-import { createCredentials } from "./create-prerequisites";
+import { createCredentials } from "../create/credentials";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
-import { errorMessage } from "../error-message";
+import { errorMessage } from "../lib/error-message";
 
 export const lyrics = createRouter();
 

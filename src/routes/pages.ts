@@ -7,8 +7,8 @@
  * static assets (public/_headers).
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { GatewayError } from "../http/errors";
-import { createRouter } from "../http/router";
+import { GatewayError } from "./shared/errors";
+import { createRouter } from "./shared/router";
 import { ANY_CLIENT_ERROR } from "../schemas/envelope";
 
 /**

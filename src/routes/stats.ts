@@ -1,10 +1,10 @@
 /** GET /api/v1/stats: the operator's figures over a window of hours (admin keys only). */
 import { createRoute } from "@hono/zod-openapi";
-import { readConfig } from "../config";
+import { readConfig } from "../config/config";
 import { configuredTenants, quotaFor } from "../tenants/tenant-names";
 import { HOUR_MS, readWindowStats } from "../db/stats";
-import { GatewayError } from "../http/errors";
-import { createRouter } from "../http/router";
+import { GatewayError } from "./shared/errors";
+import { createRouter } from "./shared/router";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import { StatsData, StatsQuery } from "../schemas/stats";
 

@@ -1,8 +1,8 @@
 /** GET /api/v1/usage: today's creates against the quota, for the caller's tenant (admin keys: all). */
 import { createRoute, type z } from "@hono/zod-openapi";
-import { readConfig } from "../config";
+import { readConfig } from "../config/config";
 import { configuredTenants, quotaFor } from "../tenants/tenant-names";
-import { createRouter } from "../http/router";
+import { createRouter } from "./shared/router";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import { type TenantUsageSchema, UsageData } from "../schemas/usage";
 import { nextUtcMidnight, utcDay } from "../tenants/quota";

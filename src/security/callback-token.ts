@@ -12,7 +12,7 @@
  * that its create has either stored the task (binding the ref) or failed, so an unbound old URL
  * is refused instead of holding callbacks for made-up task ids.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { fromBase64, toBase64Url } from "./base64";
 import { hmacSign, hmacVerify } from "./hmac";
 

@@ -3,7 +3,7 @@
  * served to clients. A buggy or hostile upstream could echo the gateway's own key in it, so every
  * configured secret is cut out before anything is stored.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import type { Outcome } from "../domain/task-record";
 
 /**

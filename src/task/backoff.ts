@@ -1,5 +1,5 @@
 /** How long to wait before trying again, for upstream polls and for D1 writes (src/retry.ts does the arithmetic). */
-import { type Backoff, backoffMs } from "../retry";
+import { type Backoff, backoffMs } from "../lib/retry";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;

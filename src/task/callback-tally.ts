@@ -11,7 +11,7 @@
  * pending timer keeps the object in memory until it fires (compatibility date 2026-10-01 on),
  * and the alarm, should it run first for some other reason, folds whatever is counted by then.
  */
-import { logEvent } from "../log";
+import { logEvent } from "../lib/log";
 import { COALESCE_MS } from "./d1-projection";
 import type { TaskState } from "./task-state";
 import type { TaskStore } from "./task-store";

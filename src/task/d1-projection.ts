@@ -18,11 +18,11 @@
  */
 import type { TaskRecord } from "../domain/task-record";
 import { getTask, getTaskVersion, updateTaskCounters, upsertTask } from "../db/tasks";
-import { logEvent } from "../log";
+import { logEvent } from "../lib/log";
 import { syncRetryDelayMs } from "./backoff";
 import { type TaskState, stateFromStoredRow } from "./task-state";
 import type { TaskStore } from "./task-store";
-import { errorMessage } from "../error-message";
+import { errorMessage } from "../lib/error-message";
 
 type SyncRow = { synced_version: number; failures: number; retry_at: number | null };
 

@@ -4,15 +4,15 @@
  * kept in the record); this holds the attempt lease, in its own table `delivery_lease`, so a
  * second alarm or a reset during an attempt's fetch cannot send twice at once.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { type AttemptResult, type Delivery, recordAttempt } from "../domain/delivery";
 import type { TaskRecord } from "../domain/task-record";
-import { logEvent } from "../log";
+import { logEvent } from "../lib/log";
 import { sendWebhook } from "../webhooks/send";
 import { callbackUrlProblem, resolvedAddressProblem } from "../webhooks/target";
 import { webhookBody } from "../webhooks/webhook-body";
 import type { TaskStore } from "./task-store";
-import { MirroredRow } from "../mirrored-row";
+import { MirroredRow } from "../lib/mirrored-row";
 
 /** How long past the webhook timeout an attempt's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;

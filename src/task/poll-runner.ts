@@ -4,13 +4,13 @@
  * slow the upstream is, neither the tick nor its subrequest budget waits on record-info. Owns its
  * table, `poll_schedule`: one asked poll at a time, taken in the same step as the poll's lease.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import type { Outcome } from "../domain/task-record";
-import { logEvent } from "../log";
+import { logEvent } from "../lib/log";
 import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { type AppliedPoll, applyPoll } from "./task-state";
 import type { TaskStore } from "./task-store";
-import { MirroredRow } from "../mirrored-row";
+import { MirroredRow } from "../lib/mirrored-row";
 
 /** How long past the upstream timeout a poll's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;

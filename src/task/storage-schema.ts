@@ -8,8 +8,8 @@
  *   key handoff and the late-create check each in their collaborator's table.
  */
 import type { TaskRecord } from "../domain/task-record";
-import type { KeyHandoff } from "../late-create/key-handoff";
-import type { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
+import type { KeyHandoff } from "../early-callbacks/key-adoption";
+import type { UnansweredCreateClaim } from "../early-callbacks/adoption";
 import type { D1Projection, SyncStatus } from "./d1-projection";
 import type { DeliveryRunner } from "./delivery-runner";
 

@@ -11,26 +11,26 @@
  * One thing is not stored at once: duplicates, which CallbackTally counts and folds in within seconds.
  */
 import { DurableObject } from "cloudflare:workers";
-import { readConfig } from "../config";
-import { earliest, settleAlarm } from "../durable-alarm";
+import { readConfig } from "../config/config";
+import { earliest, settleAlarm } from "../lib/durable-alarm";
 import type { Outcome } from "../domain/task-record";
-import type { ResultNote } from "../http/log-fields";
-import type { CallbackTokenKind } from "../late-create/early-callback-gate";
-import { type HeldCheckVerdict, giveBackHoldRoom, settleUnadopted, tendHeldCallbacks } from "../late-create/held-callback-room";
-import { type EarlyCallbackRoom, type EarlyVerdict, holdEarlyCallback } from "../late-create/hold-early-callback";
-import { KeyHandoff } from "../late-create/key-handoff";
-import { UnansweredCreateClaim } from "../late-create/unanswered-create-claim";
-import { logEvent } from "../log";
+import type { ResultNote } from "../routes/shared/log-fields";
+import type { CallbackTokenKind } from "../early-callbacks/hold-gate";
+import { type HeldCheckVerdict, giveBackHoldRoom, settleUnadopted, tendHeldCallbacks } from "../early-callbacks/budget-room";
+import { type EarlyCallbackRoom, type EarlyVerdict, holdEarlyCallback } from "../early-callbacks/hold";
+import { KeyHandoff } from "../early-callbacks/key-adoption";
+import { UnansweredCreateClaim } from "../early-callbacks/adoption";
+import { logEvent } from "../lib/log";
 import { configuredSecrets, redactOutcome } from "../security/redact";
 import { D1Projection } from "./d1-projection";
 import { DeliveryRunner } from "./delivery-runner";
-import { EarlyCallbacks } from "./early-callbacks";
+import { EarlyCallbacks } from "../early-callbacks/held-callbacks";
 import { type AskedPoll, type PollAsk, PollRunner } from "./poll-runner";
 import { migrateStorage } from "./storage-schema";
 import { CallbackTally } from "./callback-tally";
 import { type AppliedCallback, type NewTask, type TaskState, applyCallback, callbackEffect, mayApply, pollDue, replacesOwnTimeout, startingState } from "./task-state";
 import { TaskStore } from "./task-store";
-import { withinBudget } from "./within-budget";
+import { withinBudget } from "../lib/within-budget";
 
 export type RegisterVerdict = "registered" | "taken";
 export type CallbackVerdict = AppliedCallback | EarlyVerdict;

@@ -2,9 +2,9 @@
 import type { StoredTask } from "../db/tasks";
 import { newDelivery } from "../domain/delivery";
 import type { FinalOutcome, Outcome, ResultSource, TaskRecord } from "../domain/task-record";
-import { logEvent } from "../log";
+import { logEvent } from "../lib/log";
 import { pollDelayMs } from "./backoff";
-import type { HeldCallback } from "./early-callbacks";
+import type { HeldCallback } from "../early-callbacks/held-callbacks";
 
 /**
  * What the object decides on: the public record readers see (D1's row), plus the two facts

@@ -9,7 +9,7 @@
  * a duplicate (told from the head) costs no parse either. A new instance reads storage afresh.
  */
 import type { ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
-import { MirroredRow } from "../mirrored-row";
+import { MirroredRow } from "../lib/mirrored-row";
 import type { TaskState } from "./task-state";
 
 /** What a callback's verdict turns on: which URL the task was made with, and whether it is final. */

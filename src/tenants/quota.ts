@@ -2,7 +2,7 @@
  * Daily quotas (TENANT_QUOTAS): a create counts once it is sent upstream, whatever the upstream
  * then answers; one refused before it was sent gives its reservation back.
  */
-import { type Config } from "../config";
+import { type Config } from "../config/config";
 import { quotaFor } from "./tenant-names";
 import type { CreateFailure } from "../upstream/create-failure";
 import { tenantQuotaObject } from "./quota-object";

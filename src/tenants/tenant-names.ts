@@ -3,7 +3,7 @@
  * a key, and each tenant's daily quota (API_KEYS, ADMIN_API_KEYS and TENANT_QUOTAS themselves are
  * parsed in src/config.ts).
  */
-import type { Config, TenantQuotas } from "../config";
+import type { Config, TenantQuotas } from "../config/config";
 import { sha256Hex } from "../security/digest";
 
 /**

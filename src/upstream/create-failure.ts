@@ -4,8 +4,8 @@
  * put anything there, our own key included.
  */
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import type { Exchange } from "./http";
-import { isRecord } from "../json";
+import type { Exchange } from "./exchange";
+import { isRecord } from "../lib/json";
 
 export interface CreateFailure {
 	status: ContentfulStatusCode;

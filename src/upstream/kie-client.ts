@@ -1,8 +1,8 @@
 /** The two upstream calls the gateway makes: create a lyrics task, and poll one. */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
-import { isRecord } from "../json";
-import { type Exchange, exchange } from "./http";
+import { isRecord } from "../lib/json";
+import { type Exchange, exchange } from "./exchange";
 import { mapCreateFailure, type CreateFailure } from "./create-failure";
 import type { Outcome } from "../domain/task-record";
 import { isValidTaskId } from "../domain/task-id";

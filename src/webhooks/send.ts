@@ -1,7 +1,7 @@
 /** One delivery attempt: POST the body, and only a 2xx within the deadline counts. */
 import type { AttemptResult } from "../domain/delivery";
 import { deliveryHeaders } from "./signing";
-import { errorMessage } from "../error-message";
+import { errorMessage } from "../lib/error-message";
 
 const USER_AGENT = "lyrics-gateway-webhooks/1";
 

@@ -2,7 +2,7 @@
  * Whether a client's callBackUrl may receive deliveries at all, checked at create and again
  * before every attempt (its DNS may have changed since, or the operator's settings).
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { isAddressLiteral, isInternalAddress, isInternalHost } from "../security/private-address";
 import { type LookupAnswer, RECORD_TYPES, type RecordType, lookup } from "../security/resolve-host";
 

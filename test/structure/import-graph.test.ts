@@ -99,7 +99,7 @@ describe("src/ import structure", () => {
 	});
 
 	it("lists every variable config.ts reads among those whose change makes readConfig parse again", () => {
-		const text = readFileSync(join(SRC, "config.ts"), "utf8");
+		const text = readFileSync(join(SRC, "config/config.ts"), "utf8");
 		const read = new Set([...text.matchAll(/\benv\??\.([A-Z][A-Z0-9_]*)/g)].map((match) => match[1] as string));
 		const listed = /const VARIABLES = \[([^\]]*)\]/.exec(text)?.[1] ?? "";
 		const watched = new Set([...listed.matchAll(/"([A-Z][A-Z0-9_]*)"/g)].map((match) => match[1] as string));

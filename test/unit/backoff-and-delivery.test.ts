@@ -1,7 +1,7 @@
 /** Waiting before trying again (src/retry.ts and its users) and the client delivery's schedule. */
 import { describe, expect, it } from "vitest";
 import { newDelivery, recordAttempt } from "../../src/domain/delivery";
-import { backoffMs, withRetries } from "../../src/retry";
+import { backoffMs, withRetries } from "../../src/lib/retry";
 import { pollDelayMs, syncRetryDelayMs } from "../../src/task/backoff";
 
 describe("backoffMs", () => {

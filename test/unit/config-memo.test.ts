@@ -4,7 +4,7 @@
  * swap values, a deployment's secrets rotate) is seen at once.
  */
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
+import { readConfig } from "../../src/config/config";
 
 const base = { POLL_MAX_PER_TICK: "40", API_KEYS: "acme:key-one", PUBLIC_URL: "https://gw.example" } as unknown as Env;
 

@@ -6,7 +6,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
+import { readConfig } from "../../src/config/config";
 import { callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	api,

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
+import { readConfig } from "../../src/config/config";
 import { recordUnansweredCreate } from "../../src/db/tasks";
 import { CALLBACK_PATH_PREFIX, callbackToken, callbackTokenVerdict, mintCallbackTarget } from "../../src/security/callback-token";
 import {

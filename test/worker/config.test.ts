@@ -1,6 +1,6 @@
 /** The defaults and bounds readConfig applies to the variables of issue 3's features. */
 import { describe, expect, it } from "vitest";
-import { readConfig } from "../../src/config";
+import { readConfig } from "../../src/config/config";
 
 const bare = {} as Env;
 

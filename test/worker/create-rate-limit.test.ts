@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createRateLimiter, type CreateRateLimiter } from "../../src/ratelimit/create-rate-limiter";
+import { createRateLimiter, type CreateRateLimiter } from "../../src/create/create-rate-limiter";
 import { envelope, expectErrorEnvelope, postJson, simStats, uniquePrompt } from "./helpers";
 
 function limitedTo(limit: number) {

@@ -5,7 +5,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import type { HoldRequest } from "../../src/ratelimit/held-callback-budget";
+import type { HoldRequest } from "../../src/early-callbacks/held-callback-budget";
 
 const DAY = 24 * 3600_000;
 const LIMITS = { count: 3, bytes: 1000 };

@@ -13,7 +13,7 @@ import { idempotencyScope } from "../../src/idempotency/idempotency-key";
 import worker from "../../src/index";
 import type { TaskRecord } from "../../src/domain/task-record";
 import type { TaskStore } from "../../src/task/task-store";
-import { readConfig } from "../../src/config";
+import { readConfig } from "../../src/config/config";
 import { type CallbackTarget, callbackTokenKey, mintCallbackTarget } from "../../src/security/callback-token";
 
 export const API_KEY = "test-key-1";

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_MS } from "../../src/idempotency/idempotency-object";
-import { createIdempotently } from "../../src/idempotency/create-idempotently";
+import { createIdempotently } from "../../src/create/create-idempotently";
 import { API_KEY, api, envelope, expectErrorEnvelope, idempotencyKeyObject, simScript, simStats, uniquePrompt } from "./helpers";
 
 function create(body: unknown, key: string | undefined, apiKey = API_KEY, rawBody?: string) {

@@ -5,7 +5,7 @@
  */
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { app } from "../../src/app";
+import { app } from "../../src/routes/app";
 import { gateway } from "./helpers";
 
 type JsonSchema = Record<string, any>;

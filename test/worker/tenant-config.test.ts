@@ -3,7 +3,7 @@
  * keys, quotas, and malformed entries ignored with a log line that names the position only.
  */
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { readConfig } from "../../src/config";
+import { readConfig } from "../../src/config/config";
 import { bareKeyTenant, configuredTenants, quotaFor } from "../../src/tenants/tenant-names";
 import { gateway } from "./helpers";
 

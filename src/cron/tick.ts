@@ -12,15 +12,15 @@
  * inside the Workers Free plan's 50 with room for the D1 query and the budget's listing, while the
  * Paid plan's 10,000 allow a budget of several thousand.
  */
-import { readConfig } from "../config";
+import { readConfig } from "../config/config";
 import { deleteOldUnansweredCreates, selectDueForPoll } from "../db/tasks";
-import { logEvent } from "../log";
-import { ADOPTION_WINDOW_MS } from "../late-create/upstream-confirmation";
-import type { HeldCheckVerdict } from "../late-create/held-callback-room";
-import { heldCallbackBudget } from "../ratelimit/held-callback-budget";
+import { logEvent } from "../lib/log";
+import { ADOPTION_WINDOW_MS } from "../early-callbacks/upstream-confirmation";
+import type { HeldCheckVerdict } from "../early-callbacks/budget-room";
+import { heldCallbackBudget } from "../early-callbacks/held-callback-budget";
 import type { PollAsk } from "../task/poll-runner";
 import { taskObject } from "../task/stub";
-import { errorMessage } from "../error-message";
+import { errorMessage } from "../lib/error-message";
 
 /** Workers allow six simultaneous outgoing connections per invocation. */
 const CONCURRENCY = 6;

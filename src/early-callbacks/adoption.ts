@@ -6,13 +6,13 @@
  * Owns its table, `late_create_check`: which task the object is (its name). When to look is the
  * held-callback budget's (src/ratelimit/held-callback-budget.ts): the cron looks, within its budget.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import { type UnansweredCreate, claimUnansweredCreate, findUnansweredCreate } from "../db/tasks";
-import { logEvent } from "../log";
+import { logEvent } from "../lib/log";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
-import type { EarlyCallbacks } from "../task/early-callbacks";
+import type { EarlyCallbacks } from "./held-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
-import { errorMessage } from "../error-message";
+import { errorMessage } from "../lib/error-message";
 
 export type ClaimResult = { kind: "claimed"; create: UnansweredCreate; taskId: string } | { kind: "retry" } | { kind: "none" };
 

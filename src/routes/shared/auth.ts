@@ -3,10 +3,10 @@
  * /api/*: sets the caller's tenant on the context.
  */
 import { createMiddleware } from "hono/factory";
-import { type KeyEntry, readConfig } from "../config";
-import { bareKeyTenant } from "../tenants/tenant-names";
-import { timingSafeEqualText } from "../security/hmac";
-import type { Tenant } from "../tenants/tenant";
+import { type KeyEntry, readConfig } from "../../config/config";
+import { bareKeyTenant } from "../../tenants/tenant-names";
+import { timingSafeEqualText } from "../../security/hmac";
+import type { Tenant } from "../../tenants/tenant";
 import { GatewayError } from "./errors";
 import type { AppEnv } from "./router";
 

@@ -4,7 +4,7 @@
  * upstream itself must confirm that task exists and was asked for the create's prompt. So a
  * forged callback, even through a genuine URL, stores nothing.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import type { UnansweredCreate } from "../db/tasks";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 

@@ -2,7 +2,7 @@
 import type { Context, ErrorHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { logEvent } from "../log";
+import { logEvent } from "../../lib/log";
 import { noteForLog } from "./log-fields";
 
 /** An error whose status, envelope code and message the client is meant to see. */

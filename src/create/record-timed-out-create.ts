@@ -4,8 +4,8 @@
  * matched to it later (./unanswered-create-claim.ts). False when even that could not be written.
  */
 import { type UnansweredCreate, recordUnansweredCreate } from "../db/tasks";
-import { logEvent } from "../log";
-import { errorMessage } from "../error-message";
+import { logEvent } from "../lib/log";
+import { errorMessage } from "../lib/error-message";
 
 export function rememberUnansweredCreate(db: D1Database, create: UnansweredCreate): Promise<boolean> {
 	return recordUnansweredCreate(db, create).then(

@@ -4,9 +4,9 @@
  * object's alarm until it hears (or the key's own window is over). Owns its table, `key_handoff`.
  */
 import { IDEMPOTENCY_WINDOW_MS, idempotencyObject } from "../idempotency/idempotency-object";
-import { logEvent } from "../log";
-import { errorMessage } from "../error-message";
-import { MirroredRow } from "../mirrored-row";
+import { logEvent } from "../lib/log";
+import { errorMessage } from "../lib/error-message";
+import { MirroredRow } from "../lib/mirrored-row";
 
 const RETRY_MS = 10_000;
 

@@ -2,12 +2,12 @@
  * Runs a create under an Idempotency-Key: the first request with the key creates, the same body
  * again replays its taskId, another body answers 422, and a failure leaves nothing behind.
  */
-import { GatewayError } from "../http/errors";
-import { logEvent } from "../log";
+import { GatewayError } from "../routes/shared/errors";
+import { logEvent } from "../lib/log";
 import type { CreateFailure } from "../upstream/create-failure";
 import type { CreateResult } from "../upstream/kie-client";
-import { idempotencyObject } from "./idempotency-object";
-import { errorMessage } from "../error-message";
+import { idempotencyObject } from "../idempotency/idempotency-object";
+import { errorMessage } from "../lib/error-message";
 
 export type IdempotentCreate = { replayed: true; taskId: string } | { replayed: false; result: CreateResult };
 

@@ -8,7 +8,7 @@
  */
 import { findTaskIdByCallbackRef, findUnansweredCreate } from "../db/tasks";
 import { isFreshRef } from "../security/callback-token";
-import { withinBudget } from "../task/within-budget";
+import { withinBudget } from "../lib/within-budget";
 import { ADOPTION_WINDOW_MS } from "./upstream-confirmation";
 
 /** Which callback token the URL carried: the current kind, or one minted before it. */

@@ -4,7 +4,7 @@
  * the request and written by the one `request` line (src/http/request-log.ts), so no route writes
  * a second line of its own and the answer is never read back to find them.
  */
-import type { TaskStatus } from "../domain/task-record";
+import type { TaskStatus } from "../../domain/task-record";
 
 export interface RequestLogFields extends Partial<ResultNote> {
 	/** The task the request created, wrote or was refused for (a well-formed id; see request-log). */

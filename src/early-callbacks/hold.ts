@@ -3,14 +3,14 @@
  * create that made the task has stored it. Held for it (within the gateway's overall bound), or
  * refused; or, when the task was stored during the lookups, handed back to be applied.
  */
-import type { Config } from "../config";
+import type { Config } from "../config/config";
 import type { Outcome } from "../domain/task-record";
-import type { EarlyCallbacks } from "../task/early-callbacks";
+import type { EarlyCallbacks } from "./held-callbacks";
 import type { TaskState } from "../task/task-state";
 import type { TaskStore } from "../task/task-store";
-import { type CallbackTokenKind, mayHoldEarlyCallback } from "./early-callback-gate";
-import { giveBackHoldRoom, heldBytes, takeHoldRoom } from "./held-callback-room";
-import type { UnansweredCreateClaim } from "./unanswered-create-claim";
+import { type CallbackTokenKind, mayHoldEarlyCallback } from "./hold-gate";
+import { giveBackHoldRoom, heldBytes, takeHoldRoom } from "./budget-room";
+import type { UnansweredCreateClaim } from "./adoption";
 
 export type EarlyVerdict = "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable";
 

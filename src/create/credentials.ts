@@ -2,10 +2,10 @@
  * What a create cannot go without, checked before anything is sent upstream or written: each
  * missing setting answers 503 naming it, so an operator knows exactly what to set.
  */
-import type { Config } from "../config";
-import { GatewayError } from "../http/errors";
+import type { Config } from "../config/config";
+import { GatewayError } from "../routes/shared/errors";
 import { callbackTokenKey } from "../security/callback-token";
-import type { CreateCredentials } from "../task/create-task";
+import type { CreateCredentials } from "./create-task";
 
 export function createCredentials(config: Config, callbackUrl: string | null): CreateCredentials {
 	if (!config.kieApiKey) {

@@ -2,7 +2,7 @@
  * Typed view of the Worker's variables, with the contract's defaults applied in one place,
  * so no handler parses a string or invents a default of its own.
  */
-import { logEvent } from "./log";
+import { logEvent } from "../lib/log";
 
 export interface Config {
 	kieBaseUrl: string;

@@ -1,6 +1,6 @@
 /** Reads a JSON request body under a byte cap, with the contract's statuses for each failure. */
 import { GatewayError } from "./errors";
-import { readCapped } from "./read-capped";
+import { readCapped } from "../../lib/read-capped";
 
 export async function readJsonBody(request: Request, maxBytes: number): Promise<unknown> {
 	const tooLarge = () =>

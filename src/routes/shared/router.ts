@@ -1,7 +1,7 @@
 /** Every router of the gateway: an OpenAPIHono whose validation failures answer the 400 envelope. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import type { z } from "@hono/zod-openapi";
-import type { Tenant } from "../tenants/tenant";
+import type { Tenant } from "../../tenants/tenant";
 import { GatewayError, errorEnvelope } from "./errors";
 
 export type AppEnv = {

@@ -4,13 +4,13 @@
  * stored, the upstream refutes the callback, or it expires. Giving back is best effort: room not
  * given back is freed when the hold expires, and a later check of the task gives it back too.
  */
-import { type Config, readConfig } from "../config";
+import { type Config, readConfig } from "../config/config";
 import type { Outcome } from "../domain/task-record";
-import { logEvent } from "../log";
-import { type CheckResult, heldCallbackBudget } from "../ratelimit/held-callback-budget";
-import { EARLY_CALLBACK_TTL_MS, type EarlyCallbacks } from "../task/early-callbacks";
-import type { UnansweredCreateClaim } from "./unanswered-create-claim";
-import { errorMessage } from "../error-message";
+import { logEvent } from "../lib/log";
+import { type CheckResult, heldCallbackBudget } from "./held-callback-budget";
+import { EARLY_CALLBACK_TTL_MS, type EarlyCallbacks } from "./held-callbacks";
+import type { UnansweredCreateClaim } from "./adoption";
+import { errorMessage } from "../lib/error-message";
 
 /**
  * When to first ask whether a held callback's create timed out: a callback comes after its create

@@ -11,12 +11,12 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { matchedRoutes } from "hono/route";
-import { type LogLevel, logEvent } from "../log";
+import { type LogLevel, logEvent } from "../../lib/log";
 import { notedForLog } from "./log-fields";
-import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
-import { isValidTaskId } from "../domain/task-id";
-import { readConfig } from "../config";
-import { holdsSecret } from "../security/redact";
+import { CALLBACK_PATH_PREFIX } from "../../security/callback-token";
+import { isValidTaskId } from "../../domain/task-id";
+import { readConfig } from "../../config/config";
+import { holdsSecret } from "../../security/redact";
 import type { AppEnv } from "./router";
 
 /** Longest path logged for a request no route matched (scanners send anything). */

@@ -1,17 +1,17 @@
 /** The HTTP surface: one router per resource, one error handler that speaks the envelope. */
-import { callbacks } from "./routes/callbacks";
-import { health } from "./routes/health";
-import { lyrics } from "./routes/lyrics";
-import { adminPage, docs } from "./routes/pages";
-import { serveOpenApiDocument } from "./routes/openapi";
-import { stats } from "./routes/stats";
-import { usage } from "./routes/usage";
-import { requireApiKey } from "./http/auth";
-import { onError } from "./http/errors";
-import { logRequest } from "./http/request-log";
-import { listRoutesWhenNotFound, refuseOtherMethods } from "./http/route-table";
-import { createRouter } from "./http/router";
-import { CALLBACK_PATH_PREFIX } from "./security/callback-token";
+import { callbacks } from "./callbacks";
+import { health } from "./health";
+import { lyrics } from "./lyrics";
+import { adminPage, docs } from "./pages";
+import { serveOpenApiDocument } from "./openapi";
+import { stats } from "./stats";
+import { usage } from "./usage";
+import { requireApiKey } from "./shared/auth";
+import { onError } from "./shared/errors";
+import { logRequest } from "./shared/request-log";
+import { listRoutesWhenNotFound, refuseOtherMethods } from "./shared/route-table";
+import { createRouter } from "./shared/router";
+import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
 
 export const app = createRouter();
 

@@ -4,19 +4,19 @@
  * upstream, and register the task with its object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
  * leave a task the upstream has already charged for unrecorded.
  */
-import type { Config } from "../config";
-import { rememberUnansweredCreate } from "../late-create/remember-unanswered-create";
-import { logEvent } from "../log";
+import type { Config } from "../config/config";
+import { rememberUnansweredCreate } from "./record-timed-out-create";
+import { logEvent } from "../lib/log";
 import { mintCallbackTarget } from "../security/callback-token";
-import { type Permit, createRateLimiter } from "../ratelimit/create-rate-limiter";
-import { type Backoff, withRetries } from "../retry";
+import { type Permit, createRateLimiter } from "./create-rate-limiter";
+import { type Backoff, withRetries } from "../lib/retry";
 import { claimQuota } from "../tenants/quota";
 import type { CreateFailure } from "../upstream/create-failure";
 import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
-import type { RegisterVerdict } from "./task-object";
-import type { NewTask } from "./task-state";
-import { taskObject } from "./stub";
-import { errorMessage } from "../error-message";
+import type { RegisterVerdict } from "../task/task-object";
+import type { NewTask } from "../task/task-state";
+import { taskObject } from "../task/stub";
+import { errorMessage } from "../lib/error-message";
 
 export interface CreateRequest {
 	prompt: string;

@@ -1,5 +1,5 @@
-import { readCapped } from "../http/read-capped";
-import { errorMessage } from "../error-message";
+import { readCapped } from "../lib/read-capped";
+import { errorMessage } from "../lib/error-message";
 
 /** One bounded exchange with the upstream: a deadline over the whole answer and a size cap on it. */
 

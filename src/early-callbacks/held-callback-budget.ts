@@ -14,7 +14,7 @@
  * callbacks cannot make upstream calls outside that budget.
  */
 import { DurableObject } from "cloudflare:workers";
-import { type Backoff, backoffMs } from "../retry";
+import { type Backoff, backoffMs } from "../lib/retry";
 
 /** One create makes one task: a callback URL naming more task ids than this is being misused. */
 const MAX_TASKS_PER_REF = 5;
