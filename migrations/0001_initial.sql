@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 	created_at INTEGER NOT NULL,
 	updated_at INTEGER NOT NULL,
 	completed_at INTEGER,
-	-- JSON of the delivery to callback_url once the task is final (src/webhooks/delivery.ts):
+	-- JSON of the delivery to callback_url once the task is final (src/domain/delivery.ts):
 	-- state, attempts, last status and error, next attempt, delivered time. NULL without one.
 	delivery TEXT,
 	-- The task object's state version; a write never replaces a newer one.

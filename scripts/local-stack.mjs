@@ -132,7 +132,7 @@ async function startGateway(options, simulator, port) {
     output = (output + chunk.toString()).slice(-20_000);
     if (options.log) process.stdout.write(chunk);
     else if (options.gatewayLog) {
-      // The gateway's lines are its JSON objects (src/log.ts), which wrangler prefixes when they
+      // The gateway's lines are its JSON objects (src/lib/log.ts), which wrangler prefixes when they
       // are warnings or errors; the rest is wrangler's own chatter.
       const lines = (partialLine + chunk.toString()).split('\n');
       partialLine = lines.pop() ?? '';

@@ -1,5 +1,5 @@
 // Renders the gateway's own /openapi.json with Swagger UI. A separate file rather than an inline
-// script, so the page's Content-Security-Policy (set by src/routes/docs.ts) can refuse inline scripts.
+// script, so the page's Content-Security-Policy (set by src/routes/pages.ts) can refuse inline scripts.
 window.ui = SwaggerUIBundle({
   url: '/openapi.json',
   dom_id: '#swagger-ui',

@@ -5,7 +5,7 @@
  * so no 10 s span ever holds more than the limit. Each decision is one synchronous storage step.
  */
 import { DurableObject } from "cloudflare:workers";
-import { sha256Hex } from "../security/digest";
+import { sha256Hex } from "../lib/digest";
 
 const CREATE_WINDOW_MS = 10_000;
 /**

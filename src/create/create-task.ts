@@ -1,159 +1,106 @@
 /**
- * Creating a task: claim one of the tenant's daily creates, take a slot under the upstream's
- * rate limit, mint the callback URL, ask the
- * upstream, and register the task with its object. Runs under waitUntil from the route, so a client that hangs up mid-create does not
- * leave a task the upstream has already charged for unrecorded.
+ * Creating a task, as one sequence. Each step moves on or ends the create with a CreateFailure
+ * (src/domain/create-failure.ts); nothing here throws to the route.
+ *
+ *   1. settings checked          (a missing secret: 503, nothing written)
+ *   2. Idempotency-Key claimed   (a repeat replays the key's task, or waits for it)
+ *   3. quota reserved            (the tenant's create for today)
+ *   4. limiter permits           (KIE_CREATE_LIMIT in any 10 s, across every instance)
+ *   5. sent                      <- the credit is spent here, whatever the upstream answers
+ *   6. upstream named the task   (no answer in time: recorded in D1 for adoption, the key in doubt)
+ *   7. key learns the taskId
+ *   8. registered                with the task's object
+ *
+ * Steps 3 and 4 reach Durable Objects before anything is sent: if one cannot be reached the create
+ * ends as "unavailable" and costs nothing. The quota is settled in one place: counted once sent,
+ * given back otherwise. The route runs all of it under waitUntil, so a client that hangs up
+ * mid-create does not leave a task the upstream charged for unrecorded.
  */
 import type { Config } from "../config/config";
-import { rememberUnansweredCreate } from "./record-timed-out-create";
+import type { CreateOutcome } from "../domain/create-failure";
+import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import { mintCallbackTarget } from "../security/callback-token";
-import { type Permit, createRateLimiter } from "./create-rate-limiter";
-import { type Backoff, withRetries } from "../lib/retry";
-import { claimQuota } from "../tenants/quota";
-import type { CreateFailure } from "../upstream/create-failure";
-import { type CreateResult, createLyricsTask } from "../upstream/kie-client";
-import type { RegisterVerdict } from "../task/task-object";
-import type { NewTask } from "../task/task-state";
-import { taskObject } from "../task/stub";
-import { errorMessage } from "../lib/error-message";
+import { reserveQuota } from "../tenants/quota";
+import { createLyricsTask } from "../upstream/kie-client";
+import { createRateLimiter } from "./create-rate-limiter";
+import { type CreateCredentials, createCredentials } from "./credentials";
+import { coordinationUnavailable, overQuota, rateLimited } from "./failures";
+import type { Background, CreateRequest } from "./create-request";
+import { type KeyLease, claimKey } from "./key-lease";
+import { recordTimedOutCreate } from "./record-timed-out-create";
+import { registerTask } from "./register-task";
 
-export interface CreateRequest {
-	prompt: string;
-	/** The client's own webhook, if any; never sent upstream. */
-	callbackUrl: string | null;
-	/** The Idempotency-Key object's name, when the create came with a key. */
-	idempotencyScope?: string;
-	/** The tenant whose key sent the create: the task's owner. */
-	owner: string;
+export async function createTask(env: Env, config: Config, request: CreateRequest, background: Background): Promise<CreateOutcome> {
+	const credentials = createCredentials(config, request.callbackUrl);
+	if ("kind" in credentials) return { ok: false, failure: credentials };
+	if (!request.idempotencyKey) return sendOnce(env, config, credentials, request, null, background);
+	const key = await claimKey(env, request.idempotencyKey);
+	if (!key.proceed) return key.outcome;
+	let outcome: CreateOutcome | null = null;
+	try {
+		outcome = await sendOnce(env, config, credentials, request, key.lease, background);
+		return outcome;
+	} finally {
+		await key.lease.settle(outcome);
+	}
 }
 
-/** Configuration a create cannot go without; the route checks it before calling. */
-export interface CreateCredentials {
-	kieApiKey: string;
-	publicUrl: string;
-	tokenSecret: string;
-}
-
-/**
- * `background` keeps work alive after the answer (the route passes its waitUntil): a task whose
- * object cannot be reached right now is still answered with its taskId, and registered there.
- */
-export async function createTask(
+/** Steps 3 to 8: at most one upstream create, paid for at most once. */
+async function sendOnce(
 	env: Env,
 	config: Config,
 	credentials: CreateCredentials,
 	request: CreateRequest,
-	background: (work: Promise<unknown>) => void,
-	/** Told the taskId the moment the upstream names it, before the task is registered. */
-	onUpstreamCreated: (taskId: string) => Promise<void> = async () => {},
-): Promise<CreateResult> {
-	const quota = await claimQuota(env, config, request.owner);
+	key: KeyLease | null,
+	background: Background,
+): Promise<CreateOutcome> {
+	const now = Date.now();
+	let quota: Awaited<ReturnType<typeof reserveQuota>>;
+	try {
+		quota = await reserveQuota(env, config, request.owner, now);
+	} catch (error) {
+		return unavailable(error);
+	}
 	if (!quota.granted) {
 		logEvent("warn", "create_over_quota", { tenant: request.owner });
-		return { ok: false, failure: quota.failure };
+		return { ok: false, failure: overQuota(request.owner, quota.quota, quota.resetsAt, now) };
 	}
-	let permit: Permit;
+	let sent = false;
 	try {
-		permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
-	} catch (error) {
-		// Nothing was sent: the tenant's create is not spent.
-		background(quota.claim.release());
-		throw error;
-	}
-	if (!permit.granted) {
-		const seconds = Math.ceil(permit.retryAfterMs / 1000);
-		logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
-		background(quota.claim.release());
-		return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
-	}
-	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
-	const started = Date.now();
-	const created = await createLyricsTask(config, credentials.kieApiKey, {
-		prompt: request.prompt,
-		callBackUrl: target.url,
-	});
-	// Sent: it counts whatever the upstream answered (it may have made the task and charged for it).
-	background(quota.claim.sent());
-	if (!created.ok) {
-		logEvent("warn", "create_failed", {
-			upstream: created.failure.upstream,
-			status: created.failure.status,
-			ms: Date.now() - started,
-		});
-		if (created.failure.upstream === "timeout") {
-			// The upstream may have made (and charged for) the task all the same.
-			const recorded = await rememberUnansweredCreate(env.DB, {
-				ref: target.ref,
-				prompt: request.prompt,
-				callbackUrl: request.callbackUrl,
-				createdAt: started,
-				idempotencyScope: request.idempotencyScope ?? null,
-				owner: request.owner,
-			});
-			if (recorded) return { ok: false, failure: { ...created.failure, ref: target.ref } };
+		let permit: Awaited<ReturnType<Awaited<ReturnType<typeof createRateLimiter>>["acquire"]>>;
+		try {
+			permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+		} catch (error) {
+			return unavailable(error);
 		}
-		return created;
+		if (!permit.granted) {
+			const seconds = Math.ceil(permit.retryAfterMs / 1000);
+			logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
+			return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
+		}
+		const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
+		const started = Date.now();
+		sent = true;
+		const created = await createLyricsTask(config, credentials.kieApiKey, { prompt: request.prompt, callBackUrl: target.url });
+		if (!created.ok) {
+			const { failure } = created;
+			logEvent("warn", "create_failed", { upstream: failure.upstream, status: failure.status, ms: Date.now() - started });
+			if (failure.kind !== "upstream-timeout") return created;
+			// The upstream may have made (and charged for) the task all the same.
+			const recorded = await recordTimedOutCreate(env.DB, request, target.ref, started);
+			return { ok: false, failure: recorded ? { ...failure, ref: target.ref } : failure };
+		}
+		const { taskId } = created;
+		await key?.learn(taskId);
+		const task = { taskId, ref: target.ref, prompt: request.prompt, callbackUrl: request.callbackUrl, createdAt: started, owner: request.owner };
+		return await registerTask(env, task, background);
+	} finally {
+		background(sent ? quota.claim.sent() : quota.claim.release());
 	}
-	await onUpstreamCreated(created.taskId);
-	const task: NewTask = {
-		taskId: created.taskId,
-		ref: target.ref,
-		prompt: request.prompt,
-		callbackUrl: request.callbackUrl,
-		createdAt: started,
-		owner: request.owner,
-	};
-	// Pauses of 100 and 200 ms: the create's answer waits on these.
-	const registered = await registerWithRetry(env, task, 2, { firstMs: 100, maxMs: 200 });
-	if (registered === "taken") {
-		return {
-			ok: false,
-			failure: {
-				status: 502,
-				code: 502,
-				msg: `The upstream answered with task id ${created.taskId}, which an earlier task already has, so this task cannot be tracked. Try again.`,
-				upstream: "task id reused",
-			},
-		};
-	}
-	if (registered === "failed") {
-		// The credit is spent: answering an error would have the client create (and pay) again.
-		// Answer the taskId and keep registering after the answer; record-info finds it once done.
-		logEvent("error", "task_register_deferred", { taskId: created.taskId });
-		background(registerWithRetry(env, task, 4, { firstMs: 1000, maxMs: 8000 }));
-	}
-	logEvent("info", "task_created", { taskId: created.taskId, ms: Date.now() - started });
-	return { ok: true, taskId: created.taskId };
 }
 
-/** Refused before anything is sent: the upstream would refuse it too, or count it against us. */
-function rateLimited(limit: number, retryAfterSeconds: number): CreateFailure {
-	return {
-		status: 429,
-		code: 429,
-		msg:
-			`The gateway sends the upstream at most ${limit} creates in any 10 seconds, and that many were just sent. ` +
-			`Nothing was created or charged; retry in ${retryAfterSeconds} s.`,
-		upstream: "not sent: gateway rate limit",
-		retryAfter: String(retryAfterSeconds),
-	};
-}
-
-/**
- * The upstream has already spent a credit on this task: a passing failure to reach its object is
- * retried, `retries` times after the first try.
- */
-function registerWithRetry(env: Env, input: NewTask, retries: number, backoff: Backoff): Promise<RegisterVerdict | "failed"> {
-	return withRetries(() => taskObject(env, input.taskId).register(input), {
-		retries,
-		backoff,
-		gaveUp: "failed" as const,
-		onError: (error, attempt) =>
-			logEvent("error", "register_failed", {
-				taskId: input.taskId,
-				attempt,
-				error: errorMessage(error),
-			}),
-	});
+function unavailable(error: unknown): CreateOutcome {
+	logEvent("error", "create_coordination_failed", { error: errorMessage(error) });
+	return { ok: false, failure: coordinationUnavailable() };
 }

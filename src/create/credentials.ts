@@ -1,33 +1,34 @@
 /**
  * What a create cannot go without, checked before anything is sent upstream or written: each
- * missing setting answers 503 naming it, so an operator knows exactly what to set.
+ * missing setting is a 503 naming it, so an operator knows exactly what to set.
  */
 import type { Config } from "../config/config";
-import { GatewayError } from "../routes/shared/errors";
+import type { CreateFailure } from "../domain/create-failure";
 import { callbackTokenKey } from "../security/callback-token";
-import type { CreateCredentials } from "./create-task";
+import { notConfigured } from "./failures";
 
-export function createCredentials(config: Config, callbackUrl: string | null): CreateCredentials {
+export interface CreateCredentials {
+	kieApiKey: string;
+	publicUrl: string;
+	tokenSecret: string;
+}
+
+export function createCredentials(config: Config, callbackUrl: string | null): CreateCredentials | CreateFailure {
 	if (!config.kieApiKey) {
-		throw new GatewayError(503, "The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");
+		return notConfigured("The gateway has no upstream API key (KIE_API_KEY), so it cannot create tasks yet.");
 	}
 	const tokenSecret = callbackTokenKey(config);
 	if (!tokenSecret) {
-		throw new GatewayError(
-			503,
+		return notConfigured(
 			"The gateway has no CALLBACK_TOKEN_SECRET, so it cannot mint the callback URL it gives the upstream; nothing was created. " +
 				"Ask the operator to set it.",
 		);
 	}
 	if (!config.publicUrl) {
-		throw new GatewayError(
-			503,
-			"The gateway has no valid PUBLIC_URL (its own http(s) origin), so the upstream could not call it back.",
-		);
+		return notConfigured("The gateway has no valid PUBLIC_URL (its own http(s) origin), so the upstream could not call it back.");
 	}
 	if (callbackUrl && !config.webhookSigningKey) {
-		throw new GatewayError(
-			503,
+		return notConfigured(
 			"The gateway has no WEBHOOK_SIGNING_KEY, so it cannot sign deliveries to a callBackUrl. " +
 				"Leave callBackUrl out and poll record-info, or ask the operator to set the key.",
 		);

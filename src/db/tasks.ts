@@ -1,6 +1,6 @@
 /**
- * Every D1 query of the gateway, as plain typed functions. Only the task object writes
- * (`upsertTask`); routes and the cron read.
+ * The D1 queries of the tasks table, as plain typed functions. Only the task object writes
+ * (`upsertTask`); routes and the cron read. The other tables have a module each in this folder.
  */
 import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
 import { type Delivery, callbackHost } from "../domain/delivery";
@@ -189,77 +189,6 @@ export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): 
 		.bind(query.createdBefore, query.now, query.limit)
 		.all<{ task_id: string }>();
 	return results.map((row) => row.task_id);
-}
-
-/** A create the upstream did not answer in time, which its callback may yet adopt. */
-export interface UnansweredCreate {
-	ref: string;
-	prompt: string;
-	callbackUrl: string | null;
-	createdAt: number;
-	/** The Idempotency-Key object of the create, if it had a key: told when the task is adopted. */
-	idempotencyScope: string | null;
-	/** The tenant that sent the create, who owns the task if it is adopted. */
-	owner: string | null;
-}
-
-export async function recordUnansweredCreate(db: D1Database, create: UnansweredCreate): Promise<void> {
-	await db
-		.prepare(
-			`INSERT OR IGNORE INTO unanswered_creates (ref, prompt, callback_url, created_at, idempotency_scope, owner)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6)`,
-		)
-		.bind(create.ref, create.prompt, create.callbackUrl, create.createdAt, create.idempotencyScope, create.owner)
-		.run();
-}
-
-function unansweredFromRow(row: UnansweredRow): UnansweredCreate & { taskId: string | null } {
-	return {
-		ref: row.ref,
-		prompt: row.prompt,
-		callbackUrl: row.callback_url,
-		createdAt: row.created_at,
-		idempotencyScope: row.idempotency_scope,
-		owner: row.owner,
-		taskId: row.task_id,
-	};
-}
-
-interface UnansweredRow {
-	ref: string;
-	prompt: string;
-	callback_url: string | null;
-	created_at: number;
-	idempotency_scope: string | null;
-	task_id: string | null;
-	owner: string | null;
-}
-
-/** The unanswered create minted with this ref, if made after `notBefore`, with the task that adopted it if any. */
-export async function findUnansweredCreate(
-	db: D1Database,
-	ref: string,
-	notBefore: number,
-): Promise<(UnansweredCreate & { taskId: string | null }) | null> {
-	const row = await db
-		.prepare("SELECT * FROM unanswered_creates WHERE ref = ?1 AND created_at >= ?2")
-		.bind(ref, notBefore)
-		.first<UnansweredRow>();
-	return row ? unansweredFromRow(row) : null;
-}
-
-/** Binds the unanswered create to `taskId`: the first task wins, and the same task may bind again. */
-export async function claimUnansweredCreate(db: D1Database, ref: string, taskId: string): Promise<boolean> {
-	const { meta } = await db
-		.prepare("UPDATE unanswered_creates SET task_id = ?2 WHERE ref = ?1 AND (task_id IS NULL OR task_id = ?2)")
-		.bind(ref, taskId)
-		.run();
-	return meta.changes > 0;
-}
-
-/** Forgets unanswered creates older than `before`: no callback will adopt them any more. */
-export async function deleteOldUnansweredCreates(db: D1Database, before: number): Promise<void> {
-	await db.prepare("DELETE FROM unanswered_creates WHERE created_at < ?1").bind(before).run();
 }
 
 export async function pingDatabase(db: D1Database): Promise<void> {

@@ -1,5 +1,5 @@
 /**
- * The task object's side of the overall bound on held callbacks (src/ratelimit/held-callback-budget.ts):
+ * The task object's side of the overall bound on held callbacks (./held-callback-budget.ts):
  * room is taken before a callback for a task not stored is held, and given back when the task is
  * stored, the upstream refutes the callback, or it expires. Giving back is best effort: room not
  * given back is freed when the hold expires, and a later check of the task gives it back too.
@@ -8,8 +8,8 @@ import { type Config, readConfig } from "../config/config";
 import type { Outcome } from "../domain/task-record";
 import { logEvent } from "../lib/log";
 import { type CheckResult, heldCallbackBudget } from "./held-callback-budget";
-import { EARLY_CALLBACK_TTL_MS, type EarlyCallbacks } from "./held-callbacks";
-import type { UnansweredCreateClaim } from "./adoption";
+import { HOLD_TTL_MS, type HeldCallbacks } from "./held-callbacks";
+import type { Adoption } from "./adoption";
 import { errorMessage } from "../lib/error-message";
 
 /**
@@ -35,7 +35,7 @@ export async function takeHoldRoom(env: Env, config: Config, taskId: string, ref
 				taskId,
 				ref,
 				bytes,
-				expiresAt: now + EARLY_CALLBACK_TTL_MS,
+				expiresAt: now + HOLD_TTL_MS,
 				firstCheckAt: now + config.upstreamTimeoutMs + FIRST_CHECK_MARGIN_MS,
 			},
 			{ count: config.heldCallbacksMax, bytes: config.heldCallbacksMaxBytes },
@@ -89,12 +89,12 @@ export async function settleUnadopted(
  * dropped and their room given back; callbacks held before the budget existed are listed in it,
  * so the cron checks them like any other.
  */
-export async function tendHeldCallbacks(env: Env, claim: UnansweredCreateClaim, early: EarlyCallbacks): Promise<void> {
-	const expired = claim.expireHeld(Date.now());
+export async function tendHeldCallbacks(env: Env, adoption: Adoption, held: HeldCallbacks): Promise<void> {
+	const expired = adoption.expireHeld(Date.now());
 	if (expired) return giveBackHoldRoom(env, expired);
-	const unlisted = claim.unlistedTaskId();
+	const unlisted = adoption.unlistedTaskId();
 	if (!unlisted) return;
 	const config = readConfig(env);
-	for (const { ref, bytes } of early.sizes()) await takeHoldRoom(env, config, unlisted, ref, bytes);
-	claim.listed();
+	for (const { ref, bytes } of held.sizes()) await takeHoldRoom(env, config, unlisted, ref, bytes);
+	adoption.listed();
 }

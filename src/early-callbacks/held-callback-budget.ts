@@ -2,7 +2,7 @@
  * What callbacks for tasks the gateway has not stored may hold, across every task object.
  *
  * Such a callback is held by its task's object until the create registers the task, or until
- * the upstream confirms it belongs to a create that timed out (src/task/adoption.ts). Each
+ * the upstream confirms it belongs to a create that timed out (./adoption.ts). Each
  * object bounds itself, but the ids are the caller's word: anyone able to mint callback URLs
  * could otherwise spread callbacks over any number of objects, each holding up to 256 KiB for a
  * day. One object counts every hold, by (taskId, ref), in count and bytes; past either bound, and

@@ -1,15 +1,15 @@
 /**
- * Callbacks that reach a task's object before the create has registered the task (the upstream
- * may answer the create after it has already called back). Held one row per callback URL (ref)
- * with a count of deliveries: only the first final outcome per ref can ever apply, so duplicates
- * cost nothing. Lives in the object's own SQLite storage, used only from its synchronous steps.
+ * Held callbacks: early callbacks kept in their task's object until the task is stored (./index.ts
+ * has the glossary). One row per callback URL (ref) with a count of deliveries: only the first
+ * final outcome per ref can ever apply, so duplicates cost nothing. Owns the task object's table
+ * `early_callbacks`, used only from its synchronous steps.
  */
 import type { Outcome } from "../domain/task-record";
 
 /** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
 const MAX_REFS = 20;
-/** Callbacks for a task the gateway never registered are dropped after this long. */
-export const EARLY_CALLBACK_TTL_MS = 24 * 60 * 60 * 1000;
+/** Callbacks for a task the gateway never stored are dropped after this long. */
+export const HOLD_TTL_MS = 24 * 60 * 60 * 1000;
 
 export interface HeldCallback {
 	ref: string;
@@ -18,16 +18,8 @@ export interface HeldCallback {
 	receivedAt: number;
 }
 
-export class EarlyCallbacks {
-	constructor(private readonly sql: SqlStorage) {
-		sql.exec(`CREATE TABLE IF NOT EXISTS early_callbacks (
-			ref TEXT PRIMARY KEY,
-			outcome TEXT NOT NULL,
-			final INTEGER NOT NULL,
-			deliveries INTEGER NOT NULL,
-			received_at INTEGER NOT NULL
-		)`);
-	}
+export class HeldCallbacks {
+	constructor(private readonly sql: SqlStorage) {}
 
 	/** Counts the delivery and keeps its outcome if it is the ref's first final one; "full" refuses it. */
 	hold(ref: string, outcome: Outcome, now: number): "held" | "full" {
@@ -95,7 +87,7 @@ export class EarlyCallbacks {
 	/** When the oldest held callback is to be forgotten; null when none is held. */
 	expiresAt(): number | null {
 		const oldest = this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
-		return oldest === null ? null : oldest + EARLY_CALLBACK_TTL_MS;
+		return oldest === null ? null : oldest + HOLD_TTL_MS;
 	}
 
 	clear(): void {

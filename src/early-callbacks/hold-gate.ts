@@ -1,12 +1,13 @@
 /**
  * Whether a callback for a task its object has not stored may be held there. A URL whose ref
  * already belongs to another stored task is being reused for a made-up taskId, and one whose
- * create is long over may only hold callbacks if that create was never answered (then the
- * object's late-create check asks the upstream before claiming it): the rest are refused.
+ * create is long over may only hold callbacks if that create timed out (then the task is adopted
+ * only once the upstream confirms it, ./adoption.ts): the rest are refused.
  * When D1 is slow or failing it cannot say whose URL this is: the callback is neither refused for
  * good nor held, but answered so the upstream retries.
  */
-import { findTaskIdByCallbackRef, findUnansweredCreate } from "../db/tasks";
+import { findTaskIdByCallbackRef } from "../db/tasks";
+import { findTimedOutCreate } from "../db/timed-out-creates";
 import { isFreshRef } from "../security/callback-token";
 import { withinBudget } from "../lib/within-budget";
 import { ADOPTION_WINDOW_MS } from "./upstream-confirmation";
@@ -28,12 +29,12 @@ export async function mayHoldEarlyCallback(
 	const fresh = token === "current" && isFreshRef(ref);
 	const notBefore = Date.now() - ADOPTION_WINDOW_MS;
 	const lookup = await withinBudget(
-		Promise.all([findTaskIdByCallbackRef(db, ref), fresh ? Promise.resolve(null) : findUnansweredCreate(db, ref, notBefore)]),
+		Promise.all([findTaskIdByCallbackRef(db, ref), fresh ? Promise.resolve(null) : findTimedOutCreate(db, ref, notBefore)]),
 		null,
 		budgetMs,
 	);
 	if (lookup === null) return "d1-unavailable";
-	const [owner, unanswered] = lookup;
+	const [owner, timedOut] = lookup;
 	if (owner !== null && owner !== taskId) return "refuse";
-	return fresh || (unanswered !== null && (unanswered.taskId === null || unanswered.taskId === taskId)) ? "hold" : "refuse";
+	return fresh || (timedOut !== null && (timedOut.taskId === null || timedOut.taskId === taskId)) ? "hold" : "refuse";
 }

@@ -1,41 +1,36 @@
 /**
- * After a task object claims a late create that came with an Idempotency-Key, that key's object
- * must learn the task, so a retry with the key replays it instead of paying again. Told from the
- * object's alarm until it hears (or the key's own window is over). Owns its table, `key_handoff`.
+ * After a task object adopts a timed-out create that came with an Idempotency-Key, that key's
+ * object must learn the task too, so a retry with the key replays it instead of paying again.
+ * Told from the object's alarm until it hears (or the key's own window is over). Owns the task
+ * object's table `key_adoption`.
  */
 import { IDEMPOTENCY_WINDOW_MS, idempotencyObject } from "../idempotency/idempotency-object";
-import { logEvent } from "../lib/log";
 import { errorMessage } from "../lib/error-message";
+import { logEvent } from "../lib/log";
 import { MirroredRow } from "../lib/mirrored-row";
 
 const RETRY_MS = 10_000;
 
-export interface PendingHandoff {
+export interface KeyToTell {
+	/** The key's object (src/idempotency/idempotency-key.ts). */
 	scope: string;
+	/** The ref of the timed-out create's callback URL: how the key knows the create. */
 	ref: string;
 }
 
-type HandoffRow = { scope: string; ref: string; retry_at: number | null };
+type KeyAdoptionRow = { scope: string; ref: string; retry_at: number | null };
 
-export class KeyHandoff {
-	private readonly stored: MirroredRow<HandoffRow>;
+export class KeyAdoption {
+	private readonly stored: MirroredRow<KeyAdoptionRow>;
 
 	constructor(private readonly sql: SqlStorage) {
-		sql.exec(
-			"CREATE TABLE IF NOT EXISTS key_handoff (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)",
-		);
-		this.stored = new MirroredRow(() => sql.exec<HandoffRow>("SELECT scope, ref, retry_at FROM key_handoff WHERE id = 1").toArray()[0] ?? null);
+		this.stored = new MirroredRow(() => sql.exec<KeyAdoptionRow>("SELECT scope, ref, retry_at FROM key_adoption WHERE id = 1").toArray()[0] ?? null);
 	}
 
-	/** The key `scope` (its create's ref `ref`) is to be told this task; due at once. */
-	set(handoff: PendingHandoff): void {
-		this.sql.exec("INSERT OR REPLACE INTO key_handoff (id, scope, ref, retry_at) VALUES (1, ?, ?, NULL)", handoff.scope, handoff.ref);
-		this.stored.wrote({ scope: handoff.scope, ref: handoff.ref, retry_at: null });
-	}
-
-	pending(): PendingHandoff | null {
-		const row = this.stored.get();
-		return row && { scope: row.scope, ref: row.ref };
+	/** The key is to learn this task; due at once. */
+	expect(key: KeyToTell): void {
+		this.sql.exec("INSERT OR REPLACE INTO key_adoption (id, scope, ref, retry_at) VALUES (1, ?, ?, NULL)", key.scope, key.ref);
+		this.stored.wrote({ scope: key.scope, ref: key.ref, retry_at: null });
 	}
 
 	nextRun(now: number): number | null {
@@ -44,8 +39,8 @@ export class KeyHandoff {
 	}
 
 	/** Tells the key its task; on failure tries again later, unless the key's window is over. */
-	async handOff(env: Env, taskId: string, createdAt: number): Promise<void> {
-		const pending = this.pending();
+	async tell(env: Env, taskId: string, createdAt: number): Promise<void> {
+		const pending = this.stored.get();
 		if (!pending) return;
 		try {
 			await idempotencyObject(env, pending.scope).adopt(pending.ref, taskId);
@@ -55,14 +50,14 @@ export class KeyHandoff {
 			// Pointless once the key's own window is over.
 			if (Date.now() < createdAt + IDEMPOTENCY_WINDOW_MS) {
 				const retryAt = Date.now() + RETRY_MS;
-				this.sql.exec("UPDATE key_handoff SET retry_at = ?", retryAt);
+				this.sql.exec("UPDATE key_adoption SET retry_at = ?", retryAt);
 				this.stored.wrote({ ...pending, retry_at: retryAt });
 			} else this.forget();
 		}
 	}
 
 	private forget(): void {
-		this.sql.exec("DELETE FROM key_handoff");
+		this.sql.exec("DELETE FROM key_adoption");
 		this.stored.wrote(null);
 	}
 }

@@ -1,14 +1,14 @@
 /**
- * Adopting the task of a create the upstream answered too late (504). A callback carrying the
+ * Before a task is adopted from a timed-out create (504). A callback carrying the
  * create's ref names a taskId, but its body is the caller's word: before the task is stored, the
  * upstream itself must confirm that task exists and was asked for the create's prompt. So a
  * forged callback, even through a genuine URL, stores nothing.
  */
 import type { Config } from "../config/config";
-import type { UnansweredCreate } from "../db/tasks";
+import type { TimedOutCreate } from "../db/timed-out-creates";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 
-/** Unanswered creates are adopted for a day; the provider calls back within minutes. */
+/** Timed-out creates may be adopted for a day; the provider calls back within minutes. */
 export const ADOPTION_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 export type Confirmation = "confirmed" | "refuted" | "unknown";
@@ -20,7 +20,7 @@ export type Confirmation = "confirmed" | "refuted" | "unknown";
 export async function confirmWithUpstream(
 	config: Config,
 	taskId: string,
-	create: Pick<UnansweredCreate, "ref" | "prompt">,
+	create: Pick<TimedOutCreate, "ref" | "prompt">,
 	ask: (apiKey: string) => Promise<TaskPrompt> = (apiKey) => fetchTaskPrompt(config, apiKey, taskId),
 ): Promise<Confirmation> {
 	if (!config.kieApiKey) return "unknown";

@@ -2,7 +2,7 @@
  * The `Idempotency-Key` header of a create (its shape is CreateLyricsHeaders): whose it is, and
  * what "the same body" means.
  */
-import { sha256Hex } from "../security/digest";
+import { sha256Hex } from "../lib/digest";
 
 /**
  * Keys are scoped to the tenant: two tenants choosing the same key never see each other's tasks,

@@ -10,7 +10,7 @@
  */
 import { DurableObject } from "cloudflare:workers";
 import { settleAlarm } from "../lib/durable-alarm";
-import type { CreateFailure } from "../upstream/create-failure";
+import type { CreateFailure } from "../domain/create-failure";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 /** Longer than any create can take: the upstream deadline (at most 15 s) plus registering the task. */

@@ -3,17 +3,13 @@
  * (the task object from what each collaborator says it needs, the idempotency object from its
  * key's window) and hands the decision here: a time, or null for no alarm at all.
  */
-export async function settleAlarm(
-	storage: DurableObjectStorage,
-	at: number | null,
-	{ soonerOnly = false }: { soonerOnly?: boolean } = {},
-): Promise<void> {
+export async function settleAlarm(storage: DurableObjectStorage, at: number | null, { confirmed = true } = {}): Promise<void> {
 	const current = await storage.getAlarm();
-	// soonerOnly only ever brings the alarm forward: one that is due sooner stays, nothing is deleted.
-	const wanted = soonerOnly ? earliest([current, at]) : at;
-	if (wanted === current) return;
-	if (wanted === null) await storage.deleteAlarm();
-	else await storage.setAlarm(wanted);
+	if (at === current) return;
+	// Unconfirmed: the answer the caller is about to give need not wait for the alarm to be stored
+	// (for work held in memory, which a restart loses along with the alarm's reason).
+	if (at === null) await storage.deleteAlarm({ allowUnconfirmed: !confirmed });
+	else await storage.setAlarm(at, { allowUnconfirmed: !confirmed });
 }
 
 /** The soonest of the times given, ignoring nulls; null when there is none. */

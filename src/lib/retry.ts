@@ -1,7 +1,8 @@
 /**
  * The one way the gateway waits before trying again: exponential backoff from a first pause,
- * doubling up to a cap, optionally spread by jitter. Upstream polls, D1 writes, the late-create
- * check and registering a task with its object all take their pauses from here.
+ * doubling up to a cap, optionally spread by jitter. Upstream polls, D1 writes, the held-callback
+ * checks, registering a task with its object and telling an Idempotency-Key its outcome all take
+ * their pauses from here.
  */
 
 export interface Backoff {

@@ -13,7 +13,7 @@ import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../sch
 import { errorResponses } from "../schemas/envelope";
 import { callbackTokenVerdict } from "../security/callback-token";
 import { verifyProviderSignature } from "../security/provider-signature";
-import type { CallbackVerdict } from "../task/task-object";
+import type { CallbackVerdict } from "../task/receipts";
 import { taskObject } from "../task/stub";
 import { isValidTaskId } from "../domain/task-id";
 import { outcomeFromCallback } from "../upstream/outcome";

@@ -7,7 +7,6 @@ import { GatewayError } from "./shared/errors";
 import { readJsonBody } from "./shared/body";
 import { createRouter, parseOrThrow } from "./shared/router";
 import { isRecord } from "../lib/json";
-import { logEvent } from "../lib/log";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import {
 	CreateLyricsBody,
@@ -21,16 +20,14 @@ import {
 	TaskRecordSchema,
 	countWords,
 } from "../schemas/lyrics";
-import { createIdempotently } from "../create/create-idempotently";
 import { idempotencyScope, requestFingerprint } from "../idempotency/idempotency-key";
 import { createTask } from "../create/create-task";
+import { failureAnswer } from "./create-answer";
 import { type Tenant, canSee } from "../tenants/tenant";
 import { callbackUrlRefusal } from "../webhooks/target";
 import { holdsSecret } from "../security/redact";
-import { createCredentials } from "../create/credentials";
 import { decodeCursor, encodeCursor } from "./cursor";
 import { toRecordInfo } from "./task-view";
-import { errorMessage } from "../lib/error-message";
 
 export const lyrics = createRouter();
 
@@ -99,50 +96,22 @@ lyrics.post("/", async (c) => {
 	const { "Idempotency-Key": idempotencyKey } = parseOrThrow(CreateLyricsHeaders, {
 		"Idempotency-Key": c.req.header("idempotency-key"),
 	});
-	const credentials = createCredentials(config, callbackUrl);
-
-	const key = idempotencyKey
+	const tenant = c.get("tenant").name;
+	const idempotency = idempotencyKey
 		? {
-				scope: await idempotencyScope(c.get("tenant").name, idempotencyKey),
+				scope: await idempotencyScope(tenant, idempotencyKey),
 				fingerprint: await requestFingerprint({ prompt: body.prompt, callbackUrl }),
 			}
-		: undefined;
-	const request = { prompt: body.prompt, callbackUrl, idempotencyScope: key?.scope, owner: c.get("tenant").name };
+		: null;
 	const background = (work: Promise<unknown>) => c.executionCtx.waitUntil(work.catch(() => undefined));
-	const work = createIdempotently(c.env, key, (onUpstreamCreated) =>
-		createTask(c.env, config, credentials, request, background, onUpstreamCreated),
-	);
+	const work = createTask(c.env, config, { prompt: body.prompt, callbackUrl, owner: tenant, idempotencyKey: idempotency }, background);
 	// Finish even if the client hangs up: once the upstream answers, a credit is spent.
 	background(work);
-	const outcome = await work.catch((error: unknown) => {
-		if (error instanceof GatewayError) throw error;
-		// Only the key's or the rate limiter's object can throw here, and both answer before
-		// anything is sent upstream (a created task is registered with retries instead).
-		logEvent("error", "create_coordination_failed", { error: errorMessage(error) });
-		throw new GatewayError(
-			503,
-			"The gateway could not reach its own coordination storage, so nothing was created. Try again in a moment.",
-			503,
-			{ "retry-after": "1" },
-		);
-	});
-	if (outcome.replayed) {
-		noteForLog(c.req.raw, { taskId: outcome.taskId });
-		return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200, {
-			"idempotent-replayed": "true",
-		});
-	}
-	if (!outcome.result.ok) {
-		const { failure } = outcome.result;
-		throw new GatewayError(
-			failure.status,
-			failure.msg,
-			failure.code,
-			failure.retryAfter ? { "retry-after": failure.retryAfter } : {},
-		);
-	}
-	noteForLog(c.req.raw, { taskId: outcome.result.taskId });
-	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.result.taskId } }, 200);
+	const outcome = await work;
+	if (!outcome.ok) throw failureAnswer(outcome.failure);
+	noteForLog(c.req.raw, { taskId: outcome.taskId });
+	const replayed = outcome.replayed ? { "idempotent-replayed": "true" } : undefined;
+	return c.json({ code: 200 as const, msg: "success" as const, data: { taskId: outcome.taskId } }, 200, replayed);
 });
 
 const recordInfoRoute = createRoute({

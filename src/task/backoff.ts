@@ -1,4 +1,4 @@
-/** How long to wait before trying again, for upstream polls and for D1 writes (src/retry.ts does the arithmetic). */
+/** How long to wait before trying again, for upstream polls and for D1 writes (src/lib/retry.ts does the arithmetic). */
 import { type Backoff, backoffMs } from "../lib/retry";
 
 const SECOND = 1000;

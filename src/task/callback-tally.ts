@@ -1,33 +1,26 @@
 /**
  * Deliveries of a result the task already has (duplicates), counted in memory and folded into the
- * record within COALESCE_MS, so a duplicate costs no storage write on its way to its answer: a
- * write holds the answer until it is durable, and the upstream retries a final callback several
- * times. What a duplicate changes is a counter; everything it could decide was decided by the
- * first delivery, durably. The price: should the object restart within those seconds, the
- * duplicates it had not folded yet are missing from `callbacksReceived`.
- *
- * The fold is scheduled in memory too, with a timer rather than the object's alarm: an alarm is a
- * durable reminder, and one that outlived a restart would find the count it was for gone. A
- * pending timer keeps the object in memory until it fires (compatibility date 2026-10-01 on),
- * and the alarm, should it run first for some other reason, folds whatever is counted by then.
+ * record by the object's alarm within COALESCE_MS of the first one, so a duplicate costs no write
+ * of the record on its way to its answer: the upstream retries a final callback several times,
+ * and all a duplicate changes is a counter (everything it could decide, the first delivery
+ * decided, durably). The price: should the object restart before the fold, the duplicates it had
+ * counted are missing from `callbacksReceived`. The alarm set for the fold is the object's one
+ * alarm (its time recomputed from every collaborator's), so nothing else keeps the object awake.
  */
 import { logEvent } from "../lib/log";
-import { COALESCE_MS } from "./d1-projection";
+import { COALESCE_MS } from "./d1-books";
 import type { TaskState } from "./task-state";
 import type { TaskStore } from "./task-store";
 
 export class CallbackTally {
 	private count = 0;
-	/** Due to fold the count; null when there is nothing to fold. */
-	private timer: ReturnType<typeof setTimeout> | null = null;
+	/** When the first duplicate not folded yet was counted; null when there is none. */
+	private since: number | null = null;
 
-	/** `fold` is called within COALESCE_MS of the first duplicate counted since the last fold. */
-	constructor(private readonly fold: () => Promise<void>) {}
-
-	/** Counts one duplicate (the first since the last fold sets the fold's timer). */
-	add(): void {
+	/** Counts one duplicate. */
+	add(now: number): void {
 		this.count += 1;
-		this.timer ??= setTimeout(() => void this.fold(), COALESCE_MS);
+		this.since ??= now;
 	}
 
 	/** Duplicates not folded into the record yet. */
@@ -35,16 +28,20 @@ export class CallbackTally {
 		return this.count;
 	}
 
+	/** When the count is due to be folded in; null when there is nothing to fold. */
+	nextRun(): number | null {
+		return this.since === null ? null : this.since + COALESCE_MS;
+	}
+
 	/**
 	 * Counts the duplicates in: into `state` (the stored one) and committed in the same step, as a
 	 * change D1 is then owed; false when there were none. Their request lines were left out
-	 * (src/http/request-log.ts): this line is theirs.
+	 * (src/routes/shared/request-log.ts): this line is theirs.
 	 */
 	foldInto(state: TaskState, store: TaskStore): boolean {
 		const duplicates = this.count;
-		if (this.timer !== null) clearTimeout(this.timer);
 		this.count = 0;
-		this.timer = null;
+		this.since = null;
 		if (duplicates === 0) return false;
 		state.record.callbacksReceived += duplicates;
 		store.commit(state, Date.now());

@@ -24,7 +24,6 @@ export class DeliveryRunner {
 		private readonly sql: SqlStorage,
 		private readonly store: TaskStore,
 	) {
-		sql.exec("CREATE TABLE IF NOT EXISTS delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)");
 		this.lease = new MirroredRow(() => sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0] ?? null);
 	}
 

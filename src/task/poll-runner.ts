@@ -36,12 +36,6 @@ export class PollRunner {
 		private readonly sql: SqlStorage,
 		private readonly store: TaskStore,
 	) {
-		sql.exec(`CREATE TABLE IF NOT EXISTS poll_schedule (
-			id INTEGER PRIMARY KEY CHECK (id = 1),
-			due_at INTEGER NOT NULL,
-			tick_time INTEGER NOT NULL,
-			asked_at INTEGER NOT NULL
-		)`);
 		this.schedule = new MirroredRow(
 			() => sql.exec<ScheduleRow>("SELECT due_at, tick_time, asked_at FROM poll_schedule WHERE id = 1").toArray()[0] ?? null,
 		);

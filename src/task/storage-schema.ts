@@ -1,81 +1,138 @@
 /**
- * The version of a task object's own SQLite storage, and the steps that bring an object stored
- * by an older gateway up to it, run once from the constructor. Each collaborator creates its own
- * table; a step here only reshapes what an earlier version left behind.
+ * A task object's own SQLite storage: every table as the current version has it, in one place,
+ * and the steps that bring an object stored by an older gateway up to it. A fresh object is made
+ * at the current version at once; the steps run only for an object an older version stored.
  *
+ * Each collaborator of the object owns one table (and only reads and writes that one):
+ *
+ * | table           | owner                          | holds                                               |
+ * |-----------------|--------------------------------|-----------------------------------------------------|
+ * | meta            | this file                      | the storage version                                 |
+ * | task            | TaskStore                      | the record (JSON), the callback ref, the poll lease |
+ * | d1_sync         | D1Projection                   | D1's books, stored only while a write keeps failing |
+ * | delivery_lease  | DeliveryRunner                 | until when a webhook attempt is under way           |
+ * | poll_schedule   | PollRunner                     | the poll a cron tick asked for                      |
+ * | early_callbacks | HeldCallbacks (early-callbacks)| callbacks held before the task was stored           |
+ * | adoption        | Adoption (early-callbacks)     | which task held callbacks are for                   |
+ * | key_adoption    | KeyAdoption (early-callbacks)  | an Idempotency-Key still to learn an adopted task   |
+ *
+ * Versions:
  * - 1: one `task` row whose JSON held the record and all bookkeeping flat; `early_identity`.
- * - 2: `task` holds the record, its ref and the poll lease; the D1 sync, the delivery lease, the
- *   key handoff and the late-create check each in their collaborator's table.
+ * - 2: `task` holds the record, its ref and the poll lease; the D1 books, the delivery lease, the
+ *   key handoff and the late-create check each in a table of their own.
+ * - 3: the late-create check is `adoption`, without its `checks` count (never read) and with a
+ *   flag for callbacks a version 1 object held unknown to the held-callback budget; the key
+ *   handoff is `key_adoption`.
  */
-import type { TaskRecord } from "../domain/task-record";
-import type { KeyHandoff } from "../early-callbacks/key-adoption";
-import type { UnansweredCreateClaim } from "../early-callbacks/adoption";
-import type { D1Projection, SyncStatus } from "./d1-projection";
-import type { DeliveryRunner } from "./delivery-runner";
 
-export const STORAGE_VERSION = 2;
+export const STORAGE_VERSION = 3;
 
-/** The collaborators that take over what an older version kept for them. */
-export interface Heirs {
-	d1: Pick<D1Projection, "restore">;
-	delivery: Pick<DeliveryRunner, "setLease">;
-	lateCreate: Pick<UnansweredCreateClaim, "restore">;
-	keyHandoff: Pick<KeyHandoff, "set">;
-}
+/** Every table of the current version, as SQLite keeps its definition. */
+export const CURRENT_TABLES = [
+	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
+	`CREATE TABLE task (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		state TEXT NOT NULL,
+		ref TEXT NOT NULL,
+		poll_lease_until INTEGER NOT NULL DEFAULT 0
+	)`,
+	`CREATE TABLE d1_sync (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		synced_version INTEGER NOT NULL,
+		failures INTEGER NOT NULL,
+		retry_at INTEGER
+	)`,
+	"CREATE TABLE delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)",
+	`CREATE TABLE poll_schedule (
+		id INTEGER PRIMARY KEY CHECK (id = 1),
+		due_at INTEGER NOT NULL,
+		tick_time INTEGER NOT NULL,
+		asked_at INTEGER NOT NULL
+	)`,
+	`CREATE TABLE early_callbacks (
+		ref TEXT PRIMARY KEY,
+		outcome TEXT NOT NULL,
+		final INTEGER NOT NULL,
+		deliveries INTEGER NOT NULL,
+		received_at INTEGER NOT NULL
+	)`,
+	// unlisted: held by a version 1 object, before the held-callback budget listed holds.
+	"CREATE TABLE adoption (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, unlisted INTEGER NOT NULL DEFAULT 0)",
+	"CREATE TABLE key_adoption (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)",
+];
 
-/** What version 1 kept beside the record. */
-interface Version1Leftovers {
-	sync: SyncStatus | null;
-	deliveryLeaseUntil: number;
-	keyToAdopt: { scope: string; ref: string } | null;
-	lateCreateCheck: { taskId: string; checks: number } | null;
-}
-
-type Version1State = TaskRecord &
-	SyncStatus & { ref: string; pollLeaseUntil: number; deliveryLeaseUntil: number; keyToAdopt?: { scope: string; ref: string } | null };
-
-/** Brings the storage to STORAGE_VERSION, in one transaction. */
-export function migrateStorage(storage: DurableObjectStorage, heirs: Heirs): void {
+/** Brings the storage to STORAGE_VERSION (or makes it there), in one transaction; run from the constructor. */
+export function openStorage(storage: DurableObjectStorage): void {
 	const sql = storage.sql;
-	sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
-	// No row: version 1 (which had no meta table), or a fresh object, whose empty tables step 1→2 reshapes as well.
-	const version = sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'storage_version'").toArray()[0]?.value ?? 1;
-	if (version >= STORAGE_VERSION) return;
+	const version = storedVersion(sql);
+	if (version === STORAGE_VERSION) return;
 	storage.transactionSync(() => {
-		if (version < 2) handOver(toVersion2(sql), heirs);
+		if (version === null) for (const statement of CURRENT_TABLES) sql.exec(statement);
+		else {
+			if (version < 2) toVersion2(sql);
+			if (version < 3) toVersion3(sql);
+		}
 		sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_version', ?)", STORAGE_VERSION);
 	});
 }
 
-function toVersion2(sql: SqlStorage): Version1Leftovers {
-	sql.exec("ALTER TABLE task ADD COLUMN ref TEXT NOT NULL DEFAULT ''");
-	sql.exec("ALTER TABLE task ADD COLUMN poll_lease_until INTEGER NOT NULL DEFAULT 0");
-	sql.exec(
-		"CREATE TABLE IF NOT EXISTS early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)",
-	);
-	const identity = sql.exec<{ task_id: string; checks: number }>("SELECT task_id, checks FROM early_identity").toArray()[0];
-	sql.exec("DROP TABLE early_identity");
-	const leftovers: Version1Leftovers = {
-		sync: null,
-		deliveryLeaseUntil: 0,
-		keyToAdopt: null,
-		lateCreateCheck: identity ? { taskId: identity.task_id, checks: identity.checks } : null,
-	};
-	const row = sql.exec<{ state: string }>("SELECT state FROM task WHERE id = 1").toArray()[0];
-	if (!row) return leftovers;
-	const { ref, pollLeaseUntil, syncedVersion, syncFailures, deliveryLeaseUntil, keyToAdopt, ...record } = JSON.parse(
-		row.state,
-	) as Version1State;
-	// Version 1 predates tenants: its task has no owner (only admin keys see it).
-	const withOwner: TaskRecord = { ...record, owner: record.owner ?? null };
-	sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", JSON.stringify(withOwner), ref, pollLeaseUntil);
-	return { ...leftovers, sync: { syncedVersion, syncFailures }, deliveryLeaseUntil, keyToAdopt: keyToAdopt ?? null };
+/** The version the storage is at; null for a fresh object (no table at all). */
+function storedVersion(sql: SqlStorage): number | null {
+	const tables = new Set(sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((row) => row.name));
+	if (tables.has("meta")) {
+		return sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'storage_version'").toArray()[0]?.value ?? 1;
+	}
+	// Version 1 had no meta table: any table of its own means an object it stored.
+	return tables.has("task") || tables.has("early_callbacks") || tables.has("early_identity") ? 1 : null;
 }
 
-function handOver(old: Version1Leftovers, heirs: Heirs): void {
-	if (old.sync) heirs.d1.restore(old.sync);
-	heirs.delivery.setLease(old.deliveryLeaseUntil);
-	if (old.keyToAdopt) heirs.keyHandoff.set(old.keyToAdopt);
-	// The old code's alarm may be gone by the next entry point: look again at once.
-	if (old.lateCreateCheck) heirs.lateCreate.restore(old.lateCreateCheck.taskId, old.lateCreateCheck.checks, Date.now());
+/** What version 1 kept flat in the task's JSON beside the record. */
+interface Version1Bookkeeping {
+	ref: string;
+	pollLeaseUntil: number;
+	syncedVersion?: number;
+	syncFailures?: number;
+	deliveryLeaseUntil?: number;
+	keyToAdopt?: { scope: string; ref: string } | null;
+	owner?: string | null;
+}
+
+function toVersion2(sql: SqlStorage): void {
+	sql.exec("CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
+	sql.exec("ALTER TABLE task ADD COLUMN ref TEXT NOT NULL DEFAULT ''");
+	sql.exec("ALTER TABLE task ADD COLUMN poll_lease_until INTEGER NOT NULL DEFAULT 0");
+	sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+	sql.exec("CREATE TABLE d1_sync (id INTEGER PRIMARY KEY CHECK (id = 1), synced_version INTEGER NOT NULL, failures INTEGER NOT NULL, retry_at INTEGER)");
+	sql.exec("CREATE TABLE delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)");
+	sql.exec("CREATE TABLE poll_schedule (id INTEGER PRIMARY KEY CHECK (id = 1), due_at INTEGER NOT NULL, tick_time INTEGER NOT NULL, asked_at INTEGER NOT NULL)");
+	sql.exec(
+		"CREATE TABLE IF NOT EXISTS early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
+	);
+	sql.exec("CREATE TABLE key_handoff (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)");
+	sql.exec(
+		"CREATE TABLE late_create_check (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0, next_check_at INTEGER)",
+	);
+	// Held callbacks' task: its check was the object's own then, so it is due at once (and listed by the next alarm).
+	sql.exec("CREATE TABLE IF NOT EXISTS early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)");
+	sql.exec("INSERT INTO late_create_check (id, task_id, checks, next_check_at) SELECT 1, task_id, checks, ? FROM early_identity", Date.now());
+	sql.exec("DROP TABLE early_identity");
+
+	const row = sql.exec<{ state: string }>("SELECT state FROM task WHERE id = 1").toArray()[0];
+	if (!row) return;
+	const { ref, pollLeaseUntil, syncedVersion, syncFailures, deliveryLeaseUntil, keyToAdopt, ...record } = JSON.parse(row.state) as Version1Bookkeeping;
+	// Version 1 predates tenants: its task has no owner (only admin keys see it).
+	const withOwner = { ...record, owner: record.owner ?? null };
+	sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", JSON.stringify(withOwner), ref, pollLeaseUntil);
+	if (syncedVersion !== undefined) {
+		sql.exec("INSERT INTO d1_sync (id, synced_version, failures, retry_at) VALUES (1, ?, ?, NULL)", syncedVersion, syncFailures ?? 0);
+	}
+	sql.exec("INSERT INTO delivery_lease (id, until) VALUES (1, ?)", deliveryLeaseUntil ?? 0);
+	if (keyToAdopt) sql.exec("INSERT INTO key_handoff (id, scope, ref, retry_at) VALUES (1, ?, ?, NULL)", keyToAdopt.scope, keyToAdopt.ref);
+}
+
+function toVersion3(sql: SqlStorage): void {
+	sql.exec(CURRENT_TABLES.find((statement) => statement.includes("TABLE adoption")) as string);
+	sql.exec("INSERT INTO adoption (id, task_id, unlisted) SELECT 1, task_id, next_check_at IS NOT NULL FROM late_create_check");
+	sql.exec("DROP TABLE late_create_check");
+	sql.exec("ALTER TABLE key_handoff RENAME TO key_adoption");
 }

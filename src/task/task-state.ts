@@ -9,7 +9,7 @@ import type { HeldCallback } from "../early-callbacks/held-callbacks";
 /**
  * What the object decides on: the public record readers see (D1's row), plus the two facts
  * only the decisions need. The bookkeeping of its collaborators (D1 sync, delivery lease,
- * key handoff) lives apart, each in its own table.
+ * key adoption) lives apart, each in its own table.
  */
 export interface TaskState {
 	record: TaskRecord;

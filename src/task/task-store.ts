@@ -23,6 +23,8 @@ export interface TaskHead {
 /** The row as stored: the record still as JSON (parsed afresh for each caller, who may change it). */
 interface StoredRow {
 	state: string;
+	/** `state` parsed, once someone needed it (peek). */
+	parsed?: TaskRecord;
 	head: TaskHead;
 	pollLeaseUntil: number;
 }
@@ -31,19 +33,30 @@ export class TaskStore {
 	private readonly row: MirroredRow<StoredRow>;
 
 	constructor(private readonly sql: SqlStorage) {
-		// The table as the first storage version made it; src/task/storage-schema.ts adds the rest.
-		sql.exec("CREATE TABLE IF NOT EXISTS task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
 		this.row = new MirroredRow(() => {
 			const stored = sql
 				.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
 				.toArray()[0];
-			return stored ? storedRow(stored.state, JSON.parse(stored.state) as TaskRecord, stored.ref, stored.poll_lease_until) : null;
+			if (!stored) return null;
+			const record = JSON.parse(stored.state) as TaskRecord;
+			return { ...storedRow(stored.state, record, stored.ref, stored.poll_lease_until), parsed: record };
 		});
 	}
 
 	load(): TaskState | null {
 		const row = this.row.get();
 		return row ? { record: JSON.parse(row.state) as TaskRecord, ref: row.head.ref, pollLeaseUntil: row.pollLeaseUntil } : null;
+	}
+
+	/**
+	 * The record as stored, parsed once per write and shared: for reading only (load() gives a
+	 * copy to change). Null when no task is stored.
+	 */
+	peek(): Readonly<TaskRecord> | null {
+		const row = this.row.get();
+		if (!row) return null;
+		row.parsed ??= JSON.parse(row.state) as TaskRecord;
+		return row.parsed;
 	}
 
 	/** The task's head, without parsing the record. */

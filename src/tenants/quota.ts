@@ -2,9 +2,8 @@
  * Daily quotas (TENANT_QUOTAS): a create counts once it is sent upstream, whatever the upstream
  * then answers; one refused before it was sent gives its reservation back.
  */
-import { type Config } from "../config/config";
+import type { Config } from "../config/config";
 import { quotaFor } from "./tenant-names";
-import type { CreateFailure } from "../upstream/create-failure";
 import { tenantQuotaObject } from "./quota-object";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,7 +18,7 @@ export function nextUtcMidnight(now: number): number {
 	return (Math.floor(now / DAY_MS) + 1) * DAY_MS;
 }
 
-/** A create's claim on its tenant's quota: settled once the create is sent, or given back. */
+/** A create's hold on its tenant's quota, settled once: the create was sent, or it was not. */
 export interface QuotaClaim {
 	/** The create was sent upstream: it counts (a tenant without a quota is counted only now). */
 	sent(): Promise<void>;
@@ -27,13 +26,13 @@ export interface QuotaClaim {
 	release(): Promise<void>;
 }
 
-/** Reserves one create for the tenant, or the 429 refusal when its quota for today is used up. */
-export async function claimQuota(
-	env: Env,
-	config: Config,
-	tenant: string,
-	now: number = Date.now(),
-): Promise<{ granted: true; claim: QuotaClaim } | { granted: false; failure: CreateFailure }> {
+export type QuotaReservation =
+	| { granted: true; claim: QuotaClaim }
+	/** Today's quota is used up; it resets at `resetsAt` (unix ms). */
+	| { granted: false; quota: number; resetsAt: number };
+
+/** Reserves one of the tenant's creates for today. Throws when the counting object cannot be reached. */
+export async function reserveQuota(env: Env, config: Config, tenant: string, now: number = Date.now()): Promise<QuotaReservation> {
 	const quota = quotaFor(config.tenantQuotas, tenant);
 	const day = utcDay(now);
 	const counter = tenantQuotaObject(env);
@@ -45,28 +44,6 @@ export async function claimQuota(
 		};
 	}
 	const reservation = await counter.reserve(tenant, day, quota);
-	if (!reservation.granted) return { granted: false, failure: quotaExceeded(tenant, quota, now) };
+	if (!reservation.granted) return { granted: false, quota, resetsAt: nextUtcMidnight(now) };
 	return { granted: true, claim: { sent: async () => {}, release: () => counter.release(tenant, day) } };
-}
-
-function quotaExceeded(tenant: string, quota: number, now: number): CreateFailure {
-	const resetsAt = nextUtcMidnight(now);
-	const seconds = Math.max(1, Math.ceil((resetsAt - now) / 1000));
-	return {
-		status: 429,
-		code: 429,
-		msg:
-			`Tenant ${tenant} has used its daily quota of ${quota} ${quota === 1 ? "create" : "creates"} (TENANT_QUOTAS). ` +
-			`The quota resets at midnight UTC (${new Date(resetsAt).toISOString()}), in ${describeWait(seconds)}. ` +
-			"Nothing was sent upstream or charged.",
-		upstream: "not sent: tenant quota",
-		retryAfter: String(seconds),
-	};
-}
-
-function describeWait(seconds: number): string {
-	const hours = Math.floor(seconds / 3600);
-	const minutes = Math.ceil((seconds % 3600) / 60);
-	if (hours === 0) return `${Math.max(1, minutes)} min`;
-	return `${hours} h ${minutes} min`;
 }

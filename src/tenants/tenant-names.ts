@@ -1,10 +1,10 @@
 /**
  * Tenants' names and quotas as configured: the name of a bare key's tenant, every tenant that has
  * a key, and each tenant's daily quota (API_KEYS, ADMIN_API_KEYS and TENANT_QUOTAS themselves are
- * parsed in src/config.ts).
+ * parsed in src/config/config.ts).
  */
 import type { Config, TenantQuotas } from "../config/config";
-import { sha256Hex } from "../security/digest";
+import { sha256Hex } from "../lib/digest";
 
 /**
  * A bare key's tenant: named after the key's digest, so the name is stable (whatever the order

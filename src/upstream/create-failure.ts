@@ -3,21 +3,9 @@
  * client gets, in plain words. Upstream text is never echoed: a hostile or buggy upstream could
  * put anything there, our own key included.
  */
-import type { ContentfulStatusCode } from "hono/utils/http-status";
+import type { CreateFailure } from "../domain/create-failure";
 import type { Exchange } from "./exchange";
 import { isRecord } from "../lib/json";
-
-export interface CreateFailure {
-	status: ContentfulStatusCode;
-	code: number;
-	msg: string;
-	/** Seconds, for 429 answers. */
-	retryAfter?: string;
-	/** What the upstream said, for logs. */
-	upstream: string;
-	/** For a timeout: the callback ref minted for the create, whose callback may yet adopt the task. */
-	ref?: string;
-}
 
 const TRY_AGAIN_SOON = "Try again in a moment.";
 
@@ -25,6 +13,7 @@ export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFai
 	switch (answer.kind) {
 		case "timeout":
 			return {
+				kind: "upstream-timeout",
 				status: 504,
 				code: 504,
 				msg: `The upstream lyrics service did not answer within ${timeoutMs / 1000} s. Try again later.`,
@@ -32,6 +21,7 @@ export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFai
 			};
 		case "unreachable":
 			return {
+				kind: "upstream",
 				status: 502,
 				code: 502,
 				msg: `The upstream lyrics service could not be reached. ${TRY_AGAIN_SOON}`,
@@ -54,6 +44,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 	switch (code) {
 		case 429:
 			return {
+				kind: "upstream",
 				status: 402,
 				code: 429,
 				msg: "The upstream account has insufficient credits. Top up the KIE account, then try again.",
@@ -64,6 +55,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 			return rateLimited(code, answer.headers, upstream);
 		case 455:
 			return {
+				kind: "upstream",
 				status: 503,
 				code: 455,
 				msg: "The upstream lyrics service is down for maintenance. Try again later.",
@@ -71,6 +63,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 			};
 		case 400:
 			return {
+				kind: "upstream",
 				status: 400,
 				code: 400,
 				msg: "The upstream refused the request as invalid. Rephrase the prompt and try again.",
@@ -78,6 +71,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 			};
 		case 413:
 			return {
+				kind: "upstream",
 				status: 413,
 				code: 413,
 				msg: "The upstream says the prompt is too long. Shorten it and try again.",
@@ -85,6 +79,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 			};
 		case 401:
 			return {
+				kind: "upstream",
 				status: 502,
 				code: 502,
 				msg: "The upstream refused the gateway's own credentials. The gateway's operator must check KIE_API_KEY.",
@@ -100,6 +95,7 @@ function mapAnswered(answer: Extract<Exchange, { kind: "answered" }>): CreateFai
 function rateLimited(code: number, headers: Headers, upstream: string): CreateFailure {
 	const retryAfter = headers.get("retry-after");
 	return {
+		kind: "upstream",
 		status: 429,
 		code,
 		msg: "The upstream lyrics service is rate limiting requests. Wait a few seconds, then try again.",
@@ -110,6 +106,7 @@ function rateLimited(code: number, headers: Headers, upstream: string): CreateFa
 
 function internalError(upstream: string): CreateFailure {
 	return {
+		kind: "upstream",
 		status: 502,
 		code: 500,
 		msg: `The upstream lyrics service had an internal error. ${TRY_AGAIN_SOON}`,
@@ -120,6 +117,7 @@ function internalError(upstream: string): CreateFailure {
 function unintelligible(status: number): CreateFailure {
 	if (status >= 500) return internalError(`HTTP ${status} unparseable`);
 	return {
+		kind: "upstream",
 		status: 502,
 		code: 502,
 		msg: `The upstream lyrics service sent an answer the gateway could not understand. ${TRY_AGAIN_SOON}`,

@@ -3,7 +3,8 @@ import type { Config } from "../config/config";
 import { outcomeFromRecordInfo, type RecordInfoData } from "./outcome";
 import { isRecord } from "../lib/json";
 import { type Exchange, exchange } from "./exchange";
-import { mapCreateFailure, type CreateFailure } from "./create-failure";
+import type { CreateFailure } from "../domain/create-failure";
+import { mapCreateFailure } from "./create-failure";
 import type { Outcome } from "../domain/task-record";
 import { isValidTaskId } from "../domain/task-id";
 

@@ -1,4 +1,4 @@
-/** Waiting before trying again (src/retry.ts and its users) and the client delivery's schedule. */
+/** Waiting before trying again (src/lib/retry.ts and its users) and the client delivery's schedule. */
 import { describe, expect, it } from "vitest";
 import { newDelivery, recordAttempt } from "../../src/domain/delivery";
 import { backoffMs, withRetries } from "../../src/lib/retry";

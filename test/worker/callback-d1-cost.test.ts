@@ -1,11 +1,12 @@
 /**
  * Only a result waits on D1: a duplicate or not-final callback is counted in the task's object,
  * answered without a D1 statement, and reaches D1 with a coalesced write seconds later (the
- * tally's fold for duplicates, the alarm for a not-final callback).
+ * alarm's, for duplicates folded in and for a not-final callback alike).
  */
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { COALESCE_MS } from "../../src/task/d1-books";
 import {
 	createTask,
 	d1CaughtUp,
@@ -113,36 +114,39 @@ describe("what a callback costs in D1", () => {
 		expect(row!.next_poll_at).toBeLessThanOrEqual(Date.now());
 	});
 
-	it("sets no alarm for a burst of duplicates: their fold is timed in memory, as their count is", async () => {
+	it("sets one alarm for a burst of duplicates, the fold's, without waiting for it to be stored", async () => {
 		const taskId = await createTask(uniquePrompt("a burst of copies"));
 		const callback = await simCallback(taskId);
 		await deliver(callback);
-		await eventually(
-			async () => (await env.TASKS.getByName(taskId).inspect()).state,
-			(state) => state !== null && state.syncedVersion === state.version,
-		);
-		// Let the result's own alarm (the guard behind its D1 write) run out first.
-		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => objectState.storage.deleteAlarm());
+		await d1CaughtUp(taskId);
+		// Nothing is due after the result: no alarm is left.
+		await runInDurableObject(env.TASKS.getByName(taskId), async (_instance, objectState) => {
+			expect(await objectState.storage.getAlarm()).toBeNull();
+		});
 
-		const sets: number[] = [];
+		const sets: { at: number; unconfirmed: boolean }[] = [];
 		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
 			const storage = objectState.storage as DurableObjectStorage & { setAlarm: DurableObjectStorage["setAlarm"] };
 			const setAlarm = storage.setAlarm.bind(storage);
 			storage.setAlarm = (at, options) => {
-				sets.push(typeof at === "number" ? at : at.getTime());
+				sets.push({ at: typeof at === "number" ? at : at.getTime(), unconfirmed: options?.allowUnconfirmed === true });
 				return setAlarm(at, options);
 			};
 		});
+		const firstSent = Date.now();
 		const answers = await Promise.all(Array.from({ length: 20 }, () => deliver(callback)));
 		expect(answers.every((answer) => answer.status === 200)).toBe(true);
-		expect(sets).toEqual([]);
+		// One alarm for all twenty, COALESCE_MS after the first was counted; a restart loses it with the count.
+		expect(sets).toHaveLength(1);
+		expect(sets[0]!.at).toBeGreaterThanOrEqual(firstSent + COALESCE_MS);
+		expect(sets[0]!.at).toBeLessThanOrEqual(Date.now() + COALESCE_MS);
+		expect(sets[0]!.unconfirmed).toBe(true);
+		// That alarm folds them in and writes D1.
+		expect(await runDurableObjectAlarm(env.TASKS.getByName(taskId))).toBe(true);
 		await eventually(
 			() => recordInfo(taskId),
 			(info) => info.data.callbacksReceived === 21,
-			15_000,
 		);
-		// Folded and written without an alarm.
-		expect(sets).toEqual([]);
 	});
 
 	it("counts duplicates in the object's memory, touching none of its storage on their way, and folds them in with one write", async () => {

@@ -126,7 +126,7 @@ describe("a timed-out create's callback URL", () => {
 	it("holds callbacks for a few made-up task ids only, and asks the upstream about them within the cron's POLL_MAX_PER_TICK", async () => {
 		// Checks other tests left due are made first, so this test's are the only ones due below.
 		await runCron(Date.now() + 60_000, { POLL_MAX_PER_TICK: "100" });
-		const leaked = await timedOutCreate("a leaked late create URL");
+		const leaked = await timedOutCreate("a leaked timed-out create URL");
 		const prefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
 		const { ids, answers } = await forgeThrough(leaked.genuine, prefix, 7);
 		expect(answers).toEqual([200, 200, 200, 200, 200, 429, 429]);
@@ -150,7 +150,7 @@ describe("a timed-out create's callback URL", () => {
 
 	it("still adopts the real task, and drops made-up ids through its URL without asking the upstream once its create is claimed", async () => {
 		await runCron(Date.now() + 60_000, { POLL_MAX_PER_TICK: "100" });
-		const { taskId, genuine } = await timedOutCreate("a late create with company");
+		const { taskId, genuine } = await timedOutCreate("a timed-out create with company");
 		expect((await deliver(genuine)).status).toBe(200);
 		const prefix = crypto.randomUUID().replace(/-/g, "").slice(0, 12);
 		const { ids, answers } = await forgeThrough(genuine, prefix, 4);

@@ -134,7 +134,7 @@ export interface CallbackRequest {
 	body: string;
 }
 
-/** The exact callback the simulator would send for this task now (see simulator/README). */
+/** The exact callback the simulator would send for this task now (see simulator/README.md). */
 export async function simCallback(taskId: string, query = ""): Promise<CallbackRequest> {
 	return sim<CallbackRequest>(`/__sim/tasks/${taskId}/callback${query}`);
 }
@@ -425,4 +425,22 @@ export async function eventually<T>(probe: () => Promise<T>, done: (value: T) =>
 		value = await probe();
 	}
 	return value;
+}
+
+/** When the task object's alarm is set for, or null. */
+export const alarmOf = (taskId: string) => runInDurableObject(env.TASKS.getByName(taskId), (_instance, state) => state.storage.getAlarm());
+
+/** A timed-out create: one whose upstream answer comes after the deadline (1.5 s here), with its callback delivered after the 504. */
+export async function timedOutCreateCalledBack(prompt: string, headers: Record<string, string> = {}) {
+	await simScript(prompt, { createDelayMs: 3000 });
+	const answer = api("/api/v1/lyrics", {
+		method: "POST",
+		headers: { "content-type": "application/json", ...headers },
+		body: JSON.stringify({ prompt }),
+	});
+	const { taskId } = await waitForSimTask(prompt);
+	await expectErrorEnvelope(await answer, 504, 504);
+	const heldAt = Date.now();
+	expect((await deliver(await simCallback(taskId))).status).toBe(200);
+	return { taskId, heldAt };
 }

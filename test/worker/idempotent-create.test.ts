@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { IDEMPOTENCY_WINDOW_MS } from "../../src/idempotency/idempotency-object";
-import { createIdempotently } from "../../src/create/create-idempotently";
+import { claimKey } from "../../src/create/key-lease";
 import { API_KEY, api, envelope, expectErrorEnvelope, idempotencyKeyObject, simScript, simStats, uniquePrompt } from "./helpers";
 
 function create(body: unknown, key: string | undefined, apiKey = API_KEY, rawBody?: string) {
@@ -148,27 +148,14 @@ describe("Idempotency-Key on create", () => {
 
 	it("replays a duplicate as soon as the upstream named the task, before registering it has finished", async () => {
 		const key = { scope: crypto.randomUUID(), fingerprint: "same body" };
-		let finishRegistering = () => {};
-		const registering = new Promise<void>((resolve) => {
-			finishRegistering = resolve;
-		});
-		let named = () => {};
-		const upstreamNamed = new Promise<void>((resolve) => {
-			named = resolve;
-		});
-		const first = createIdempotently(env, key, async (onUpstreamCreated) => {
-			await onUpstreamCreated("task-named-early");
-			named();
-			await registering; // a slow registration, e.g. D1 lagging
-			return { ok: true, taskId: "task-named-early" };
-		});
-		await upstreamNamed;
-		const duplicate = await createIdempotently(env, key, () => {
-			throw new Error("a duplicate must not create again");
-		});
-		expect(duplicate).toEqual({ replayed: true, taskId: "task-named-early" });
-		finishRegistering();
-		expect(await first).toEqual({ replayed: false, result: { ok: true, taskId: "task-named-early" } });
+		const first = await claimKey(env, key);
+		if (!first.proceed) throw new Error("the first create with a key must proceed");
+		// The upstream named the task; registering it has not finished (a slow registration, e.g. D1 lagging).
+		await first.lease.learn("task-named-early");
+		expect(await claimKey(env, key)).toEqual({ proceed: false, outcome: { ok: true, taskId: "task-named-early", replayed: true } });
+		// Registering then finishes: the key still replays the same task.
+		await first.lease.settle({ ok: true, taskId: "task-named-early", replayed: false });
+		expect(await claimKey(env, key)).toEqual({ proceed: false, outcome: { ok: true, taskId: "task-named-early", replayed: true } });
 	});
 
 	it("replays a task adopted before the key heard its create had timed out", async () => {
@@ -177,7 +164,7 @@ describe("Idempotency-Key on create", () => {
 		if (claim.kind !== "proceed") throw new Error(`expected to proceed, got ${claim.kind}`);
 		// The callback's adoption lands between the 504 and the key's doubt.
 		await stub.adopt("ref-1", "task-adopted-early");
-		await stub.doubt(claim.claimId, { status: 504, code: 504, msg: "timed out", upstream: "timeout", ref: "ref-1" }, "ref-1");
+		await stub.doubt(claim.claimId, { kind: "upstream-timeout", status: 504, code: 504, msg: "timed out", upstream: "timeout", ref: "ref-1" }, "ref-1");
 		expect(await stub.claim("body")).toEqual({ kind: "replay", taskId: "task-adopted-early" });
 	});
 });

@@ -1,9 +1,8 @@
 /**
  * The task object's one alarm, reason by reason: each collaborator's need sets it (the alarm is at
  * the time that need names), running it does the work, and running it again changes nothing.
- * Also: an object stored by the previous storage layout (version 1) still loads and works.
  */
-import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import {
@@ -12,40 +11,22 @@ import {
 	createTask,
 	deliver,
 	eventually,
-	expectErrorEnvelope,
 	inspectTask,
 	mintedCallbackTarget,
 	recordInfo,
-	recordInfoAsAdmin,
 	runCron,
 	setObjectEnv,
 	simCallback,
 	simHook,
-	simScript,
 	uniquePrompt,
-	waitForSimTask,
 	editStoredRecord,
+	alarmOf,
+	timedOutCreateCalledBack,
 } from "./helpers";
 
 const stubOf = (taskId: string) => env.TASKS.getByName(taskId);
-const alarmOf = (taskId: string) => runInDurableObject(stubOf(taskId), (_instance, state) => state.storage.getAlarm());
 /** D1 refusing every statement, as during an outage. */
 const downDb = { prepare: () => { throw new Error("D1_ERROR: simulated outage"); } } as unknown as D1Database;
-
-/** A create whose upstream answer comes after the deadline (1.5 s here), with its callback delivered after the 504. */
-async function lateCreateCalledBack(prompt: string, headers: Record<string, string> = {}) {
-	await simScript(prompt, { createDelayMs: 3000 });
-	const answer = api("/api/v1/lyrics", {
-		method: "POST",
-		headers: { "content-type": "application/json", ...headers },
-		body: JSON.stringify({ prompt }),
-	});
-	const { taskId } = await waitForSimTask(prompt);
-	await expectErrorEnvelope(await answer, 504, 504);
-	const heldAt = Date.now();
-	expect((await deliver(await simCallback(taskId))).status).toBe(200);
-	return { taskId, heldAt };
-}
 
 describe("the task object's alarm, by reason", () => {
 	it("is not set at all for a new task whose D1 write lands: nothing is owed from an earlier life", async () => {
@@ -128,8 +109,8 @@ describe("the task object's alarm, by reason", () => {
 		expect(await inspectTask(taskId)).toEqual(delivered);
 	});
 
-	it("leaves the late-create check to the cron: the alarm is the held callback's expiry, and a due tick starts the task once", async () => {
-		const { taskId, heldAt } = await lateCreateCalledBack(uniquePrompt("alarm: late create"));
+	it("leaves adoption checks to the cron: the alarm is the held callback's expiry, and a due tick starts the task once", async () => {
+		const { taskId, heldAt } = await timedOutCreateCalledBack(uniquePrompt("alarm: timed-out create"));
 		// Asking the upstream is the cron's, within its budget: the object's alarm only expires what it holds.
 		const alarm = (await alarmOf(taskId)) as number;
 		expect(alarm).toBeGreaterThanOrEqual(heldAt + 86_400_000);
@@ -150,10 +131,10 @@ describe("the task object's alarm, by reason", () => {
 		expect(await inspectTask(taskId)).toEqual(started);
 	});
 
-	it("tells the late create's Idempotency-Key its task, retrying while the key cannot be reached", async () => {
+	it("tells the timed-out create's Idempotency-Key its task, retrying while the key cannot be reached", async () => {
 		const prompt = uniquePrompt("alarm: key handoff");
 		const key = crypto.randomUUID();
-		const { taskId } = await lateCreateCalledBack(prompt, { "idempotency-key": key });
+		const { taskId } = await timedOutCreateCalledBack(prompt, { "idempotency-key": key });
 		const unreachable = { getByName: () => ({ adopt: () => Promise.reject(new Error("unreachable")) }) };
 		await setObjectEnv(taskId, { IDEMPOTENCY: unreachable as unknown as Env["IDEMPOTENCY"] });
 		const before = Date.now();
@@ -205,112 +186,5 @@ describe("the task object's alarm, by reason", () => {
 
 		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(false);
 		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 0 });
-	});
-});
-
-describe("an object stored by the previous layout (storage version 1)", () => {
-	it("loads its task, keeps its bookkeeping, and brings D1 up to it", async () => {
-		const taskId = crypto.randomUUID().replace(/-/g, "");
-		const now = Date.now();
-		// Version 1 kept one row: the record and every piece of bookkeeping in one flat JSON.
-		const flat = {
-			taskId,
-			prompt: "a song stored by the previous release",
-			callbackUrl: null,
-			status: "SUCCESS",
-			items: [{ text: "[Verse]\nold", title: "Old", status: "complete", errorMessage: "" }],
-			errorCode: null,
-			errorMessage: null,
-			resultSource: "callback",
-			callbacksReceived: 2,
-			polls: 0,
-			nextPollAt: now - 60_000,
-			createdAt: now - 60_000,
-			updatedAt: now - 1000,
-			completedAt: now - 1000,
-			delivery: null,
-			version: 3,
-			ref: "0123456789abcdef0123456789abcdef",
-			pollLeaseUntil: 0,
-			syncedVersion: 2,
-			syncFailures: 1,
-			deliveryLeaseUntil: 0,
-		};
-		const stub = stubOf(taskId);
-		await runInDurableObject(stub, async (_instance, state) => {
-			await state.storage.deleteAll();
-			state.storage.sql.exec("CREATE TABLE task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
-			state.storage.sql.exec("INSERT INTO task (id, state) VALUES (1, ?)", JSON.stringify(flat));
-			// The old code's retry of the D1 write it still owed.
-			await state.storage.setAlarm(now + 1000);
-		});
-		await evictDurableObject(stub);
-
-		const loaded = await inspectTask(taskId);
-		// Version 1 predates tenants: its task has no owner.
-		expect(loaded).toEqual({ state: { ...flat, owner: null }, earlyCallbacks: 0 });
-		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		expect((await recordInfoAsAdmin(taskId)).data).toMatchObject({ taskId, status: "SUCCESS", callbacksReceived: 2 });
-		expect((await inspectTask(taskId)).state).toMatchObject({ version: 3, syncedVersion: 3, syncFailures: 0 });
-
-		// Loaded again (a new instance), it is already the current layout and still the same task.
-		await evictDurableObject(stub);
-		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, version: 3, syncedVersion: 3, ref: flat.ref });
-	});
-
-	it("keeps callbacks it held for a task not yet registered, and still looks for their create", async () => {
-		const taskId = crypto.randomUUID().replace(/-/g, "");
-		const receivedAt = Date.now() - 60_000;
-		const outcome = { final: true, status: "SUCCESS", items: [], errorCode: null, errorMessage: null };
-		const stub = stubOf(taskId);
-		await runInDurableObject(stub, async (_instance, state) => {
-			await state.storage.deleteAll();
-			const sql = state.storage.sql;
-			// Version 1's tables for held callbacks (the first unchanged since).
-			sql.exec("CREATE TABLE task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL)");
-			sql.exec(
-				"CREATE TABLE early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
-			);
-			sql.exec("INSERT INTO early_callbacks VALUES ('0123456789abcdef0123456789abcdef', ?, 1, 3, ?)", JSON.stringify(outcome), receivedAt);
-			sql.exec(
-				"CREATE TABLE early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)",
-			);
-			sql.exec("INSERT INTO early_identity (id, task_id, checks) VALUES (1, ?, 2)", taskId);
-			await state.storage.setAlarm(Date.now() + 60_000);
-		});
-		await evictDurableObject(stub);
-
-		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
-		// The alarm lists them for the cron's check, and is then the callbacks' expiry.
-		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 3 });
-		expect(await alarmOf(taskId)).toBe(receivedAt + 86_400_000);
-	});
-
-	it("lists callbacks it held for a late create in the held-callback budget, so the cron adopts the task", async () => {
-		const { taskId } = await lateCreateCalledBack(uniquePrompt("v1: held for a late create"));
-		const stub = stubOf(taskId);
-		// Rebuilt as version 1 left it: the held callback, its identity row and the old alarm, unknown to the budget.
-		await runInDurableObject(stub, async (_instance, state) => {
-			const held = state.storage.sql.exec("SELECT * FROM early_callbacks").toArray();
-			await state.storage.deleteAll();
-			state.storage.sql.exec(
-				"CREATE TABLE early_callbacks (ref TEXT PRIMARY KEY, outcome TEXT NOT NULL, final INTEGER NOT NULL, deliveries INTEGER NOT NULL, received_at INTEGER NOT NULL)",
-			);
-			for (const row of held) {
-				state.storage.sql.exec("INSERT INTO early_callbacks VALUES (?, ?, ?, ?, ?)", row.ref, row.outcome, row.final, row.deliveries, row.received_at);
-			}
-			state.storage.sql.exec("CREATE TABLE early_identity (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0)");
-			state.storage.sql.exec("INSERT INTO early_identity (id, task_id) VALUES (1, ?)", taskId);
-			await state.storage.setAlarm(Date.now() + 1000);
-		});
-		await env.HELD_CALLBACKS.getByName("global").release(taskId);
-		await evictDurableObject(stub);
-
-		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		// Listed now: the alarm goes back to the held callback's expiry, and a due tick adopts the task.
-		expect((await alarmOf(taskId)) as number).toBeGreaterThan(Date.now() + 86_000_000);
-		await runCron(Date.now() + 60_000);
-		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", callbacksReceived: 1 });
 	});
 });

@@ -1,10 +1,10 @@
 /**
  * What a handler found out while answering that its request's log line should carry (the task a
  * create made, a callback's verdict, an envelope code other than the status): noted here during
- * the request and written by the one `request` line (src/http/request-log.ts), so no route writes
+ * the request and written by the one `request` line (src/routes/shared/request-log.ts), so no route writes
  * a second line of its own and the answer is never read back to find them.
  */
-import type { TaskStatus } from "../../domain/task-record";
+import type { ResultNote } from "../../task/receipts";
 
 export interface RequestLogFields extends Partial<ResultNote> {
 	/** The task the request created, wrote or was refused for (a well-formed id; see request-log). */
@@ -24,15 +24,6 @@ export interface RequestLogFields extends Partial<ResultNote> {
 	quiet?: boolean;
 }
 
-/**
- * The result a callback decided: its status, the time from create to result, and whether it
- * replaced the gateway's timeout. The callback's line stands for the task_final line other results get.
- */
-export interface ResultNote {
-	taskStatus: TaskStatus;
-	resultMs: number;
-	replacedTimeout?: true;
-}
 
 const noted = new WeakMap<Request, RequestLogFields>();
 

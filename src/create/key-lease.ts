@@ -1,0 +1,98 @@
+/**
+ * A create under an Idempotency-Key. The key's object decides before anything is spent: replay
+ * the key's task, refuse another body, make a retry wait while the first create's outcome is in
+ * doubt, or let this request create (holding the key's lease). The lease then learns how the
+ * create ended: the taskId as soon as the upstream names it, or the failure (kept for requests
+ * waiting on it, or the key held in doubt after an upstream timeout).
+ */
+import type { CreateFailure, CreateOutcome } from "../domain/create-failure";
+import { idempotencyObject } from "../idempotency/idempotency-object";
+import { errorMessage } from "../lib/error-message";
+import { logEvent } from "../lib/log";
+import { withRetries } from "../lib/retry";
+import { coordinationUnavailable, keyInDoubt, keyReused } from "./failures";
+
+export interface IdempotencyKey {
+	/** The key's object: a digest of the tenant and the key (src/idempotency/idempotency-key.ts). */
+	scope: string;
+	/** The request as parsed: the same key with another body is refused. */
+	fingerprint: string;
+}
+
+export type KeyClaim = { proceed: true; lease: KeyLease } | { proceed: false; outcome: CreateOutcome };
+
+export async function claimKey(env: Env, key: IdempotencyKey): Promise<KeyClaim> {
+	const keyObject = idempotencyObject(env, key.scope);
+	let claim: Awaited<ReturnType<typeof keyObject.claim>>;
+	try {
+		claim = await keyObject.claim(key.fingerprint);
+	} catch (error) {
+		logEvent("error", "create_coordination_failed", { error: errorMessage(error) });
+		return stop(coordinationUnavailable());
+	}
+	switch (claim.kind) {
+		case "proceed":
+			return { proceed: true, lease: new KeyLease(keyObject, claim.claimId) };
+		case "replay":
+			return { proceed: false, outcome: { ok: true, taskId: claim.taskId, replayed: true } };
+		case "mismatch":
+			return stop(keyReused());
+		case "failed":
+			return stop(claim.failure);
+		case "in-doubt":
+			return stop(keyInDoubt(claim.retryAfterMs));
+	}
+}
+
+function stop(failure: CreateFailure): KeyClaim {
+	return { proceed: false, outcome: { ok: false, failure } };
+}
+
+type KeyObject = ReturnType<typeof idempotencyObject>;
+
+export class KeyLease {
+	private learned = false;
+
+	constructor(
+		private readonly keyObject: KeyObject,
+		private readonly claimId: string,
+	) {}
+
+	/**
+	 * The upstream named the task: the key replays it from now on. Told before the task is
+	 * registered, so a slow registration cannot outlast the lease and let a waiting duplicate
+	 * create (and pay) again.
+	 */
+	async learn(taskId: string): Promise<void> {
+		await this.tell(() => this.keyObject.complete(this.claimId, taskId));
+		this.learned = true;
+	}
+
+	/** How the create ended (null: it threw). A failure is not kept for later retries, but for an upstream timeout. */
+	async settle(outcome: CreateOutcome | null): Promise<void> {
+		if (outcome?.ok) {
+			if (!this.learned) await this.learn(outcome.taskId);
+			return;
+		}
+		const failure = outcome?.failure;
+		const { ref } = failure ?? {};
+		// Timed out upstream and recorded for adoption: the key waits for the task's callback.
+		if (failure?.kind === "upstream-timeout" && ref) await this.tell(() => this.keyObject.doubt(this.claimId, failure, ref));
+		// Requests waiting on this one share its failure, but not a failure to reach the gateway's own storage.
+		else await this.tell(() => this.keyObject.release(this.claimId, failure?.kind === "unavailable" ? undefined : failure));
+	}
+
+	/**
+	 * The key's object must learn the outcome, or duplicates wait out the lease and create again:
+	 * a passing failure to reach it is retried.
+	 */
+	private async tell(step: () => Promise<void>): Promise<void> {
+		const told = await withRetries(step, {
+			retries: 2,
+			backoff: { firstMs: 100, maxMs: 200 },
+			gaveUp: "gave-up" as const,
+			onError: (error, attempt) => logEvent("error", "idempotency_settle_failed", { attempt, error: errorMessage(error) }),
+		});
+		if (told === "gave-up") logEvent("error", "idempotency_settle_gave_up", {});
+	}
+}
