@@ -1,5 +1,5 @@
 /** The defaults and bounds readConfig applies to the variables of issue 3's features. */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { readConfig } from "../../src/config/config";
 
 const bare = {} as Env;
@@ -40,5 +40,44 @@ describe("readConfig", () => {
 		expect(readConfig({ KIE_API_KEY: "upstream" } as Env).callbackTokenSecret).toBeUndefined();
 		expect(readConfig({ KIE_API_KEY: "upstream", CALLBACK_TOKEN_SECRET: "   " } as Env).callbackTokenSecret).toBeUndefined();
 		expect(readConfig({ CALLBACK_TOKEN_SECRET: " s3cret " } as Env).callbackTokenSecret).toBe("s3cret");
+	});
+});
+
+describe("a variable that does not parse", () => {
+	it("is never replaced silently: the default is used, and the problem is named and logged once", async () => {
+		const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+		const env = { POLL_MAX_PER_TICK: "4O", ALLOW_PRIVATE_CALLBACK_URLS: "yes", UPSTREAM_TIMEOUT_MS: "1500" } as Env;
+		const config = readConfig(env);
+		expect(config.pollMaxPerTick).toBe(40);
+		expect(config.upstreamTimeoutMs).toBe(1500);
+		expect(config.problems).toEqual([
+			{ variable: "POLL_MAX_PER_TICK", problem: expect.stringContaining("not a whole number") },
+			{ variable: "ALLOW_PRIVATE_CALLBACK_URLS", problem: expect.stringContaining('neither "true" nor "false"') },
+		]);
+		readConfig({ ...env });
+		const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)) as { event: string; variable: string });
+		expect(lines.filter((line) => line.event === "config_value_not_parsed").map((line) => line.variable)).toEqual([
+			"POLL_MAX_PER_TICK",
+			"ALLOW_PRIVATE_CALLBACK_URLS",
+		]);
+		logged.mockRestore();
+	});
+
+	it.each([
+		["POLL_GRACE_SECONDS", "-1"],
+		["KIE_CREATE_LIMIT", "0"],
+		["WEBHOOK_RETRY_SCHEDULE", "5,,300"],
+		["PUBLIC_URL", "gateway.example.com"],
+		["KIE_BASE_URL", "ftp://api.kie.ai"],
+		["CALLBACK_DNS_RESOLVER", "dns.google"],
+		["TENANT_QUOTAS", "acme:lots"],
+		["API_KEYS", "Bad Name:key"],
+	])("names %s set to %j, and reads a well-formed value without a problem", (variable, value) => {
+		expect(readConfig({ [variable]: value } as unknown as Env).problems.map((problem) => problem.variable)).toEqual([variable]);
+	});
+
+	it("is no problem when unset or empty", () => {
+		expect(readConfig({ POLL_MAX_PER_TICK: "", PUBLIC_URL: " ", TENANT_QUOTAS: "" } as Env).problems).toEqual([]);
+		expect(readConfig({ POLL_MAX_PER_TICK: " 12 ", PUBLIC_URL: "https://g.example.com/", CALLBACK_DNS_RESOLVER: "off" } as Env).problems).toEqual([]);
 	});
 });
