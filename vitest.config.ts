@@ -62,10 +62,10 @@ export default defineConfig({
 				},
 			},
 			{
-				// Pure modules and the source's structure, in plain Node: no workerd, no simulator.
+				// Pure modules, the source's structure and the scripts' logic, in plain Node: no workerd, no simulator.
 				test: {
 					name: "unit",
-					include: ["test/unit/**/*.test.ts", "test/structure/**/*.test.ts"],
+					include: ["test/unit/**/*.test.ts", "test/structure/**/*.test.ts", "test/scripts/**/*.test.ts"],
 					environment: "node",
 				},
 			},
