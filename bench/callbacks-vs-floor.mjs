@@ -1,4 +1,4 @@
-// Callback ingestion, the gateway against the floor (README, "Performance"): both run under
+// Callback ingestion, the gateway against the floor (docs/performance.md): both run under
 // `wrangler dev` on this machine and take the same load, in alternating rounds: TASKS tasks ×
 // COPIES deliveries each (duplicates shuffled in among first deliveries), CONCURRENCY in flight,
 // aimed at each Worker's own workerd socket. Prints throughput and p99 per round and the medians,

@@ -1,4 +1,4 @@
-// What one console.log line costs a Worker under `wrangler dev` (README, "Performance"): a Worker
+// What one console.log line costs a Worker under `wrangler dev` (docs/performance.md): a Worker
 // of a few lines answers each request with LINES log lines or none, in alternating rounds, at its
 // own workerd socket, and the bench prints each round's throughput and the CPU per request of
 // workerd and of wrangler's own processes.

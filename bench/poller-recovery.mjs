@@ -1,5 +1,5 @@
 // How fast the cron poller recovers tasks whose callback never came, against a slow upstream
-// (README, "Performance"). For each budget (POLL_MAX_PER_TICK) it starts the local stack afresh,
+// (docs/performance.md). For each budget (POLL_MAX_PER_TICK) it starts the local stack afresh,
 // creates that many tasks the simulator never calls back (record-info ready at once but answering
 // in RECORD_DELAY_MS), fires one cron tick, and follows D1 for 90 s: how long the tick itself ran,
 // how many tasks were recovered 30, 60 and 90 s after it (the 60 s figure is the recovery per

@@ -6,7 +6,7 @@
 import { describe, expect, inject, it } from "vitest";
 import { verifyProviderStyle, verifyStandardWebhook } from "../support/webhook-verifier";
 import { create, eventually, recordInfo, sim, simulatorUrl, unique } from "./client";
-import { readmeVerifier } from "./readme-verifier";
+import { readmeVerifier } from "./docs-verifier";
 
 const signingKey = inject("webhookSigningKey");
 
