@@ -15,7 +15,7 @@ interface GatewaySecrets {
 	WEBHOOK_SIGNING_KEY?: string;
 	/** The gateway's own public origin; callback URLs sent upstream are built on it. */
 	PUBLIC_URL?: string;
-	/** Keys the per-task callback tokens; defaults to a key derived from KIE_API_KEY. */
+	/** Keys the per-task callback tokens; without it creates answer 503 (none is derived from KIE_API_KEY). */
 	CALLBACK_TOKEN_SECRET?: string;
 	/** Seconds before each retry of a client webhook delivery, comma-separated (README, "Configuration"). */
 	WEBHOOK_RETRY_SCHEDULE?: string;
@@ -23,6 +23,8 @@ interface GatewaySecrets {
 	WEBHOOK_TIMEOUT_MS?: string;
 	/** DNS-over-HTTPS endpoint for resolving client callBackUrl hosts, or "off". */
 	CALLBACK_DNS_RESOLVER?: string;
+	/** How long each lookup of a callBackUrl host may take (ms, at most 10000). */
+	CALLBACK_DNS_TIMEOUT_MS?: string;
 }
 
 interface Env extends GatewaySecrets {}

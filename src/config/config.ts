@@ -42,6 +42,8 @@ export interface Config {
 	heldCallbacksMaxBytes: number;
 	/** DNS-over-HTTPS endpoint that client callBackUrl hosts are resolved with; undefined = off. */
 	callbackDnsResolver: string | undefined;
+	/** How long each lookup of a callBackUrl host may take before the URL is refused as unresolvable. */
+	callbackDnsTimeoutMs: number;
 	/** Every well-formed entry of API_KEYS, then of ADMIN_API_KEYS (the tenants' keys). */
 	keyEntries: KeyEntry[];
 	/** TENANT_QUOTAS: creates per UTC day, by tenant. */
@@ -54,6 +56,8 @@ export interface Config {
 const MAX_POLL_SPREAD_SECONDS = 45;
 /** The contract caps the upstream timeout at 15 s; anything larger is clamped to it. */
 const MAX_UPSTREAM_TIMEOUT_MS = 15_000;
+/** A create waits on resolving its callBackUrl's host at most this long. */
+const MAX_DNS_TIMEOUT_MS = 10_000;
 /** A client endpoint has 15 s to answer a delivery with a 2xx. */
 const MAX_WEBHOOK_TIMEOUT_MS = 15_000;
 /**
@@ -69,7 +73,7 @@ const VARIABLES = [
 	"API_KEYS", "ADMIN_API_KEYS", "WEBHOOK_SIGNING_KEY", "KIE_API_KEY", "KIE_WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN_SECRET",
 	"KIE_BASE_URL", "PUBLIC_URL", "POLL_GRACE_SECONDS", "UPSTREAM_TIMEOUT_MS", "POLL_MAX_PER_TICK", "POLL_SPREAD_SECONDS",
 	"TASK_MAX_PENDING_SECONDS", "KIE_CREATE_LIMIT", "ALLOW_PRIVATE_CALLBACK_URLS", "WEBHOOK_RETRY_SCHEDULE",
-	"WEBHOOK_TIMEOUT_MS", "CALLBACK_DNS_RESOLVER", "TENANT_QUOTAS", "HELD_CALLBACKS_MAX", "HELD_CALLBACKS_MAX_BYTES",
+	"WEBHOOK_TIMEOUT_MS", "CALLBACK_DNS_RESOLVER", "CALLBACK_DNS_TIMEOUT_MS", "TENANT_QUOTAS", "HELD_CALLBACKS_MAX", "HELD_CALLBACKS_MAX_BYTES",
 ] as const satisfies readonly (keyof Env)[];
 
 /** The last Config parsed, with the values it was parsed from. */
@@ -119,6 +123,7 @@ function parseConfig(env: Env): Config {
 		webhookRetryDelaysMs: secondsList(problems, "WEBHOOK_RETRY_SCHEDULE", env.WEBHOOK_RETRY_SCHEDULE, DEFAULT_WEBHOOK_RETRY_SECONDS).map((s) => s * 1000),
 		webhookTimeoutMs: Math.min(int("WEBHOOK_TIMEOUT_MS", MAX_WEBHOOK_TIMEOUT_MS), MAX_WEBHOOK_TIMEOUT_MS),
 		callbackDnsResolver: dnsResolver(problems, env.CALLBACK_DNS_RESOLVER),
+		callbackDnsTimeoutMs: Math.min(int("CALLBACK_DNS_TIMEOUT_MS", 2_000), MAX_DNS_TIMEOUT_MS),
 		keyEntries,
 		tenantQuotas: quotaList(problems, env.TENANT_QUOTAS),
 		heldCallbacksMax: int("HELD_CALLBACKS_MAX", 500),

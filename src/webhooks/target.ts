@@ -6,8 +6,6 @@ import type { Config } from "../config/config";
 import { isAddressLiteral, isInternalAddress, isInternalHost } from "../security/private-address";
 import { type LookupAnswer, RECORD_TYPES, type RecordType, lookup } from "../security/resolve-host";
 
-const RESOLVE_TIMEOUT_MS = 2000;
-
 /** A sentence saying why the URL is refused by its text alone, or null when it is acceptable. */
 export function callbackUrlProblem(url: string, allowPrivate: boolean): string | null {
 	let parsed: URL;
@@ -28,7 +26,7 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
 /** callbackUrlProblem, and then resolvedAddressProblem: every reason to refuse the URL. */
 export async function callbackUrlRefusal(
 	url: string,
-	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver">,
+	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver" | "callbackDnsTimeoutMs">,
 ): Promise<string | null> {
 	return callbackUrlProblem(url, config.allowPrivateCallbackUrls) ?? (await resolvedAddressProblem(url, config));
 }
@@ -38,17 +36,17 @@ export async function callbackUrlRefusal(
  * pointing inside a network is refused too. One policy, at create and before every attempt: a
  * name is accepted only when both lookups (A and AAAA) answered, together they name at least one
  * address, and none of them is internal. An internal address refuses at once, whatever the other
- * lookup does; a lookup that failed (resolver unreachable, non-2xx, over 2 s, SERVFAIL), NXDOMAIN
+ * lookup does; a lookup that failed (resolver unreachable, non-2xx, past CALLBACK_DNS_TIMEOUT_MS, SERVFAIL), NXDOMAIN
  * or no address at all refuse too, as where such a name points cannot be known.
  */
 export async function resolvedAddressProblem(
 	url: string,
-	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver">,
+	config: Pick<Config, "allowPrivateCallbackUrls" | "callbackDnsResolver" | "callbackDnsTimeoutMs">,
 ): Promise<string | null> {
 	if (config.allowPrivateCallbackUrls || !config.callbackDnsResolver) return null;
 	const { hostname } = new URL(url);
 	if (isAddressLiteral(hostname)) return null;
-	const answers = await lookUpUntilInternal(config.callbackDnsResolver, hostname);
+	const answers = await lookUpUntilInternal(config.callbackDnsResolver, hostname, config.callbackDnsTimeoutMs);
 	const inside = answers.flatMap(({ answer }) => (answer.kind === "addresses" ? answer.addresses : [])).find(isInternalAddress);
 	if (inside) return internal(`${hostname} (${inside})`);
 	for (const { type, answer } of answers) {
@@ -67,12 +65,12 @@ export async function resolvedAddressProblem(
 }
 
 /** Both lookups' answers, or as soon as one names an internal address, the answers so far. */
-function lookUpUntilInternal(resolverUrl: string, hostname: string): Promise<Array<{ type: RecordType; answer: LookupAnswer }>> {
+function lookUpUntilInternal(resolverUrl: string, hostname: string, timeoutMs: number): Promise<Array<{ type: RecordType; answer: LookupAnswer }>> {
 	const types = Object.keys(RECORD_TYPES) as RecordType[];
 	const answers: Array<{ type: RecordType; answer: LookupAnswer }> = [];
 	return new Promise((resolve) => {
 		for (const type of types) {
-			void lookup(resolverUrl, hostname, type, RESOLVE_TIMEOUT_MS).then((answer) => {
+			void lookup(resolverUrl, hostname, type, timeoutMs).then((answer) => {
 				answers.push({ type, answer });
 				const internalFound = answer.kind === "addresses" && answer.addresses.some(isInternalAddress);
 				if (internalFound || answers.length === types.length) resolve([...answers]);

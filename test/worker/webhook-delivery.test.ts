@@ -215,7 +215,7 @@ describe("delivery to the client's callBackUrl", () => {
 		const hook = simHook("now-refused");
 		const taskId = await createTask(uniquePrompt("private urls turned off"), { callBackUrl: hook.url });
 		// The operator turns private URLs off after the create (the object reads its own env).
-		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
+		await setObjectEnv(taskId, PUBLIC_ONLY);
 		await deliver(await simCallback(taskId));
 		const delivery = await eventually(() => deliveryOf(taskId), (d) => d?.state === "failed");
 		expect(delivery).toMatchObject({ attempts: 1, lastStatus: null, nextAttemptTime: null });
@@ -226,7 +226,7 @@ describe("delivery to the client's callBackUrl", () => {
 	it("retries, rather than sends, while the URL's name resolves inside a network", async () => {
 		const taskId = await createTask(uniquePrompt("a rebound name"), { callBackUrl: "https://hooks.example.com/lyrics" });
 		// The name now points inside (DNS rebinding), and the operator runs with private URLs off.
-		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
+		await setObjectEnv(taskId, PUBLIC_ONLY);
 		await pointCallbackUrlAt(taskId, "https://rebound.private.dns.example.net/lyrics");
 		await deliver(await simCallback(taskId));
 		const delivery = await eventually(() => deliveryOf(taskId), (d) => (d?.attempts ?? 0) >= 1);
@@ -242,7 +242,7 @@ describe("delivery to the client's callBackUrl", () => {
 		["https://hooks.empty.dns.example.net/lyrics", /has no A or AAAA address/],
 	])("counts a send-time check of %s as a failed attempt, retried on schedule", async (url, reason) => {
 		const taskId = await createTask(uniquePrompt("a name gone bad"), { callBackUrl: "https://hooks.example.com/lyrics" });
-		await setObjectEnv(taskId, { ALLOW_PRIVATE_CALLBACK_URLS: "false" });
+		await setObjectEnv(taskId, PUBLIC_ONLY);
 		await pointCallbackUrlAt(taskId, url);
 		await deliver(await simCallback(taskId));
 		const first = await eventually(() => deliveryOf(taskId), (d) => (d?.attempts ?? 0) >= 1);
@@ -255,6 +255,9 @@ describe("delivery to the client's callBackUrl", () => {
 		expect(second?.lastError).toMatch(reason);
 	});
 });
+
+/** Private URLs refused; lookups judged by their answers, never by a deadline a loaded machine could pass. */
+const PUBLIC_ONLY = { ALLOW_PRIVATE_CALLBACK_URLS: "false", CALLBACK_DNS_TIMEOUT_MS: "10000" };
 
 /** Rewrites the URL the task's object delivers to, as if its name had changed since the create. */
 async function pointCallbackUrlAt(taskId: string, url: string): Promise<void> {
