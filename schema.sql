@@ -1,4 +1,5 @@
--- D1 schema: what readers see. Each task's Durable Object decides its state and writes it here.
+-- D1 schema: what readers see. Each task's Durable Object decides its state and writes it here
+-- while the task is live; once archived (into R2) or deleted, only a mark of it stays (task_marks).
 --
 -- This file is the whole current schema in one place, for reading. Databases are created and
 -- upgraded by the files in migrations/ (`wrangler d1 migrations apply`), never by this file; a
@@ -10,6 +11,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 	-- always lands before that client's cursor and every task appears exactly once.
 	seq INTEGER PRIMARY KEY AUTOINCREMENT,
 	task_id TEXT NOT NULL UNIQUE,
+	-- '' for rows written since 0004, whose prompt and lyrics are in payload.
 	prompt TEXT NOT NULL,
 	-- The client's own callBackUrl, if any (never sent upstream).
 	callback_url TEXT,
@@ -17,7 +19,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 	-- for this task only.
 	callback_ref TEXT,
 	status TEXT NOT NULL,
-	-- JSON array of {text, title, status, errorMessage}.
+	-- JSON array of {text, title, status, errorMessage}; '[]' for rows written since 0004.
 	items TEXT NOT NULL DEFAULT '[]',
 	error_code INTEGER,
 	error_message TEXT,
@@ -39,11 +41,13 @@ CREATE TABLE IF NOT EXISTS tasks (
 	-- before tenants existed, which only admin keys see.
 	owner TEXT,
 	-- delivery.state ('pending', 'delivered', 'failed'), NULL without a delivery: the stats count
-	-- deliveries from an index instead of reading every row's JSON.
+	-- deliveries from a rollup instead of reading every row's JSON.
 	delivery_state TEXT,
 	-- The host (and port) of callback_url, never its path, query or credentials: which hosts'
 	-- deliveries fail, for the operator's view.
-	callback_host TEXT
+	callback_host TEXT,
+	-- The prompt and lyrics, compressed: raw DEFLATE of the JSON {"prompt": …, "items": […]}.
+	payload BLOB
 );
 
 CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
@@ -52,14 +56,6 @@ CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
 CREATE INDEX IF NOT EXISTS tasks_by_owner_status ON tasks (owner, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
--- GET /api/v1/stats: every figure is a range search of an index over the window's tasks
--- (migrations/0003_stats.sql says which query uses which index).
-CREATE INDEX IF NOT EXISTS tasks_stats_by_hour ON tasks (created_at / 3600000, owner, status, result_source, delivery_state, created_at);
-CREATE INDEX IF NOT EXISTS tasks_results_by_created ON tasks (created_at, result_source, completed_at);
-CREATE INDEX IF NOT EXISTS tasks_failures_by_created ON tasks (created_at) WHERE status NOT IN ('PENDING', 'SUCCESS');
-CREATE INDEX IF NOT EXISTS tasks_troubled_deliveries ON tasks (created_at, callback_host) WHERE delivery_state IN ('pending', 'failed');
-CREATE INDEX IF NOT EXISTS tasks_by_time_to_result ON tasks (completed_at - created_at, created_at, completed_at, result_source)
-	WHERE result_source IN ('callback', 'poll') AND completed_at IS NOT NULL;
 
 -- Creates the upstream never answered in time (504): it may still have made the task, and its
 -- callback then names it. Keyed by the ref of the callback URL minted for the create, so that
@@ -79,3 +75,107 @@ CREATE TABLE IF NOT EXISTS unanswered_creates (
 
 -- The cron forgets unanswered creates past the adoption window.
 CREATE INDEX IF NOT EXISTS unanswered_creates_by_age ON unanswered_creates (created_at);
+
+-- What is left in D1 of a task no longer live: archived (the archive holds it, under
+-- tasks/<task_id>.json) or deleted (nothing holds it). No prompt, no lyrics; kept 720 hours
+-- after the task's creation, so late callbacks for it are acknowledged and lookups are cheap.
+CREATE TABLE IF NOT EXISTS task_marks (
+	task_id TEXT PRIMARY KEY,
+	owner TEXT,
+	created_at INTEGER NOT NULL,
+	-- 'archived' or 'deleted'.
+	state TEXT NOT NULL,
+	marked_at INTEGER NOT NULL,
+	-- Deleted, but its object or its archive copy may still hold it: the cron purges it, then clears this.
+	purge_pending INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS task_marks_by_created ON task_marks (created_at);
+CREATE INDEX IF NOT EXISTS task_marks_to_purge ON task_marks (marked_at) WHERE purge_pending = 1;
+
+-- Where the cron's lifecycle sweeps have got to (hours, as created_at / 3600000).
+CREATE TABLE IF NOT EXISTS lifecycle_progress (name TEXT PRIMARY KEY, hour INTEGER NOT NULL);
+
+-- Tasks by creation hour, tenant ('' before tenants), status, result source ('' while pending)
+-- and delivery state ('' without one); kept by the triggers below as rows change, never read from rows.
+CREATE TABLE IF NOT EXISTS task_rollups (
+	hour INTEGER NOT NULL,
+	owner TEXT NOT NULL,
+	status TEXT NOT NULL,
+	source TEXT NOT NULL,
+	delivery TEXT NOT NULL,
+	tasks INTEGER NOT NULL,
+	PRIMARY KEY (hour, owner, status, source, delivery)
+) WITHOUT ROWID;
+
+-- Times from create to a result the upstream gave (callback or poll), by creation hour, in
+-- buckets 4% wide: bucket k holds times from 1.04^k ms up to 1.04^(k+1) ms.
+CREATE TABLE IF NOT EXISTS result_time_buckets (bucket INTEGER PRIMARY KEY, from_ms REAL NOT NULL UNIQUE);
+WITH RECURSIVE b(k, ms) AS (SELECT 0, 1.0 UNION ALL SELECT k + 1, ms * 1.04 FROM b WHERE k < 600)
+INSERT OR IGNORE INTO result_time_buckets (bucket, from_ms) SELECT k, ms FROM b;
+CREATE TABLE IF NOT EXISTS result_time_rollups (
+	hour INTEGER NOT NULL,
+	bucket INTEGER NOT NULL,
+	tasks INTEGER NOT NULL,
+	PRIMARY KEY (hour, bucket)
+) WITHOUT ROWID;
+
+-- Deliveries to clients' callBackUrl that gave up (failed) or whose first attempt failed (retried), by host.
+CREATE TABLE IF NOT EXISTS delivery_host_rollups (
+	hour INTEGER NOT NULL,
+	host TEXT NOT NULL,
+	failed INTEGER NOT NULL DEFAULT 0,
+	retried INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (hour, host)
+) WITHOUT ROWID;
+
+CREATE TRIGGER IF NOT EXISTS tasks_rollup_insert AFTER INSERT ON tasks BEGIN
+	INSERT INTO task_rollups (hour, owner, status, source, delivery, tasks)
+	VALUES (NEW.created_at / 3600000, COALESCE(NEW.owner, ''), NEW.status, COALESCE(NEW.result_source, ''), COALESCE(NEW.delivery_state, ''), 1)
+	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
+	INSERT INTO result_time_rollups (hour, bucket, tasks)
+	SELECT NEW.created_at / 3600000,
+		COALESCE((SELECT bucket FROM result_time_buckets WHERE from_ms <= NEW.completed_at - NEW.created_at ORDER BY from_ms DESC LIMIT 1), 0), 1
+	WHERE NEW.result_source IN ('callback', 'poll') AND NEW.completed_at IS NOT NULL
+	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS tasks_rollup_update AFTER UPDATE OF status, result_source, delivery_state ON tasks
+WHEN OLD.status IS NOT NEW.status OR OLD.result_source IS NOT NEW.result_source OR OLD.delivery_state IS NOT NEW.delivery_state
+BEGIN
+	UPDATE task_rollups SET tasks = tasks - 1
+	WHERE hour = OLD.created_at / 3600000 AND owner = COALESCE(OLD.owner, '') AND status = OLD.status
+		AND source = COALESCE(OLD.result_source, '') AND delivery = COALESCE(OLD.delivery_state, '');
+	INSERT INTO task_rollups (hour, owner, status, source, delivery, tasks)
+	VALUES (NEW.created_at / 3600000, COALESCE(NEW.owner, ''), NEW.status, COALESCE(NEW.result_source, ''), COALESCE(NEW.delivery_state, ''), 1)
+	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
+	INSERT INTO result_time_rollups (hour, bucket, tasks)
+	SELECT NEW.created_at / 3600000,
+		COALESCE((SELECT bucket FROM result_time_buckets WHERE from_ms <= NEW.completed_at - NEW.created_at ORDER BY from_ms DESC LIMIT 1), 0), 1
+	WHERE NEW.result_source IN ('callback', 'poll') AND NEW.completed_at IS NOT NULL
+		AND (OLD.result_source IS NULL OR OLD.result_source NOT IN ('callback', 'poll'))
+	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
+END;
+
+CREATE TRIGGER IF NOT EXISTS tasks_delivery_trouble_insert AFTER INSERT ON tasks
+WHEN NEW.callback_host IS NOT NULL AND (NEW.delivery_state = 'failed' OR json_extract(NEW.delivery, '$.lastError') IS NOT NULL)
+BEGIN
+	INSERT INTO delivery_host_rollups (hour, host, failed, retried)
+	VALUES (NEW.created_at / 3600000, NEW.callback_host, NEW.delivery_state = 'failed', json_extract(NEW.delivery, '$.lastError') IS NOT NULL OR NEW.delivery_state = 'failed')
+	ON CONFLICT DO UPDATE SET failed = failed + excluded.failed, retried = retried + excluded.retried;
+END;
+
+CREATE TRIGGER IF NOT EXISTS tasks_delivery_trouble AFTER UPDATE OF delivery ON tasks
+WHEN NEW.callback_host IS NOT NULL AND (
+	(NEW.delivery_state = 'failed' AND OLD.delivery_state IS NOT 'failed')
+	OR (COALESCE(json_extract(OLD.delivery, '$.attempts'), 0) = 0 AND json_extract(NEW.delivery, '$.lastError') IS NOT NULL)
+)
+BEGIN
+	INSERT INTO delivery_host_rollups (hour, host, failed, retried)
+	VALUES (
+		NEW.created_at / 3600000,
+		NEW.callback_host,
+		NEW.delivery_state = 'failed' AND OLD.delivery_state IS NOT 'failed',
+		COALESCE(json_extract(OLD.delivery, '$.attempts'), 0) = 0 AND json_extract(NEW.delivery, '$.lastError') IS NOT NULL
+	)
+	ON CONFLICT DO UPDATE SET failed = failed + excluded.failed, retried = retried + excluded.retried;
+END;

@@ -33,7 +33,7 @@ try {
 async function generateDocument(workDir) {
   const bundle = join(workDir, 'app.mjs');
   await build({
-    entryPoints: [join(root, 'src', 'app.ts')],
+    entryPoints: [join(root, 'src', 'routes', 'app.ts')],
     bundle: true,
     format: 'esm',
     platform: 'neutral',

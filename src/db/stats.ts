@@ -1,85 +1,50 @@
 /**
- * The D1 queries behind GET /api/v1/stats. Each one is a range search of an index over the window's
- * tasks (migrations/0003_stats.sql), never a read of the whole table; test/worker/stats-plans.test.ts
- * states their query plans. They run in one batch, so every figure describes the same moment.
+ * The D1 queries behind GET /api/v1/stats. The figures come from rollups the tasks table keeps by
+ * triggers as rows change (migrations/0004_lifecycle.sql): counts by creation hour, tenant,
+ * status, source and delivery state; times to result in 4%-wide buckets; deliveries in trouble by
+ * host. So a window costs the same whatever the number of tasks, and archived tasks (whose rows
+ * are gone) still count. They run in one batch, so every figure describes the same moment.
  */
 import { TASK_STATUSES, type TaskStatus } from "../domain/task-record";
 
 export const HOUR_MS = 3_600_000;
 export const RECENT_FAILURES = 20;
 export const FAILING_HOSTS = 10;
+/** The archive backlog is counted up to this many tasks (a number past it says "at least"). */
+export const BACKLOG_COUNTED = 10_000;
+/** Each time bucket is 4% wider than the last: a bucket's middle is within 2% of any time in it. */
+const BUCKET_RATIO = 1.04;
 
-/** The final statuses that are not a success: what the operator's view calls a failure. */
-const FAILED = "status NOT IN ('PENDING', 'SUCCESS')";
-/** Results the upstream produced (a timeout is the gateway giving up, not a time to result). */
-const RESULTED = "result_source IN ('callback', 'poll') AND completed_at IS NOT NULL";
+const FAILED_STATUSES = TASK_STATUSES.filter((status) => status !== "PENDING" && status !== "SUCCESS");
 
-/**
- * One row per clock hour (UTC) and tenant that have tasks in the window, in the index's own order
- * (tasks_stats_by_hour), so the grouping needs no sort. ?2 is the window's first clock hour.
- */
-const HOURLY_SQL = `SELECT created_at / ${HOUR_MS} AS clock_hour, owner, COUNT(*) AS created,
-	${TASK_STATUSES.map((status) => `SUM(status = '${status}') AS "${status}"`).join(", ")},
-	SUM(result_source = 'callback') AS by_callback, SUM(result_source = 'poll') AS by_poll,
-	SUM(result_source = 'timeout') AS by_timeout,
-	SUM(delivery_state = 'pending') AS delivery_pending, SUM(delivery_state = 'delivered') AS delivery_delivered,
-	SUM(delivery_state = 'failed') AS delivery_failed
-FROM tasks WHERE created_at / ${HOUR_MS} >= ?2 AND created_at >= ?1 GROUP BY created_at / ${HOUR_MS}, owner`;
-
-/** Ranks (0-based, from the bottom for p50 and from the top for p95) of the nearest-rank percentiles. */
-const P50_OFFSET = `SELECT (COUNT(*) + 1) / 2 - 1 FROM tasks WHERE created_at >= ?1 AND ${RESULTED}`;
-const P95_OFFSET = `SELECT COUNT(*) - (COUNT(*) * 95 + 99) / 100 FROM tasks WHERE created_at >= ?1 AND ${RESULTED}`;
-
-/**
- * Nearest-rank percentiles: the time at rank ceil(p·n) of the n sorted times, the rank counted in
- * the same statement. Two ways to find it, each best for its windows (bench/stats-scale.mjs), each
- * naming its index (left to itself, SQLite would walk the times in order for both):
- * - short windows sort the window's own times, read from the range of created_at (a few
- *   thousand rows; p95 is read from the top, so the sort keeps only the few largest);
- * - long windows walk the times in order (tasks_by_time_to_result) from either end and stop at
- *   the rank, skipping tasks created before the window, instead of sorting most of the table.
- */
-export const SORTED_PERCENTILES_MAX_HOURS = 24;
-const sortedPercentile = (order: "ASC" | "DESC", offset: string) =>
-	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_results_by_created WHERE created_at >= ?1 AND ${RESULTED}
-	ORDER BY ms ${order} LIMIT 1 OFFSET (${offset})`;
-const walkedPercentile = (order: "ASC" | "DESC", offset: string) =>
-	`SELECT completed_at - created_at AS ms FROM tasks INDEXED BY tasks_by_time_to_result
-	WHERE ${RESULTED} AND created_at >= ?1 ORDER BY completed_at - created_at ${order} LIMIT 1 OFFSET (${offset})`;
-
+const ROLLUPS_SQL = `SELECT hour, owner, status, source, delivery, tasks FROM task_rollups WHERE hour >= ?1 AND tasks <> 0`;
+const TIMES_SQL = `SELECT b.from_ms AS from_ms, SUM(r.tasks) AS tasks FROM result_time_rollups r JOIN result_time_buckets b ON b.bucket = r.bucket
+WHERE r.hour >= ?1 GROUP BY r.bucket ORDER BY r.bucket`;
+const HOSTS_SQL = `SELECT host, SUM(failed) AS failed, SUM(retried) AS retried FROM delivery_host_rollups WHERE hour >= ?1
+GROUP BY host HAVING SUM(failed) + SUM(retried) > 0 ORDER BY SUM(failed) + SUM(retried) DESC, host ASC LIMIT ${FAILING_HOSTS}`;
+/** Among the live tasks (an archived task's row is gone), through tasks_by_status. */
 const FAILURES_SQL = `SELECT task_id, owner, status, error_code, error_message, result_source, created_at, completed_at
-FROM tasks WHERE created_at >= ?1 AND ${FAILED} ORDER BY created_at DESC LIMIT ${RECENT_FAILURES}`;
-
-/** Deliveries given up, and those still pending after a failed attempt, per host of callBackUrl. */
-const HOSTS_SQL = `SELECT callback_host AS host, SUM(delivery_state = 'failed') AS failed,
-	SUM(delivery_state = 'pending') AS retrying
-FROM tasks WHERE created_at >= ?1 AND delivery_state IN ('pending', 'failed')
-	AND (delivery_state = 'failed' OR json_extract(delivery, '$.lastError') IS NOT NULL)
-GROUP BY callback_host ORDER BY failed + retrying DESC, host ASC LIMIT ${FAILING_HOSTS}`;
+FROM tasks WHERE status IN (${FAILED_STATUSES.map((status) => `'${status}'`).join(", ")}) AND created_at >= ?1
+ORDER BY created_at DESC LIMIT ${RECENT_FAILURES}`;
+/**
+ * Final tasks past their archive time among the oldest BACKLOG_COUNTED live rows: archived rows are
+ * gone, so a backlog is found there, and reading no more rows keeps this cheap however many are live.
+ */
+const BACKLOG_SQL = `SELECT COUNT(*) AS n FROM (SELECT status, completed_at, delivery_state FROM tasks ORDER BY seq LIMIT ${BACKLOG_COUNTED})
+WHERE status <> 'PENDING' AND completed_at <= ?1 AND (delivery_state IS NULL OR delivery_state <> 'pending')`;
 
 /** Every statement, by name, for the test that states their plans. */
-export const STATS_STATEMENTS = {
-	hourly: HOURLY_SQL,
-	p50Sorted: sortedPercentile("ASC", P50_OFFSET),
-	p95Sorted: sortedPercentile("DESC", P95_OFFSET),
-	p50Walked: walkedPercentile("ASC", P50_OFFSET),
-	p95Walked: walkedPercentile("DESC", P95_OFFSET),
-	failures: FAILURES_SQL,
-	hosts: HOSTS_SQL,
-} as const;
+export const STATS_STATEMENTS = { rollups: ROLLUPS_SQL, times: TIMES_SQL, hosts: HOSTS_SQL, failures: FAILURES_SQL, backlog: BACKLOG_SQL } as const;
 
 type StatusCounts = Record<TaskStatus, number>;
 
-interface HourlyRow extends StatusCounts {
-	clock_hour: number;
-	owner: string | null;
-	created: number;
-	by_callback: number;
-	by_poll: number;
-	by_timeout: number;
-	delivery_pending: number;
-	delivery_delivered: number;
-	delivery_failed: number;
+interface RollupRow {
+	hour: number;
+	owner: string;
+	status: TaskStatus;
+	source: string;
+	delivery: string;
+	tasks: number;
 }
 
 interface FailureRow {
@@ -94,13 +59,15 @@ interface FailureRow {
 }
 
 export interface HourCounts {
-	/** Unix ms: a clock hour's start, or the window's for its first hour (which starts within it). */
+	/** Unix ms: a clock hour's start. */
 	since: number;
 	created: number;
 	byStatus: StatusCounts;
 }
 
 export interface WindowStats {
+	/** The window's start: the clock hour `hours` hours before now began. */
+	since: number;
 	created: number;
 	byStatus: StatusCounts;
 	bySource: { callback: number; poll: number; timeout: number };
@@ -108,9 +75,13 @@ export interface WindowStats {
 	deliveries: { pending: number; delivered: number; failed: number };
 	hourly: HourCounts[];
 	recentFailures: FailureRow[];
-	failingHosts: { host: string | null; failed: number; retrying: number }[];
+	failingHosts: { host: string; failed: number; retried: number }[];
 	/** Each tenant's tasks in the window (tasks stored before tenants have no owner and are left out). */
 	creates: Map<string, number>;
+	/** Final tasks past ARCHIVE_AFTER_SECONDS not archived yet (among the oldest BACKLOG_COUNTED live tasks). */
+	archiveBacklog: number;
+	/** D1's size in bytes, as it reports itself. */
+	databaseBytes: number;
 }
 
 function zeroStatuses(): StatusCounts {
@@ -118,55 +89,62 @@ function zeroStatuses(): StatusCounts {
 }
 
 /**
- * The figures of the tasks created since `since`, `hours` hours before now: hour by hour in
- * clock hours (UTC), `hours + 1` of them, the first from `since` and the last up to now.
+ * The figures of the tasks created in the last `hours` hours and the clock hour before (the window
+ * starts on a full hour), hour by hour: `hours + 1` clock hours up to now.
  */
-export async function readWindowStats(db: D1Database, since: number, hours: number): Promise<WindowStats> {
-	const firstHour = Math.floor(since / HOUR_MS);
-	const [p50Sql, p95Sql] =
-		hours <= SORTED_PERCENTILES_MAX_HOURS
-			? [STATS_STATEMENTS.p50Sorted, STATS_STATEMENTS.p95Sorted]
-			: [STATS_STATEMENTS.p50Walked, STATS_STATEMENTS.p95Walked];
-	const [hourly, p50, p95, failures, hosts] = await db.batch<unknown>([
-		db.prepare(HOURLY_SQL).bind(since, firstHour),
-		...[p50Sql, p95Sql, FAILURES_SQL, HOSTS_SQL].map((sql) => db.prepare(sql).bind(since)),
+export async function readWindowStats(db: D1Database, now: number, hours: number, archiveAfterMs: number): Promise<WindowStats> {
+	const firstHour = Math.floor(now / HOUR_MS) - hours;
+	const since = firstHour * HOUR_MS;
+	const [rollups, times, hosts, failures, backlog] = await db.batch<unknown>([
+		db.prepare(ROLLUPS_SQL).bind(firstHour),
+		db.prepare(TIMES_SQL).bind(firstHour),
+		db.prepare(HOSTS_SQL).bind(firstHour),
+		db.prepare(FAILURES_SQL).bind(since),
+		db.prepare(BACKLOG_SQL).bind(now - archiveAfterMs),
 	]);
 	const stats: WindowStats = {
+		since,
 		created: 0,
 		byStatus: zeroStatuses(),
 		bySource: { callback: 0, poll: 0, timeout: 0 },
-		timeToResultMs: { p50: firstMs(p50), p95: firstMs(p95) },
+		timeToResultMs: percentiles((times?.results ?? []) as { from_ms: number; tasks: number }[]),
 		deliveries: { pending: 0, delivered: 0, failed: 0 },
-		hourly: Array.from({ length: hours + 1 }, (_, hour) => ({
-			since: hour === 0 ? since : (firstHour + hour) * HOUR_MS,
-			created: 0,
-			byStatus: zeroStatuses(),
-		})),
+		hourly: Array.from({ length: hours + 1 }, (_, hour) => ({ since: (firstHour + hour) * HOUR_MS, created: 0, byStatus: zeroStatuses() })),
 		recentFailures: (failures?.results ?? []) as FailureRow[],
 		failingHosts: (hosts?.results ?? []) as WindowStats["failingHosts"],
 		creates: new Map(),
+		archiveBacklog: ((backlog?.results[0] ?? { n: 0 }) as { n: number }).n,
+		databaseBytes: backlog?.meta.size_after ?? 0,
 	};
-	for (const row of (hourly?.results ?? []) as HourlyRow[]) {
+	for (const row of (rollups?.results ?? []) as RollupRow[]) {
 		// A task stamped a moment after now (clocks differ by a few ms) belongs to the last hour.
-		const bucket = stats.hourly[Math.min(row.clock_hour - firstHour, hours)] as HourCounts;
-		bucket.created += row.created;
-		stats.created += row.created;
-		if (row.owner !== null) stats.creates.set(row.owner, (stats.creates.get(row.owner) ?? 0) + row.created);
-		for (const status of TASK_STATUSES) {
-			bucket.byStatus[status] += row[status];
-			stats.byStatus[status] += row[status];
-		}
-		stats.bySource.callback += row.by_callback;
-		stats.bySource.poll += row.by_poll;
-		stats.bySource.timeout += row.by_timeout;
-		stats.deliveries.pending += row.delivery_pending;
-		stats.deliveries.delivered += row.delivery_delivered;
-		stats.deliveries.failed += row.delivery_failed;
+		const bucket = stats.hourly[Math.min(row.hour - firstHour, hours)] as HourCounts;
+		bucket.created += row.tasks;
+		bucket.byStatus[row.status] += row.tasks;
+		stats.created += row.tasks;
+		stats.byStatus[row.status] += row.tasks;
+		if (row.owner !== "") stats.creates.set(row.owner, (stats.creates.get(row.owner) ?? 0) + row.tasks);
+		if (row.source === "callback" || row.source === "poll" || row.source === "timeout") stats.bySource[row.source] += row.tasks;
+		if (row.delivery === "pending" || row.delivery === "delivered" || row.delivery === "failed") stats.deliveries[row.delivery] += row.tasks;
 	}
 	return stats;
 }
 
-function firstMs(result: D1Result<unknown> | undefined): number | null {
-	const row = result?.results[0] as { ms: number } | undefined;
-	return row ? row.ms : null;
+/**
+ * Nearest-rank p50 and p95 from the buckets: the bucket holding rank ceil(p·n) of the n times,
+ * answered by its middle, within 2% of any time in it.
+ */
+function percentiles(buckets: { from_ms: number; tasks: number }[]): { p50: number | null; p95: number | null } {
+	const total = buckets.reduce((sum, bucket) => sum + bucket.tasks, 0);
+	const at = (p: number): number | null => {
+		if (total === 0) return null;
+		const rank = Math.ceil(p * total);
+		let seen = 0;
+		for (const bucket of buckets) {
+			seen += bucket.tasks;
+			if (seen >= rank) return Math.round(bucket.from_ms * Math.sqrt(BUCKET_RATIO));
+		}
+		return null;
+	};
+	return { p50: at(0.5), p95: at(0.95) };
 }

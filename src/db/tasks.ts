@@ -1,9 +1,12 @@
 /**
- * The D1 queries of the tasks table, as plain typed functions. Only the task object writes
- * (`upsertTask`); routes and the cron read. The other tables have a module each in this folder.
+ * The D1 queries of the tasks table (live tasks), as plain typed functions. Only the task object
+ * writes (`upsertTask`); routes and the cron read. The other tables have a module each in this
+ * folder. A row's prompt and lyrics are kept compressed in `payload` (rows written before
+ * migration 0004 keep them in `prompt` and `items` until their next write).
  */
 import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
 import { type Delivery, callbackHost } from "../domain/delivery";
+import { deflate, inflate } from "../lib/deflate";
 
 interface TaskRow {
 	seq: number;
@@ -25,6 +28,14 @@ interface TaskRow {
 	delivery: string | null;
 	version: number;
 	owner: string | null;
+	/** D1 returns a BLOB as bytes (an array of numbers, or an ArrayBuffer). */
+	payload: ArrayBuffer | number[] | null;
+}
+
+/** What `payload` holds, compressed. */
+interface Payload {
+	prompt: string;
+	items: LyricsItem[];
 }
 
 export interface StoredTask extends TaskRecord {
@@ -34,15 +45,18 @@ export interface StoredTask extends TaskRecord {
 	callbackRef: string | null;
 }
 
-function fromRow(row: TaskRow): StoredTask {
+async function fromRow(row: TaskRow): Promise<StoredTask> {
+	const { prompt, items } = row.payload
+		? (JSON.parse(await inflate(new Uint8Array(row.payload))) as Payload)
+		: { prompt: row.prompt, items: JSON.parse(row.items) as LyricsItem[] };
 	return {
 		seq: row.seq,
 		callbackRef: row.callback_ref,
 		taskId: row.task_id,
-		prompt: row.prompt,
+		prompt,
 		callbackUrl: row.callback_url,
 		status: row.status as TaskStatus,
-		items: JSON.parse(row.items) as LyricsItem[],
+		items,
 		errorCode: row.error_code,
 		errorMessage: row.error_message,
 		resultSource: row.result_source as ResultSource | null,
@@ -61,17 +75,21 @@ function fromRow(row: TaskRow): StoredTask {
 /**
  * Writes the task object's state. The version guard makes writes commutative: a retried or
  * delayed write of an older state never replaces a newer one. A write of the version D1 holds
- * lands (the object decides, and one that restarted may not know that D1 has it already).
- * Returns false when the guard kept the row as it was (D1 holds a later version).
+ * lands (the object decides, and one that restarted may not know that D1 has it already). A
+ * task D1 marks archived or deleted is never written again. Returns false when nothing was
+ * written (D1 holds a later version, or the task is marked).
  */
 export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<boolean> {
+	const payload = await deflate(JSON.stringify({ prompt: task.prompt, items: task.items } satisfies Payload));
 	const { meta } = await db
 		.prepare(
 			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
 				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref, delivery, owner, delivery_state, callback_host)
-			VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)
+				callback_ref, delivery, owner, delivery_state, callback_host, payload)
+			SELECT ?1, '', ?3, ?4, '[]', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?2
+			WHERE NOT EXISTS (SELECT 1 FROM task_marks WHERE task_id = ?1)
 			ON CONFLICT (task_id) DO UPDATE SET
+				prompt = excluded.prompt, payload = excluded.payload,
 				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
 				error_message = excluded.error_message, result_source = excluded.result_source,
 				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
@@ -82,10 +100,10 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 		)
 		.bind(
 			task.taskId,
-			task.prompt,
+			payload,
 			task.callbackUrl,
 			task.status,
-			JSON.stringify(task.items),
+			null,
 			task.errorCode,
 			task.errorMessage,
 			task.resultSource,
@@ -138,7 +156,7 @@ export async function findTaskIdByCallbackRef(db: D1Database, ref: string): Prom
 
 export async function getTask(db: D1Database, taskId: string): Promise<StoredTask | null> {
 	const row = await db.prepare("SELECT * FROM tasks WHERE task_id = ?1").bind(taskId).first<TaskRow>();
-	return row ? fromRow(row) : null;
+	return row ? await fromRow(row) : null;
 }
 
 export interface ListTasksQuery {
@@ -164,7 +182,7 @@ export async function listTasks(
 		.prepare(`SELECT * FROM tasks WHERE ${conditions.join(" AND ")} ORDER BY seq DESC LIMIT ?`)
 		.bind(...values);
 	const { results } = await statement.all<TaskRow>();
-	return { tasks: results.slice(0, limit).map(fromRow), hasMore: results.length > limit };
+	return { tasks: await Promise.all(results.slice(0, limit).map(fromRow)), hasMore: results.length > limit };
 }
 
 export interface DueForPollQuery {
@@ -193,4 +211,10 @@ export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): 
 
 export async function pingDatabase(db: D1Database): Promise<void> {
 	await db.prepare("SELECT 1").first();
+}
+
+/** Whose a live task is and when it was created, without reading its payload; null when D1 has no row. */
+export async function getTaskOwner(db: D1Database, taskId: string): Promise<{ owner: string | null; createdAt: number } | null> {
+	const row = await db.prepare("SELECT owner, created_at FROM tasks WHERE task_id = ?1").bind(taskId).first<{ owner: string | null; created_at: number }>();
+	return row ? { owner: row.owner, createdAt: row.created_at } : null;
 }

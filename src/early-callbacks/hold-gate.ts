@@ -4,8 +4,10 @@
  * create is long over may only hold callbacks if that create timed out (then the task is adopted
  * only once the upstream confirms it, ./adoption.ts): the rest are refused.
  * When D1 is slow or failing it cannot say whose URL this is: the callback is neither refused for
- * good nor held, but answered so the upstream retries.
+ * good nor held, but answered so the upstream retries. A task D1 marks archived or deleted is not
+ * live any more: its callback is acknowledged and neither held nor stored.
  */
+import { type MarkState, findMark } from "../db/marks";
 import { findTaskIdByCallbackRef } from "../db/tasks";
 import { findTimedOutCreate } from "../db/timed-out-creates";
 import { isFreshRef } from "../security/callback-token";
@@ -15,7 +17,7 @@ import { ADOPTION_WINDOW_MS } from "./upstream-confirmation";
 /** Which callback token the URL carried: the current kind, or one minted before it. */
 export type CallbackTokenKind = "current" | "legacy";
 
-export type EarlyCallbackGate = "hold" | "refuse" | "d1-unavailable";
+export type EarlyCallbackGate = "hold" | "refuse" | "d1-unavailable" | MarkState;
 
 export async function mayHoldEarlyCallback(
 	db: D1Database,
@@ -29,12 +31,17 @@ export async function mayHoldEarlyCallback(
 	const fresh = token === "current" && isFreshRef(ref);
 	const notBefore = Date.now() - ADOPTION_WINDOW_MS;
 	const lookup = await withinBudget(
-		Promise.all([findTaskIdByCallbackRef(db, ref), fresh ? Promise.resolve(null) : findTimedOutCreate(db, ref, notBefore)]),
+		Promise.all([
+			findTaskIdByCallbackRef(db, ref),
+			fresh ? Promise.resolve(null) : findTimedOutCreate(db, ref, notBefore),
+			findMark(db, taskId),
+		]),
 		null,
 		budgetMs,
 	);
 	if (lookup === null) return "d1-unavailable";
-	const [owner, timedOut] = lookup;
+	const [owner, timedOut, mark] = lookup;
+	if (mark) return mark.state;
 	if (owner !== null && owner !== taskId) return "refuse";
 	return fresh || (timedOut !== null && (timedOut.taskId === null || timedOut.taskId === taskId)) ? "hold" : "refuse";
 }

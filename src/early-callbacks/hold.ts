@@ -10,7 +10,8 @@ import { giveBackHoldRoom, heldBytes, takeHoldRoom } from "./budget-room";
 import type { HeldCallbacks } from "./held-callbacks";
 import { type CallbackTokenKind, mayHoldEarlyCallback } from "./hold-gate";
 
-export type EarlyVerdict = "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable";
+/** What became of an early callback; "archived" and "deleted": the task is no longer live (acknowledged, nothing kept). */
+export type EarlyVerdict = "held-early" | "early-full" | "held-limit" | "wrong-ref" | "d1-unavailable" | "archived" | "deleted";
 
 /** What holding a callback needs of the task's object. */
 export interface HoldingObject {
@@ -18,6 +19,8 @@ export interface HoldingObject {
 	config: Config;
 	/** Whether the object has stored its task (it may, during any await here). */
 	isStored: () => boolean;
+	/** Makes the object's storage if it has none: before holding anything. */
+	ensureStorage: () => void;
 	held: HeldCallbacks;
 	adoption: Adoption;
 	redact: (outcome: Outcome) => Outcome;
@@ -38,6 +41,7 @@ export async function holdEarlyCallback(
 	const { env, isStored } = object;
 	const gate = await mayHoldEarlyCallback(env.DB, taskId, ref, token, object.d1BudgetMs);
 	if (gate === "refuse") return "wrong-ref";
+	if (gate === "archived" || gate === "deleted") return gate;
 	// Decided on the object as it is now: the task may have been stored during the lookups.
 	if (isStored()) return "stored";
 	if (gate === "d1-unavailable") return "d1-unavailable";
@@ -48,6 +52,7 @@ export async function holdEarlyCallback(
 		await giveBackHoldRoom(env, taskId, [ref]);
 		return "stored";
 	}
+	object.ensureStorage();
 	if (object.held.hold(ref, outcome, Date.now()) === "full") {
 		await giveBackHoldRoom(env, taskId, [ref]);
 		return "early-full";

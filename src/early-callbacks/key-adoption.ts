@@ -27,6 +27,11 @@ export class KeyAdoption {
 		this.stored = new MirroredRow(() => sql.exec<KeyAdoptionRow>("SELECT scope, ref, retry_at FROM key_adoption WHERE id = 1").toArray()[0] ?? null);
 	}
 
+	/** The object's storage was erased. */
+	reset(): void {
+		this.stored.forget();
+	}
+
 	/** The key is to learn this task; due at once. */
 	expect(key: KeyToTell): void {
 		this.sql.exec("INSERT OR REPLACE INTO key_adoption (id, scope, ref, retry_at) VALUES (1, ?, ?, NULL)", key.scope, key.ref);

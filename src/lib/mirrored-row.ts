@@ -19,4 +19,9 @@ export class MirroredRow<Row> {
 	wrote(row: Row | null): void {
 		this.mirror = row;
 	}
+
+	/** The storage was erased under it: read afresh next time. */
+	forget(): void {
+		this.mirror = undefined;
+	}
 }

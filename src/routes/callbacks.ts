@@ -26,6 +26,9 @@ const RESULT_WORDS = {
 	duplicate: "already-final",
 	"not-final": "still-pending",
 	"held-early": "held-until-task-stored",
+	// The task is no longer live: acknowledged, so the upstream stops, and nothing is kept.
+	archived: "task-archived",
+	deleted: "task-deleted",
 } as const satisfies Record<Exclude<CallbackVerdict, "wrong-ref" | "early-full" | "held-limit" | "d1-unavailable">, string>;
 /** How long a callback refused under the overall held-callback bound is told to wait. */
 const HELD_LIMIT_RETRY_SECONDS = 60;

@@ -2,7 +2,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { readConfig } from "../config/config";
 import { configuredTenants, quotaFor } from "../tenants/tenant-names";
-import { HOUR_MS, readWindowStats } from "../db/stats";
+import { BACKLOG_COUNTED, readWindowStats } from "../db/stats";
 import { GatewayError } from "./shared/errors";
 import { createRouter } from "./shared/router";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
@@ -10,15 +10,19 @@ import { StatsData, StatsQuery } from "../schemas/stats";
 
 export const stats = createRouter();
 
+/** D1's largest database on Workers Paid (10 GB; 500 MB on Workers Free), which no setting raises. */
+const D1_MAX_BYTES = 10_000_000_000;
+
 const statsRoute = createRoute({
 	method: "get",
 	path: "/",
 	operationId: "getGatewayStats",
 	summary: "The operator's figures",
 	description:
-		"Counts the tasks created in the last `hours` hours (a create that left no task is not one): by status, " +
-		"by how their result arrived, the time from create to result, their deliveries to clients' callBackUrls, " +
-		"and each tenant's share. Admin keys only (ADMIN_API_KEYS). GET /admin draws these figures.",
+		"Counts the tasks created in the last `hours` hours, from the start of that clock hour (a create that left no " +
+		"task is not one; archived tasks count like any other): by status, by how their result arrived, the time from " +
+		"create to result, their deliveries to clients' callBackUrls, and each tenant's share; with the archive's " +
+		"backlog and D1's size. Admin keys only (ADMIN_API_KEYS). GET /admin draws these figures.",
 	tags: ["operators"],
 	security: [{ bearerAuth: [] }],
 	request: { query: StatsQuery },
@@ -46,8 +50,7 @@ stats.use("*", async (c, next) => {
 stats.openapi(statsRoute, async (c) => {
 	const { hours } = c.req.valid("query");
 	const config = readConfig(c.env);
-	const since = Date.now() - hours * HOUR_MS;
-	const window = await readWindowStats(c.env.DB, since, hours);
+	const window = await readWindowStats(c.env.DB, Date.now(), hours, config.archiveAfterSeconds * 1000);
 	const tenants = (await configuredTenants(config, window.creates.keys())).map((tenant) => ({
 		tenant,
 		creates: window.creates.get(tenant) ?? 0,
@@ -58,7 +61,7 @@ stats.openapi(statsRoute, async (c) => {
 			code: 200 as const,
 			msg: "success" as const,
 			data: {
-				since,
+				since: window.since,
 				hours,
 				tasks: { created: window.created, byStatus: window.byStatus, bySource: window.bySource },
 				timeToResultMs: window.timeToResultMs,
@@ -66,6 +69,8 @@ stats.openapi(statsRoute, async (c) => {
 				tenants,
 				hourly: window.hourly,
 				failingHosts: window.failingHosts,
+				archive: { backlog: window.archiveBacklog, backlogCountedUpTo: BACKLOG_COUNTED },
+				database: { bytes: window.databaseBytes, limitBytes: D1_MAX_BYTES },
 				recentFailures: window.recentFailures.map((row) => ({
 					taskId: row.task_id,
 					owner: row.owner,

@@ -3,6 +3,7 @@
  * OpenAPI document is generated from them.
  */
 import { z } from "@hono/zod-openapi";
+import type { RecordInfo } from "../domain/record-info";
 import { type LyricsItem, TASK_STATUSES } from "../domain/task-record";
 
 export const MAX_PROMPT_WORDS = 200;
@@ -102,6 +103,16 @@ export const TaskIdQuery = z.object({
 		.openapi({ param: { name: "taskId", in: "query" }, example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
 });
 
+export const TaskIdPath = z.object({
+	taskId: z
+		.string()
+		.trim()
+		.min(1, "taskId is required: DELETE /api/v1/lyrics/tasks/<the id the create call returned>")
+		.openapi({ param: { name: "taskId", in: "path" }, example: "5c79b2d0f6a04a7e9d3c1b2a8e4fbe8e" }),
+});
+
+export const DeletedTaskData = z.object({ taskId: z.string() }).openapi("DeletedTask");
+
 export const LyricsItemSchema = z
 	.object({
 		text: z.string(),
@@ -156,7 +167,8 @@ export const TaskRecordSchema = z
 			example: "acme",
 		}),
 	})
-	.openapi("LyricsTask");
+	// The domain's RecordInfo is what this schema parses (checked at compile time).
+	.openapi("LyricsTask") satisfies z.ZodType<RecordInfo>;
 
 /** `?status=&cursor=` from a client that fills in empty values means "not given". */
 const emptyAsAbsent = (value: unknown) => (value === "" ? undefined : value);

@@ -33,7 +33,7 @@ const milliseconds = z.number().int().nullable();
 
 export const StatsData = z
 	.object({
-		since: z.number().int().openapi({ description: "Unix ms: the window's start (the answer's time minus `hours`)" }),
+		since: z.number().int().openapi({ description: "Unix ms: the window's start, the full clock hour `hours` hours before the answer's" }),
 		hours: z.number().int().openapi({ description: "The window's length in hours" }),
 		tasks: z.object({
 			created: count.openapi({ description: "Tasks stored in the window, by their creation time" }),
@@ -46,7 +46,8 @@ export const StatsData = z
 			.object({ p50: milliseconds, p95: milliseconds })
 			.openapi({
 				description:
-					"From create to result, over the tasks whose result came by callback or poll (nearest rank; null when none)",
+					"From create to result, over the tasks whose result came by callback or poll (nearest rank, within 2% " +
+					"of the exact value; null when none)",
 			}),
 		deliveries: z
 			.object({ pending: count, delivered: count, failed: count })
@@ -65,17 +66,29 @@ export const StatsData = z
 			.openapi({
 				description:
 					"The tasks created in each clock hour (UTC) of the window, by status, oldest first: hours + 1 entries, " +
-					"the first from `since` to the next full hour, the last from the last full hour to now",
+					"the first from `since`, the last from the last full hour to now",
 			}),
 		failingHosts: z
 			.array(
 				z.object({
-					host: z.string().nullable(),
+					host: z.string(),
 					failed: count.openapi({ description: "Deliveries given up after every retry" }),
-					retrying: count.openapi({ description: "Deliveries whose last attempt failed, with retries to come" }),
+					retried: count.openapi({ description: "Deliveries whose first attempt failed" }),
 				}),
 			)
-			.openapi({ description: "The hosts of callBackUrls whose deliveries fail most (at most 10)" }),
+			.openapi({ description: "The hosts of callBackUrls whose deliveries fail most, over the window's tasks (at most 10)" }),
+		archive: z
+			.object({
+				backlog: count.openapi({ description: "Settled tasks past ARCHIVE_AFTER_SECONDS not archived yet" }),
+				backlogCountedUpTo: count.openapi({ description: "The backlog is looked for among this many of the oldest live tasks" }),
+			})
+			.openapi({ description: "Archiving tasks into R2: what is waiting (a task archives itself on its own alarm; the cron catches stragglers)" }),
+		database: z
+			.object({
+				bytes: count.openapi({ description: "D1's size now" }),
+				limitBytes: count.openapi({ description: "D1's largest database on Workers Paid (500 MB on Workers Free)" }),
+			})
+			.openapi({ description: "How full D1 is" }),
 		recentFailures: z
 			.array(
 				z.object({
@@ -89,6 +102,6 @@ export const StatsData = z
 					completeTime: z.number().int().nullable(),
 				}),
 			)
-			.openapi({ description: "The 20 most recently created tasks of the window that failed, newest first" }),
+			.openapi({ description: "The 20 most recently created tasks of the window that failed and are not archived yet, newest first" }),
 	})
 	.openapi("GatewayStats");

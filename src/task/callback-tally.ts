@@ -17,6 +17,12 @@ export class CallbackTally {
 	/** When the first duplicate not folded yet was counted; null when there is none. */
 	private since: number | null = null;
 
+	/** Forgets what was counted (the task is no longer live: nothing of it is counted any more). */
+	reset(): void {
+		this.count = 0;
+		this.since = null;
+	}
+
 	/** Counts one duplicate. */
 	add(now: number): void {
 		this.count += 1;

@@ -12,6 +12,7 @@
  * with whatever else came meanwhile.
  */
 import type { TaskRecord } from "../domain/task-record";
+import { findMark } from "../db/marks";
 import { getTask, getTaskVersion, updateTaskCounters, upsertTask } from "../db/tasks";
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
@@ -36,6 +37,7 @@ export class D1Projection {
 	 * its counters. A write that changes only counters then rewrites those alone.
 	 */
 	private lastWritten: { version: number; rest: string } | null = null;
+	private marked = false;
 
 	constructor(
 		private readonly sql: SqlStorage,
@@ -48,6 +50,19 @@ export class D1Projection {
 	open(): void {
 		const stored = this.sql.exec<books.StoredBooks>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0];
 		this.books = books.restored(stored ?? null, this.store.version(), Date.now());
+	}
+
+	/** The object's storage was erased: nothing of the task is owed to D1 any more. */
+	reset(): void {
+		this.books = books.NOTHING_WRITTEN;
+		this.lastWritten = null;
+		this.syncRequested = false;
+		this.marked = false;
+	}
+
+	/** D1 marks the task archived or deleted (a write found it so): the object is to erase itself. */
+	isMarked(): boolean {
+		return this.marked;
 	}
 
 	status(): SyncStatus {
@@ -77,10 +92,11 @@ export class D1Projection {
 	 * The object lost its storage but D1 still has the task (restored from a backup, say): take
 	 * D1's row as the state, so the task can still finish instead of being listed as due forever.
 	 */
-	async restoreState(taskId: string): Promise<TaskState | null> {
+	async restoreState(taskId: string, ensureStorage: () => void): Promise<TaskState | null> {
 		const stored = await getTask(this.db(), taskId);
 		const current = this.store.load();
 		if (!stored || current) return current;
+		ensureStorage();
 		const state = stateFromStoredRow(stored);
 		this.store.save(state);
 		this.move(books.holding(stored.version), { store: true });
@@ -154,7 +170,12 @@ export class D1Projection {
 	 * storage, a manual edit). This object decides, so it moves past that version and writes again.
 	 */
 	private async overtakeD1Version(taskId: string): Promise<void> {
-		const stored = await getTaskVersion(this.db(), taskId);
+		const [stored, mark] = await Promise.all([getTaskVersion(this.db(), taskId), findMark(this.db(), taskId)]);
+		if (mark) {
+			// Archived or deleted while this object still held it (it stopped between marking and erasing).
+			this.marked = true;
+			return;
+		}
 		const state = this.store.load();
 		if (!state || stored === null || stored < state.record.version) return; // a newer write of ours landed meanwhile
 		logEvent("warn", "d1_version_overtaken", { taskId, d1Version: stored, version: state.record.version });

@@ -27,6 +27,10 @@ export class DeliveryRunner {
 		this.lease = new MirroredRow(() => sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0] ?? null);
 	}
 
+	reset(): void {
+		this.lease.forget();
+	}
+
 	/** An attempt is under way until this time (unix ms); 0 when none is. */
 	leaseUntil(): number {
 		return this.lease.get()?.until ?? 0;

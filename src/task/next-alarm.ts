@@ -5,9 +5,11 @@
  */
 import type { Adoption, HeldCallbacks, KeyAdoption } from "../early-callbacks";
 import { earliest } from "../lib/durable-alarm";
+import type { Config } from "../config/config";
 import type { CallbackTally } from "./callback-tally";
 import type { D1Projection } from "./d1-projection";
 import type { DeliveryRunner } from "./delivery-runner";
+import type { Lifecycle } from "./lifecycle";
 import type { PollRunner } from "./poll-runner";
 import type { TaskStore } from "./task-store";
 
@@ -20,6 +22,7 @@ export interface Collaborators {
 	tally: CallbackTally;
 	held: HeldCallbacks;
 	adoption: Adoption;
+	lifecycle: Lifecycle;
 }
 
 /**
@@ -27,7 +30,7 @@ export interface Collaborators {
  * answers: not when only the duplicates' fold wants it sooner (its count lives in memory, and a
  * restart loses both together).
  */
-export function nextAlarm(object: Collaborators, now: number): { at: number | null; confirmed: boolean } {
+export function nextAlarm(object: Collaborators, config: Config, now: number): { at: number | null; confirmed: boolean } {
 	const record = object.store.peek();
 	const durable = record
 		? earliest([
@@ -35,6 +38,7 @@ export function nextAlarm(object: Collaborators, now: number): { at: number | nu
 				object.delivery.nextRun(record.delivery, object.d1.caughtUpBy(record.version, now)),
 				object.keyAdoption.nextRun(now),
 				object.polls.nextRun(),
+				object.lifecycle.nextRun(record, config),
 			])
 		: // A task never stored: its held callbacks' expiry, or at once to list a version 1 object's holds.
 			earliest([object.held.expiresAt(), object.adoption.unlistedTaskId() === null ? null : now]);

@@ -41,6 +41,10 @@ export class PollRunner {
 		);
 	}
 
+	reset(): void {
+		this.schedule.forget();
+	}
+
 	asked(): AskedPoll | null {
 		const row = this.schedule.get();
 		return row ? { dueAt: row.due_at, tickTime: row.tick_time, askedAt: row.asked_at } : null;

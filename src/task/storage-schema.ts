@@ -1,7 +1,8 @@
 /**
  * A task object's own SQLite storage: every table as the current version has it, in one place,
  * and the steps that bring an object stored by an older gateway up to it. A fresh object is made
- * at the current version at once; the steps run only for an object an older version stored.
+ * at the current version, when it first stores something; the steps run only for an object an
+ * older version stored.
  *
  * Each collaborator of the object owns one table (and only reads and writes that one):
  *
@@ -61,19 +62,52 @@ export const CURRENT_TABLES = [
 	"CREATE TABLE key_adoption (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)",
 ];
 
-/** Brings the storage to STORAGE_VERSION (or makes it there), in one transaction; run from the constructor. */
-export function openStorage(storage: DurableObjectStorage): void {
-	const sql = storage.sql;
-	const version = storedVersion(sql);
-	if (version === STORAGE_VERSION) return;
-	storage.transactionSync(() => {
-		if (version === null) for (const statement of CURRENT_TABLES) sql.exec(statement);
-		else {
-			if (version < 2) toVersion2(sql);
-			if (version < 3) toVersion3(sql);
+/**
+ * The object's storage as a whole: whether it holds anything, made on first need, and erased at
+ * the end of the task's life. A fresh object (or one erased) has no table at all and costs no
+ * storage; reads then see nothing, and nothing is made until something must be stored.
+ */
+export class ObjectStorage {
+	private present: boolean;
+
+	/** Brings an object an older gateway stored up to STORAGE_VERSION, in one transaction. */
+	constructor(private readonly storage: DurableObjectStorage) {
+		const version = storedVersion(storage.sql);
+		this.present = version !== null;
+		if (version !== null && version < STORAGE_VERSION) {
+			storage.transactionSync(() => {
+				if (version < 2) toVersion2(storage.sql);
+				if (version < 3) toVersion3(storage.sql);
+				setVersion(storage.sql);
+			});
 		}
-		sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_version', ?)", STORAGE_VERSION);
-	});
+	}
+
+	/** Whether the object stores anything (its tables exist). */
+	get exists(): boolean {
+		return this.present;
+	}
+
+	/** Makes every table, at the current version, unless they exist: before the object's first write. */
+	ensure(): void {
+		if (this.present) return;
+		this.storage.transactionSync(() => {
+			for (const statement of CURRENT_TABLES) this.storage.sql.exec(statement);
+			setVersion(this.storage.sql);
+		});
+		this.present = true;
+	}
+
+	/** Deletes everything the object stores, its alarm included: from now on it costs nothing. */
+	async erase(): Promise<void> {
+		await this.storage.deleteAlarm();
+		await this.storage.deleteAll();
+		this.present = false;
+	}
+}
+
+function setVersion(sql: SqlStorage): void {
+	sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_version', ?)", STORAGE_VERSION);
 }
 
 /** The version the storage is at; null for a fresh object (no table at all). */

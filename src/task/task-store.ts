@@ -32,8 +32,13 @@ interface StoredRow {
 export class TaskStore {
 	private readonly row: MirroredRow<StoredRow>;
 
-	constructor(private readonly sql: SqlStorage) {
+	constructor(
+		private readonly sql: SqlStorage,
+		/** Whether the object stores anything: with no table there is no row to read. */
+		private readonly exists: () => boolean,
+	) {
 		this.row = new MirroredRow(() => {
+			if (!this.exists()) return null;
 			const stored = sql
 				.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
 				.toArray()[0];
@@ -41,6 +46,11 @@ export class TaskStore {
 			const record = JSON.parse(stored.state) as TaskRecord;
 			return { ...storedRow(stored.state, record, stored.ref, stored.poll_lease_until), parsed: record };
 		});
+	}
+
+	/** The object's storage was erased: no task any more. */
+	reset(): void {
+		this.row.forget();
 	}
 
 	load(): TaskState | null {

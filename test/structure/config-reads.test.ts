@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { SRC, sourceFiles } from "./source-files";
 
 /** Bindings (wrangler.toml), not variables: reached through env wherever they are used. */
-const BINDINGS = new Set(["DB", "TASKS", "IDEMPOTENCY", "CREATE_LIMITER", "TENANT_QUOTA", "HELD_CALLBACKS", "ASSETS"]);
+const BINDINGS = new Set(["DB", "ARCHIVE", "TASKS", "IDEMPOTENCY", "CREATE_LIMITER", "TENANT_QUOTA", "HELD_CALLBACKS", "ASSETS"]);
 const CONFIG = join(SRC, "config/config.ts");
 
 function variablesRead(text: string): string[] {

@@ -20,17 +20,18 @@ const FOLDER_IMPORTS: ReadonlyArray<[folder: string, mayImport: string[]]> = [
 	["schemas", ["domain"]],
 	["security", ["config", "domain", "lib"]],
 	["db", ["domain", "lib"]],
+	["archive", ["domain"]],
 	["upstream", ["config", "domain", "lib", "schemas"]],
 	["webhooks", ["config", "domain", "lib", "schemas", "security"]],
 	["tenants", ["config", "lib", "security"]],
 	["idempotency", ["domain", "lib"]],
 	["early-callbacks", ["config", "db", "domain", "idempotency", "lib", "security", "upstream"]],
-	["task", ["config", "db", "domain", "early-callbacks", "lib", "security", "upstream", "webhooks"]],
+	["task", ["archive", "config", "db", "domain", "early-callbacks", "lib", "security", "upstream", "webhooks"]],
 	["create", ["config", "db", "domain", "idempotency", "lib", "security", "task", "tenants", "upstream"]],
-	["cron", ["config", "db", "domain", "early-callbacks", "lib", "task"]],
+	["cron", ["archive", "config", "db", "domain", "early-callbacks", "lib", "task"]],
 	[
 		"routes",
-		["config", "create", "db", "domain", "early-callbacks", "idempotency", "lib", "schemas", "security", "task", "tenants", "upstream", "webhooks"],
+		["archive", "config", "create", "db", "domain", "early-callbacks", "idempotency", "lib", "schemas", "security", "task", "tenants", "upstream", "webhooks"],
 	],
 ];
 

@@ -350,7 +350,7 @@ export async function setObjectEnv(taskId: string, overrides: Partial<Env>): Pro
  */
 export async function editStoredRecord(taskId: string, edit: (record: TaskRecord) => void): Promise<void> {
 	await runInDurableObject(env.TASKS.getByName(taskId), (instance) => {
-		const store = (instance as unknown as { store: TaskStore }).store;
+		const store = (instance as unknown as { parts: { store: TaskStore } }).parts.store;
 		const state = store.load();
 		if (!state) throw new Error(`task ${taskId} has no stored record`);
 		edit(state.record);
@@ -443,4 +443,11 @@ export async function timedOutCreateCalledBack(prompt: string, headers: Record<s
 	const heldAt = Date.now();
 	expect((await deliver(await simCallback(taskId))).status).toBe(200);
 	return { taskId, heldAt };
+}
+
+/** A settled task's one alarm: its archive, ARCHIVE_AFTER_SECONDS (the default week here) after it became final. */
+export async function expectOnlyArchiveAlarm(taskId: string): Promise<void> {
+	const { state } = await inspectTask(taskId);
+	expect(state?.completedAt).not.toBeNull();
+	expect(await alarmOf(taskId)).toBe((state?.completedAt as number) + 7 * 24 * 3600 * 1000);
 }

@@ -14,6 +14,8 @@ const { TEST_MIGRATIONS, TEST_SCHEMA, SCHEMA_CHECK_DB } = env as unknown as {
 interface Shape {
 	tables: Record<string, unknown[]>;
 	indexes: Record<string, { table: string; unique: number; partial: number; columns: string[] }>;
+	/** Each trigger's definition, whitespace folded (the rollups are kept by them). */
+	triggers: Record<string, string>;
 }
 
 /** Tables, their columns and their indexes, as SQLite itself reports them (bookkeeping tables left out). */
@@ -23,7 +25,8 @@ async function shapeOf(db: D1Database): Promise<Shape> {
 			"SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations' ORDER BY name",
 		)
 		.all<{ name: string }>();
-	const shape: Shape = { tables: {}, indexes: {} };
+	const triggers = await db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name").all<{ name: string; sql: string }>();
+	const shape: Shape = { tables: {}, indexes: {}, triggers: Object.fromEntries(triggers.results.map((t) => [t.name, t.sql.replace(/\s+/g, " ")])) };
 	for (const { name } of tables.results) {
 		const columns = await db.prepare(`SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)`).bind(name).all();
 		shape.tables[name] = columns.results;
@@ -47,7 +50,7 @@ async function partialIndexConditions(db: D1Database): Promise<Record<string, st
 
 async function resetCheckDb(): Promise<void> {
 	const objects = await SCHEMA_CHECK_DB.prepare(
-		"SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND sql IS NOT NULL",
+		"SELECT type, name FROM sqlite_master WHERE type IN ('table', 'index', 'trigger') AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND sql IS NOT NULL",
 	).all<{ type: string; name: string }>();
 	for (const object of objects.results.filter((o) => o.type === "table")) await SCHEMA_CHECK_DB.prepare(`DROP TABLE "${object.name}"`).run();
 }
@@ -61,6 +64,7 @@ describe("schema.sql and migrations/", () => {
 
 		expect(Object.keys(fromMigrations.tables)).toContain("tasks");
 		expect(Object.keys(fromMigrations.indexes).length).toBeGreaterThanOrEqual(4);
+		expect(Object.keys(fromMigrations.triggers).length).toBeGreaterThanOrEqual(4);
 		expect(fromMigrations).toEqual(fromSchema);
 		expect(await partialIndexConditions(env.DB)).toEqual(await partialIndexConditions(SCHEMA_CHECK_DB));
 	});

@@ -2,9 +2,7 @@
  * The stats' figures over stored tasks at chosen times: which tasks a window holds, the hour each
  * falls in, the percentiles' exact ranks, the failing hosts and the newest failures.
  */
-import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { STATS_STATEMENTS } from "../../src/db/stats";
 import { envelope, gateway } from "./helpers";
 import { storeTask as store, type StoredTaskSpec } from "./stats-fixtures";
 
@@ -25,6 +23,13 @@ async function stats(hours: number) {
 	const body = await envelope<any>(response);
 	expect(response.status, body.msg).toBe(200);
 	return body.data;
+}
+
+/** The stats' percentiles come from 4%-wide buckets, answered by the bucket's middle: within 2% of the exact ones. */
+function expectTimes(actual: { p50: number | null; p95: number | null }, p50: number, p95: number): void {
+	for (const [name, value, exact] of [["p50", actual.p50, p50], ["p95", actual.p95, p95]] as const) {
+		expect(Math.abs((value as number) - exact) / exact, `${name} ${value} against ${exact}`).toBeLessThanOrEqual(0.02);
+	}
 }
 
 /** The index in `hourly` of the clock hour holding `time`, for a window starting at `since`. */
@@ -110,35 +115,25 @@ describe("the stats' window", () => {
 		expect((await stats(48)).tenants).toContainEqual({ tenant: "beta", creates: 1, quota: 5 });
 	});
 
-	it("takes p50 and p95 at their nearest ranks over results by callback or poll", async () => {
+	it("takes p50 and p95 at their nearest ranks over results by callback or poll, within 2%", async () => {
 		// The last hour: 25 failures, each 1000 s after its create.
-		expect((await stats(1)).timeToResultMs).toEqual({ p50: 1_000_000, p95: 1_000_000 });
-		// Three hours: 20 times of 1..20 s, 6 of 0.1 s and 25 of 1000 s (51 in all; the timeout is not one).
+		expectTimes((await stats(1)).timeToResultMs, 1_000_000, 1_000_000);
+		// Six hours: 20 times of 1..20 s, 6 of 0.1 s and 25 of 1000 s (51 in all; the timeout is not one).
 		// Sorted: 6 × 100, 1000 … 20000, 25 × 1000000. Rank ceil(25.5) = 26 is 20 s; ceil(48.45) = 49 is 1000 s.
-		const six = await stats(6);
-		expect(six.timeToResultMs).toEqual({ p50: 20_000, p95: 1_000_000 });
-		const three = await stats(3);
-		// 20 times of 1..20 s and 25 of 1000 s: rank 23 is 1000 s, as is rank 43.
-		expect(three.timeToResultMs).toEqual({ p50: 1_000_000, p95: 1_000_000 });
-	});
-
-	it("finds the same percentiles by sorting the window and by walking the times in order", async () => {
+		expectTimes((await stats(6)).timeToResultMs, 20_000, 1_000_000);
+		// Three hours: 20 times of 1..20 s and 25 of 1000 s: rank 23 is 1000 s, as is rank 43.
+		expectTimes((await stats(3)).timeToResultMs, 1_000_000, 1_000_000);
 		// 48 hours add the poll of 500 s from 25 hours ago: 52 times, rank 26 is 20 s, rank 50 is 1000 s.
-		expect((await stats(48)).timeToResultMs).toEqual({ p50: 20_000, p95: 1_000_000 });
-		expect((await stats(720)).timeToResultMs).toEqual({ p50: 20_000, p95: 1_000_000 });
-		for (const hours of [1, 3, 6, 24, 48, 720]) {
-			const since = Date.now() - hours * HOUR;
-			const value = async (sql: string) => (await env.DB.prepare(sql).bind(since).first<{ ms: number }>())?.ms ?? null;
-			expect(await value(STATS_STATEMENTS.p50Walked), `p50 of ${hours} h`).toBe(await value(STATS_STATEMENTS.p50Sorted));
-			expect(await value(STATS_STATEMENTS.p95Walked), `p95 of ${hours} h`).toBe(await value(STATS_STATEMENTS.p95Sorted));
-		}
+		expectTimes((await stats(48)).timeToResultMs, 20_000, 1_000_000);
+		expectTimes((await stats(720)).timeToResultMs, 20_000, 1_000_000);
 	});
 
 	it("names the hosts whose deliveries fail most, never a path, query or credentials", async () => {
 		const day = await stats(24);
 		expect(day.failingHosts).toEqual([
-			{ host: "hooks.example.com", failed: 2, retrying: 1 },
-			{ host: "other.example.net:8443", failed: 0, retrying: 1 },
+			// Two given up (which had to be retried first) and one retried.
+			{ host: "hooks.example.com", failed: 2, retried: 3 },
+			{ host: "other.example.net:8443", failed: 0, retried: 1 },
 		]);
 		expect(JSON.stringify(day)).not.toMatch(/password|token|secret/);
 	});

@@ -21,6 +21,7 @@ import {
 	uniquePrompt,
 	editStoredRecord,
 	alarmOf,
+	expectOnlyArchiveAlarm,
 	timedOutCreateCalledBack,
 } from "./helpers";
 
@@ -72,7 +73,7 @@ describe("the task object's alarm, by reason", () => {
 		expect(visible.data.status).toBe("SUCCESS");
 		const after = await inspectTask(taskId);
 		expect(after.state?.syncedVersion).toBe(after.state?.version);
-		expect(await alarmOf(taskId)).toBeNull();
+		await expectOnlyArchiveAlarm(taskId);
 
 		await runDurableObjectAlarm(stubOf(taskId));
 		expect(await inspectTask(taskId)).toEqual(after);
@@ -102,7 +103,7 @@ describe("the task object's alarm, by reason", () => {
 		expect(await hook.deliveries()).toHaveLength(2);
 		const delivered = await inspectTask(taskId);
 		expect(delivered.state?.delivery).toMatchObject({ state: "delivered", attempts: 2 });
-		expect(await alarmOf(taskId)).toBeNull();
+		await expectOnlyArchiveAlarm(taskId);
 
 		await runDurableObjectAlarm(stubOf(taskId));
 		expect(await hook.deliveries()).toHaveLength(2);
@@ -147,7 +148,7 @@ describe("the task object's alarm, by reason", () => {
 
 		await setObjectEnv(taskId, { IDEMPOTENCY: env.IDEMPOTENCY });
 		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
-		expect(await alarmOf(taskId)).toBeNull();
+		await expectOnlyArchiveAlarm(taskId);
 		const replay = () =>
 			api("/api/v1/lyrics", {
 				method: "POST",
@@ -164,7 +165,7 @@ describe("the task object's alarm, by reason", () => {
 		expect((await replay()).headers.get("idempotent-replayed")).toBe("true");
 	});
 
-	it("forgets callbacks held for a task never registered when they expire, once", async () => {
+	it("forgets callbacks held for a task never registered when they expire, once, and then stores nothing", async () => {
 		const taskId = crypto.randomUUID().replace(/-/g, "");
 		const target = await mintedCallbackTarget();
 		const heldAt = Date.now();
@@ -183,6 +184,7 @@ describe("the task object's alarm, by reason", () => {
 		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(true);
 		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 0 });
 		expect(await alarmOf(taskId)).toBeNull();
+		expect(await stubOf(taskId).storedBytes()).toBe(0);
 
 		expect(await runDurableObjectAlarm(stubOf(taskId))).toBe(false);
 		expect(await inspectTask(taskId)).toEqual({ state: null, earlyCallbacks: 0 });
