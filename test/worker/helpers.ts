@@ -183,6 +183,7 @@ export interface RecordInfo {
 		nextAttemptTime: number | null;
 		deliveredTime: number | null;
 	} | null;
+	owner: string | null;
 }
 
 /**

@@ -65,7 +65,7 @@ describe("the cron's lifecycle sweep", () => {
 
 	it("finishes a deletion a reset left half done: the object still held the task", async () => {
 		const taskId = await finishedTask("half deleted");
-		const { owner, createTime } = (await recordInfo(taskId)).data as unknown as { owner: string; createTime: number };
+		const { owner, createTime } = (await recordInfo(taskId)).data;
 		// Marked deleted, then stopped before its object erased itself.
 		await markTask(env.DB, { taskId, owner, createdAt: createTime, state: "deleted" }, Date.now());
 		expect(await stubOf(taskId).storedBytes()).toBeGreaterThan(0);
