@@ -111,6 +111,8 @@ export function gatewayClient({ url, key, fetch: fetchImpl = globalThis.fetch, r
       const suffix = search.size > 0 ? `?${search}` : '';
       return call('GET', `/api/v1/lyrics/tasks${suffix}`);
     },
+    /** @param {string} taskId */
+    deleteTask: (taskId) => call('DELETE', `/api/v1/lyrics/tasks/${encodeURIComponent(taskId)}`),
     /** Today's creates and quota: the key's tenant, or `{ tenants: [...] }` for an admin key. */
     usage: () => call('GET', '/api/v1/usage'),
   };

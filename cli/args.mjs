@@ -40,6 +40,7 @@ const GLOBAL_OPTIONS = ['url', 'key', 'json', 'help'];
 const COMMAND_OPTIONS = {
   create: ['callback-url', 'wait', 'timeout'],
   get: ['wait', 'timeout'],
+  delete: [],
   list: ['status', 'limit', 'cursor', 'owner'],
   usage: [],
 };
@@ -50,8 +51,9 @@ const COMMAND_OPTIONS = {
  * @typedef {Common & { command: 'get', taskId: string, wait: boolean, timeoutMs: number }} GetCommand
  * @typedef {Common & { command: 'list', status?: string, limit?: number, cursor?: string, owner?: string }} ListCommand
  * @typedef {Common & { command: 'usage' }} UsageCommand
+ * @typedef {Common & { command: 'delete', taskId: string }} DeleteCommand
  * @typedef {{ command: 'help' }} HelpCommand
- * @typedef {CreateCommand | GetCommand | ListCommand | UsageCommand | HelpCommand} Command
+ * @typedef {CreateCommand | GetCommand | ListCommand | UsageCommand | DeleteCommand | HelpCommand} Command
  */
 
 /**
@@ -70,12 +72,12 @@ export function parseCommand(argv, env) {
   if (values.help || positionals[0] === 'help') return { command: 'help' };
 
   const [first, ...rest] = positionals;
-  const named = first === 'create' || first === 'get' || first === 'list' || first === 'usage' ? first : undefined;
+  const named = first === 'create' || first === 'get' || first === 'list' || first === 'usage' || first === 'delete' ? first : undefined;
   // A lone word is far likelier a mistyped command than a prompt, and a create spends a credit.
   // (An empty or blank argument is no word: it gets the empty-prompt message below.)
   if (!named && positionals.length === 1 && first !== undefined && first.trim() !== '' && !/\s/.test(first.trim())) {
     throw new UsageError(
-      `"${first}" is not a command (create, get, list, usage, help). For a one-word prompt, say: ${suggestion(`create ${first.trim()}`)}`,
+      `"${first}" is not a command (create, get, list, usage, delete, help). For a one-word prompt, say: ${suggestion(`create ${first.trim()}`)}`,
     );
   }
   // A bare prompt is a create: `lyrics-gateway "a song about rain"`, quotes optional.
@@ -109,6 +111,13 @@ export function parseCommand(argv, env) {
       throw new UsageError(`get takes exactly one taskId, for example: ${suggestion('get 3b66882fde0a5d398bd269cab6d9542b')}`);
     }
     return { command, ...common, taskId: args[0].trim(), wait: values.wait ?? false, timeoutMs: timeoutMs(values.timeout) };
+  }
+
+  if (command === 'delete') {
+    if (args.length !== 1 || !args[0].trim()) {
+      throw new UsageError(`delete takes exactly one taskId, for example: ${suggestion('delete 3b66882fde0a5d398bd269cab6d9542b')}`);
+    }
+    return { command, ...common, taskId: args[0].trim() };
   }
 
   if (args.length > 0) throw new UsageError(`${command} takes no arguments (got ${JSON.stringify(args.join(' '))}).`);

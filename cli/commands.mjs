@@ -88,6 +88,18 @@ export async function list(command, context) {
 }
 
 /**
+ * Deletes a task everywhere the gateway keeps it (its prompt and lyrics are gone within a minute).
+ * @param {import('./args.mjs').DeleteCommand} command
+ * @param {Context} context
+ */
+export async function remove(command, context) {
+  const answer = await context.client.deleteTask(command.taskId);
+  if (command.json) printJson(context, answer.envelope);
+  else context.stdout.write(`Deleted task ${command.taskId}.\n`);
+  return EXIT.ok;
+}
+
+/**
  * @param {import('./args.mjs').UsageCommand} command
  * @param {Context} context
  */

@@ -11,6 +11,7 @@ Usage:
   lyrics-gateway get <taskId> [--wait] [--timeout SECONDS]
   lyrics-gateway list [--status STATUS] [--limit N] [--cursor CURSOR] [--owner TENANT]
   lyrics-gateway usage               today's creates and daily quota (an admin key: every tenant's)
+  lyrics-gateway delete <taskId>     delete a task everywhere the gateway keeps it (no undo)
 
 Options:
   --url URL            the gateway; else $LYRICS_GATEWAY_URL, else ${DEFAULT_URL} (npm start)

@@ -4,7 +4,7 @@
 
 import { GatewayError, UnreachableError, gatewayClient } from './api.mjs';
 import { UsageError, parseCommand } from './args.mjs';
-import { create, get, list, printJson, usage } from './commands.mjs';
+import { create, get, list, printJson, remove, usage } from './commands.mjs';
 import { useEmphasis } from './format.mjs';
 import { EXIT, HELP } from './help.mjs';
 import { StillPendingError } from './wait.mjs';
@@ -41,6 +41,7 @@ export async function main(argv, io) {
     if (command.command === 'create') return await create(command, context);
     if (command.command === 'get') return await get(command, context);
     if (command.command === 'usage') return await usage(command, context);
+    if (command.command === 'delete') return await remove(command, context);
     return await list(command, context);
   } catch (error) {
     if (error instanceof GatewayError) {

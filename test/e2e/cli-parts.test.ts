@@ -54,6 +54,7 @@ describe("parseCommand", () => {
 		});
 		expect(parseCommand(["list", "--owner", "acme"], noEnv)).toMatchObject({ command: "list", owner: "acme" });
 		expect(parseCommand(["usage", "--json"], noEnv)).toMatchObject({ command: "usage", json: true });
+		expect(parseCommand(["delete", " abc "], noEnv)).toMatchObject({ command: "delete", taskId: "abc" });
 		expect(parseCommand(["--help"], noEnv)).toEqual({ command: "help" });
 		expect(parseCommand(["help"], noEnv)).toEqual({ command: "help" });
 	});
@@ -73,6 +74,9 @@ describe("parseCommand", () => {
 		[["a song", "--status", "SUCCESS"]],
 		[["list", "--wait"]],
 		[["usage", "extra"]],
+		[["delete"]],
+		[["delete", "a", "b"]],
+		[["delete", "a", "--wait"]],
 		[["usage", "--owner", "acme"]],
 		[["a song", "--callback-url", "ftp://example.com"]],
 		[["a song", "--url", "127.0.0.1:8787"]],

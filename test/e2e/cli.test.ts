@@ -143,6 +143,19 @@ describe("the lyrics-gateway CLI", () => {
 		expect(page.data.items.map((item: { taskId: string }) => item.taskId)).toContain(taskId);
 	});
 
+	it("deletes a task, and then gets 404 for it, exiting 1", async () => {
+		const created = await runCli(["create", unique("A song soon deleted"), "--no-wait"]);
+		expect(created.code, created.stderr).toBe(0);
+		const taskId = created.stdout.trim();
+		const deleted = await runCli(["delete", taskId]);
+		expect(deleted.code, deleted.stderr).toBe(0);
+		expect(deleted.stdout).toBe(`Deleted task ${taskId}.\n`);
+		expect((await recordInfo(taskId)).status).toBe(404);
+		const again = await runCli(["delete", taskId]);
+		expect(again.code).toBe(1);
+		expect(again.stderr).toMatch(/404/);
+	});
+
 	it("shows the owner column to an admin key only, and usage for a client and an admin", async () => {
 		const prompt = unique("A song about whose task this is");
 		const created = await runCli(["create", prompt, "--no-wait"]);
