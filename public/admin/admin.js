@@ -98,6 +98,13 @@ function duration(ms) {
   return `${minutes} min ${Math.round((ms % 60_000) / 1000)} s`;
 }
 
+/** D1's size and its share of the largest database Cloudflare allows. */
+function databaseUse(database) {
+  if (!database) return '—';
+  const gigabytes = (bytes) => `${(bytes / 1e9).toFixed(bytes < 1e9 ? 3 : 1)} GB`;
+  return `${gigabytes(database.bytes)} (${((100 * database.bytes) / database.limitBytes).toFixed(1)}% of ${gigabytes(database.limitBytes)})`;
+}
+
 function time(ms, withDate) {
   const date = new Date(ms);
   return withDate
@@ -109,7 +116,8 @@ function render(data, usage) {
   for (const element of document.querySelectorAll('[data-figure]')) {
     const value = figureValue(data, element.dataset.figure);
     element.dataset.value = value == null ? '' : String(value);
-    element.textContent = element.dataset.unit === 'ms' ? duration(value) : value == null ? '—' : value.toLocaleString('en');
+    element.textContent =
+      element.dataset.unit === 'ms' ? duration(value) : element.dataset.unit === 'bytes' ? databaseUse(data.database) : value == null ? '—' : value.toLocaleString('en');
   }
   $('since').textContent = time(data.since, true);
   $('since').dateTime = new Date(data.since).toISOString();
@@ -203,7 +211,7 @@ function renderDeliveries(data) {
       plugins: { legend: { position: 'bottom', labels: { boxWidth: 12 } } },
     },
   });
-  const rows = data.failingHosts.map((host) => tableRow([host.host ?? '(no host)', host.failed, host.retrying]));
+  const rows = data.failingHosts.map((host) => tableRow([host.host, host.failed, host.retried]));
   $('host-rows').replaceChildren(...(rows.length ? rows : [emptyRow(3, 'No delivery is failing.')]));
 }
 

@@ -112,6 +112,8 @@ describe.skipIf(SKIP_WITHOUT_CHROMIUM)("GET /admin in a browser", () => {
 				"tasks.byStatus.PENDING": String(stats.tasks.byStatus.PENDING),
 				"timeToResultMs.p50": String(stats.timeToResultMs.p50),
 				"timeToResultMs.p95": String(stats.timeToResultMs.p95),
+				"archive.backlog": String(stats.archive.backlog),
+				"database.bytes": String(stats.database.bytes),
 				"tasks.bySource.callback": String(stats.tasks.bySource.callback),
 				"tasks.bySource.poll": String(stats.tasks.bySource.poll),
 				"tasks.bySource.timeout": String(stats.tasks.bySource.timeout),
@@ -131,7 +133,7 @@ describe.skipIf(SKIP_WITHOUT_CHROMIUM)("GET /admin in a browser", () => {
 
 			// The failing webhook's host, and the seeded failure with its message and a link to its record-info.
 			const hosts = await rowsOf(page, "#host-rows");
-			expect(hosts).toEqual(stats.failingHosts.map((host: any) => [host.host, String(host.failed), String(host.retrying)]));
+			expect(hosts).toEqual(stats.failingHosts.map((host: any) => [host.host, String(host.failed), String(host.retried)]));
 			expect(hosts.map(([host]) => host)).toContain(new URL(simulatorUrl).host);
 			const failure = seededAs("failure");
 			const failureRows = await rowsOf(page, "#failure-rows");
