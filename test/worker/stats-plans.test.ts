@@ -9,11 +9,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { STATS_STATEMENTS } from "../../src/db/stats";
 import { storeTask } from "./stats-fixtures";
 
-const EXPECTED_PLANS: Record<keyof typeof STATS_STATEMENTS, string[]> = {
+const EXPECTED_PLANS: Record<Exclude<keyof typeof STATS_STATEMENTS, "failures">, string[]> = {
 	rollups: ["SEARCH task_rollups USING PRIMARY KEY (hour>?)"],
 	times: ["SEARCH r USING PRIMARY KEY (hour>?)", "SEARCH b USING INTEGER PRIMARY KEY (rowid=?)", "USE TEMP B-TREE FOR GROUP BY"],
 	hosts: ["SEARCH delivery_host_rollups USING PRIMARY KEY (hour>?)", "USE TEMP B-TREE FOR GROUP BY", "USE TEMP B-TREE FOR ORDER BY"],
-	failures: ["SEARCH tasks USING INDEX tasks_by_status (status=?)", "USE TEMP B-TREE FOR ORDER BY"],
 	backlog: ["CO-ROUTINE (subquery-1)", "SCAN tasks", "SCAN (subquery-1)"],
 };
 
@@ -42,6 +41,13 @@ describe("the stats' query plans", () => {
 			expect(await planOf(STATS_STATEMENTS[name as keyof typeof STATS_STATEMENTS])).toEqual(expected);
 		});
 	}
+
+	it("failures: the newest of each failed status through its index, a bounded read each, never a scan of tasks", async () => {
+		const plan = await planOf(STATS_STATEMENTS.failures);
+		expect(plan.filter((line) => line === "SEARCH tasks USING INDEX tasks_by_status (status=?)")).toHaveLength(4);
+		expect(plan.filter((line) => /SCAN tasks\b/.test(line))).toEqual([]);
+		expect(STATS_STATEMENTS.failures.match(/ORDER BY seq DESC LIMIT 20/g)).toHaveLength(4);
+	});
 
 	it("reads the backlog among a bounded number of the oldest live rows, however many there are", () => {
 		expect(STATS_STATEMENTS.backlog).toMatch(/FROM tasks ORDER BY seq LIMIT 10000\)/);

@@ -1,0 +1,176 @@
+// What a task costs in storage (docs/performance.md, "Storage"): live bytes per task in D1, in
+// the task objects and in the archive (R2), fresh and after the archive window, read off the local
+// stack's own files (SQLite pages in use, not file sizes: freed pages are not counted), and what
+// they mean at the provider's full create rate. Tasks as real ones look: a 60-word prompt, two
+// takes of about 2.5 KB of lyrics each, half with a client callBackUrl (delivered once).
+//
+// Run: npm run bench:storage            (TASKS=200, ARCHIVE_AFTER_SECONDS=20)
+// Another checkout (say the previous release, for a before/after): BENCH_CHECKOUT=/path/to/it
+// (it has no archive: its "after" is its "fresh").
+
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { freePort, inPool } from './support/load.mjs';
+
+const CHECKOUT = resolve(process.env.BENCH_CHECKOUT ?? join(import.meta.dirname, '..'));
+const { DEV_API_KEY, startLocalStack } = await import(join(CHECKOUT, 'scripts', 'local-stack.mjs'));
+const TASKS = Number(process.env.TASKS ?? 200);
+const ARCHIVE_AFTER_SECONDS = Number(process.env.ARCHIVE_AFTER_SECONDS ?? 20);
+/** The provider's published limit, 20 creates per 10 s, all day. */
+const FULL_RATE_PER_DAY = 172_800;
+/** Tasks inside the default archive window (a week), and inside the 720 hours a mark may stay. */
+const IN_WINDOW = FULL_RATE_PER_DAY * 7;
+const IN_MARK_HOURS = FULL_RATE_PER_DAY * 30;
+const api = { authorization: `Bearer ${DEV_API_KEY}`, 'content-type': 'application/json' };
+
+/**
+ * Pages in use (not free) of every SQLite file under `dir` whose path passes `keep`. A database
+ * with no table at all (an erased object's: SQLite keeps its one header page) holds nothing: 0.
+ */
+function liveSqliteBytes(dir, keep) {
+  let bytes = 0;
+  for (const file of filesUnder(dir).filter((path) => path.endsWith('.sqlite') && keep(path))) {
+    const db = new DatabaseSync(file, { readOnly: true });
+    try {
+      const pragma = (name) => Object.values(db.prepare(`PRAGMA ${name}`).get())[0];
+      const tables = Object.values(db.prepare("SELECT COUNT(*) FROM sqlite_master").get())[0];
+      if (tables > 0) bytes += (pragma('page_count') - pragma('freelist_count')) * pragma('page_size');
+    } finally {
+      db.close();
+    }
+  }
+  return bytes;
+}
+
+function filesUnder(dir) {
+  try {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+      const path = join(dir, entry.name);
+      return entry.isDirectory() ? filesUnder(path) : [path];
+    });
+  } catch {
+    return [];
+  }
+}
+
+/** D1, the task objects and the archive's objects, in bytes. */
+function measureStores(persistTo) {
+  const v3 = join(persistTo, 'v3');
+  return {
+    d1: liveSqliteBytes(join(v3, 'd1'), () => true),
+    objects: liveSqliteBytes(join(v3, 'do'), (path) => path.includes('TaskObject')),
+    // R2 keeps each object's bytes in a blob file beside a metadata database.
+    archive: filesUnder(join(v3, 'r2')).filter((path) => path.includes(`${join('blobs', '')}`)).reduce((sum, path) => sum + statSync(path).size, 0),
+  };
+}
+
+/** Seeded words, so every run stores the same text. */
+function words(seed, count, pool) {
+  let state = seed;
+  return Array.from({ length: count }, () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return pool[state % pool.length];
+  });
+}
+
+const POOL = ('night river light heart road dream fire rain city street morning shadow summer window ocean silver ' +
+  'golden whisper thunder highway echo broken open hold remember tonight forever falling rising running waiting ' +
+  'burning singing dancing slowly softly together alone again home away stars moon sky cold warm wild free').split(' ');
+
+/** About 2.5 KB of lyrics: verses and a chorus that comes back, as songs have. */
+function lyrics(seed) {
+  const line = (n) => words(seed * 31 + n, 7, POOL).join(' ');
+  const stanza = (from) => Array.from({ length: 4 }, (_, i) => line(from + i)).join('\n');
+  const chorus = `[Chorus]\n${stanza(100)}`;
+  const parts = [`[Verse]\n${stanza(0)}`, chorus, `[Verse 2]\n${stanza(10)}`, chorus, `[Bridge]\n${stanza(20)}`, chorus, `[Verse 3]\n${stanza(30)}`, chorus, `[Outro]\n${stanza(40)}`];
+  let text = parts.join('\n\n');
+  while (text.length < 2400) text += `\n\n${chorus}`;
+  return text.slice(0, 2500);
+}
+
+async function run() {
+  const persistTo = mkdtempSync(join(tmpdir(), 'lyrics-gateway-bench-storage-'));
+  const stack = await startLocalStack({
+    port: await freePort(),
+    simulatorPort: 0,
+    inspectorPort: await freePort(),
+    persistTo,
+    // The bench delivers each callback itself, with realistic lyrics.
+    callbackDelayMs: 10 * 60 * 1000,
+    log: process.env.VERBOSE === '1',
+    vars: { KIE_CREATE_LIMIT: '1000000', POLL_GRACE_SECONDS: '3600', ARCHIVE_AFTER_SECONDS: String(ARCHIVE_AFTER_SECONDS) },
+  });
+  try {
+    const empty = measureStores(persistTo);
+    const hook = `${stack.simulatorUrl}/__sim/hooks/bench-storage`;
+    const taskIds = [];
+    await inPool(Array.from({ length: TASKS }, (_, i) => i), 8, async (i) => {
+      const prompt = `${words(i + 1, 60, POOL).join(' ')}`;
+      const body = { prompt, ...(i % 2 === 0 ? { callBackUrl: hook } : {}) };
+      const created = await (await fetch(`${stack.url}/api/v1/lyrics`, { method: 'POST', headers: api, body: JSON.stringify(body) })).json();
+      if (created.code !== 200) throw new Error(`create answered ${JSON.stringify(created)}`);
+      const { taskId } = created.data;
+      taskIds.push(taskId);
+      const callback = await (await fetch(`${stack.simulatorUrl}/__sim/tasks/${taskId}/callback`)).json();
+      const payload = JSON.parse(callback.body);
+      payload.data.data = [0, 1].map((take) => ({ title: `Take ${take + 1}`, text: lyrics(i * 2 + take + 1), status: 'complete', error_message: '' }));
+      const url = new URL(callback.url);
+      const answer = await fetch(`${stack.url}${url.pathname}${url.search}`, { method: 'POST', headers: callback.headers, body: JSON.stringify(payload) });
+      if (!answer.ok) throw new Error(`callback answered ${answer.status}`);
+    });
+    // Settled: every result in D1, every delivery made.
+    const infos = await untilAll(stack.url, taskIds, (data) => data.status === 'SUCCESS' && (data.delivery === null || data.delivery.state === 'delivered'));
+    const recordInfoBytes = infos.reduce((sum, data) => sum + Buffer.byteLength(JSON.stringify(data)), 0) / TASKS;
+    const fresh = measureStores(persistTo);
+    // The archive window passes: each task archives itself on its own alarm.
+    await new Promise((done) => setTimeout(done, (ARCHIVE_AFTER_SECONDS + 5) * 1000));
+    await waitUntilUnlisted(stack.url, 60_000);
+    const after = measureStores(persistTo);
+    return { empty, fresh, after, recordInfoBytes };
+  } finally {
+    await stack.close();
+    rmSync(persistTo, { recursive: true, force: true });
+  }
+}
+
+async function untilAll(url, taskIds, done) {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const infos = await Promise.all(taskIds.map(async (taskId) => (await (await fetch(`${url}/api/v1/lyrics/record-info?taskId=${taskId}`, { headers: api })).json()).data));
+    if (infos.every((data) => data && done(data))) return infos;
+    if (Date.now() > deadline) throw new Error('tasks did not settle in time');
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+/** Waits until no list holds a task (all archived); a checkout without an archive never gets there. */
+async function waitUntilUnlisted(url, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const page = (await (await fetch(`${url}/api/v1/lyrics/tasks?limit=1`, { headers: api })).json()).data;
+    if (page.items.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+const kib = (bytes) => `${(bytes / 1024).toFixed(2)} KiB`;
+const gb = (bytes) => `${(bytes / 1e9).toFixed(2)} GB`;
+
+const { empty, fresh, after, recordInfoBytes } = await run();
+const per = (snapshot, store) => (snapshot[store] - empty[store]) / TASKS;
+console.log(`${TASKS} tasks (60-word prompt, 2 takes of ~2.5 KB, half with a callBackUrl) from ${CHECKOUT}`);
+console.log(`record-info JSON per task: ${kib(recordInfoBytes)}`);
+console.log('store          fresh/task    after-archive/task');
+for (const store of ['d1', 'objects', 'archive']) {
+  console.log(`${store.padEnd(12)} ${kib(per(fresh, store)).padStart(12)} ${kib(per(after, store)).padStart(20)}`);
+}
+console.log(`archive bytes per task / record-info JSON: ${(per(after, 'archive') / recordInfoBytes).toFixed(2)}`);
+// At the full rate: a week of tasks live in D1, 720 hours of marks; archived tasks cost their objects nothing.
+const archived = per(after, 'archive') > 0;
+const d1AtFullRate = archived ? per(fresh, 'd1') * IN_WINDOW + per(after, 'd1') * (IN_MARK_HOURS - IN_WINDOW) : per(fresh, 'd1') * FULL_RATE_PER_DAY * 365;
+console.log(`at ${FULL_RATE_PER_DAY.toLocaleString('en')} tasks a day: D1 ${archived ? 'steady at' : 'after a year'} ${gb(d1AtFullRate)}` +
+  `${archived ? '' : ` (full at 10 GB after ${Math.round(10e9 / (per(fresh, 'd1') * FULL_RATE_PER_DAY))} days)`}; ` +
+  `task objects ${gb(per(archived ? fresh : after, 'objects') * (archived ? IN_WINDOW : FULL_RATE_PER_DAY * 365))}${archived ? ' (the live week)' : ' after a year'}; ` +
+  `archive ${gb(per(after, 'archive') * FULL_RATE_PER_DAY * 365)} a year`);
