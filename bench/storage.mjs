@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { freePort, inPool } from './support/load.mjs';
+import { createWithRealisticResult } from './support/realistic.mjs';
 
 const CHECKOUT = resolve(process.env.BENCH_CHECKOUT ?? join(import.meta.dirname, '..'));
 const { DEV_API_KEY, startLocalStack } = await import(join(CHECKOUT, 'scripts', 'local-stack.mjs'));
@@ -66,30 +67,6 @@ function measureStores(persistTo) {
   };
 }
 
-/** Seeded words, so every run stores the same text. */
-function words(seed, count, pool) {
-  let state = seed;
-  return Array.from({ length: count }, () => {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    return pool[state % pool.length];
-  });
-}
-
-const POOL = ('night river light heart road dream fire rain city street morning shadow summer window ocean silver ' +
-  'golden whisper thunder highway echo broken open hold remember tonight forever falling rising running waiting ' +
-  'burning singing dancing slowly softly together alone again home away stars moon sky cold warm wild free').split(' ');
-
-/** About 2.5 KB of lyrics: verses and a chorus that comes back, as songs have. */
-function lyrics(seed) {
-  const line = (n) => words(seed * 31 + n, 7, POOL).join(' ');
-  const stanza = (from) => Array.from({ length: 4 }, (_, i) => line(from + i)).join('\n');
-  const chorus = `[Chorus]\n${stanza(100)}`;
-  const parts = [`[Verse]\n${stanza(0)}`, chorus, `[Verse 2]\n${stanza(10)}`, chorus, `[Bridge]\n${stanza(20)}`, chorus, `[Verse 3]\n${stanza(30)}`, chorus, `[Outro]\n${stanza(40)}`];
-  let text = parts.join('\n\n');
-  while (text.length < 2400) text += `\n\n${chorus}`;
-  return text.slice(0, 2500);
-}
-
 async function run() {
   const persistTo = mkdtempSync(join(tmpdir(), 'lyrics-gateway-bench-storage-'));
   const stack = await startLocalStack({
@@ -107,18 +84,7 @@ async function run() {
     const hook = `${stack.simulatorUrl}/__sim/hooks/bench-storage`;
     const taskIds = [];
     await inPool(Array.from({ length: TASKS }, (_, i) => i), 8, async (i) => {
-      const prompt = `${words(i + 1, 60, POOL).join(' ')}`;
-      const body = { prompt, ...(i % 2 === 0 ? { callBackUrl: hook } : {}) };
-      const created = await (await fetch(`${stack.url}/api/v1/lyrics`, { method: 'POST', headers: api, body: JSON.stringify(body) })).json();
-      if (created.code !== 200) throw new Error(`create answered ${JSON.stringify(created)}`);
-      const { taskId } = created.data;
-      taskIds.push(taskId);
-      const callback = await (await fetch(`${stack.simulatorUrl}/__sim/tasks/${taskId}/callback`)).json();
-      const payload = JSON.parse(callback.body);
-      payload.data.data = [0, 1].map((take) => ({ title: `Take ${take + 1}`, text: lyrics(i * 2 + take + 1), status: 'complete', error_message: '' }));
-      const url = new URL(callback.url);
-      const answer = await fetch(`${stack.url}${url.pathname}${url.search}`, { method: 'POST', headers: callback.headers, body: JSON.stringify(payload) });
-      if (!answer.ok) throw new Error(`callback answered ${answer.status}`);
+      taskIds.push(await createWithRealisticResult(stack, api, i, i % 2 === 0 ? hook : undefined));
     });
     // Settled: every result in D1, every delivery made.
     const infos = await untilAll(stack.url, taskIds, (data) => data.status === 'SUCCESS' && (data.delivery === null || data.delivery.state === 'delivered'));
