@@ -55,7 +55,8 @@ CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (status, seq);
 CREATE INDEX IF NOT EXISTS tasks_by_owner ON tasks (owner, seq);
 CREATE INDEX IF NOT EXISTS tasks_by_owner_status ON tasks (owner, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
-CREATE INDEX IF NOT EXISTS tasks_pending_by_age ON tasks (created_at) WHERE status = 'PENDING';
+-- The poller's: pending tasks, due soonest first.
+CREATE INDEX IF NOT EXISTS tasks_pending_by_due ON tasks (next_poll_at, created_at) WHERE status = 'PENDING';
 
 -- Creates the upstream never answered in time (504): it may still have made the task, and its
 -- callback then names it. Keyed by the ref of the callback URL minted for the create, so that

@@ -23,6 +23,8 @@ interface GatewaySecrets {
 	WEBHOOK_TIMEOUT_MS?: string;
 	/** DNS-over-HTTPS endpoint for resolving client callBackUrl hosts, or "off". */
 	CALLBACK_DNS_RESOLVER?: string;
+	/** A task still pending this long after its creation (seconds) ends as a timeout whatever its polls said. */
+	TASK_GIVE_UP_SECONDS?: string;
 	/** A task created this long ago (seconds) is deleted everywhere; unset: kept forever. */
 	RETENTION_SECONDS?: string;
 	/** How long each lookup of a callBackUrl host may take (ms, at most 10000). */

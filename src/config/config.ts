@@ -22,6 +22,8 @@ export interface Config {
 	/** A tick's polls are spread evenly over this many seconds (0: all at once). */
 	pollSpreadSeconds: number;
 	taskMaxPendingSeconds: number;
+	/** A task still pending this long after its creation ends as a timeout whatever its polls said. */
+	taskGiveUpSeconds: number;
 	/** How long after becoming final (and its delivery settled) a task is archived. */
 	archiveAfterSeconds: number;
 	/** A task created this long ago is deleted everywhere; null: kept forever. */
@@ -76,7 +78,7 @@ const DEFAULT_DNS_RESOLVER = "https://cloudflare-dns.com/dns-query";
 const VARIABLES = [
 	"API_KEYS", "ADMIN_API_KEYS", "WEBHOOK_SIGNING_KEY", "KIE_API_KEY", "KIE_WEBHOOK_HMAC_KEY", "CALLBACK_TOKEN_SECRET",
 	"KIE_BASE_URL", "PUBLIC_URL", "POLL_GRACE_SECONDS", "UPSTREAM_TIMEOUT_MS", "POLL_MAX_PER_TICK", "POLL_SPREAD_SECONDS",
-	"TASK_MAX_PENDING_SECONDS", "ARCHIVE_AFTER_SECONDS", "RETENTION_SECONDS", "KIE_CREATE_LIMIT", "ALLOW_PRIVATE_CALLBACK_URLS", "WEBHOOK_RETRY_SCHEDULE",
+	"TASK_MAX_PENDING_SECONDS", "TASK_GIVE_UP_SECONDS", "ARCHIVE_AFTER_SECONDS", "RETENTION_SECONDS", "KIE_CREATE_LIMIT", "ALLOW_PRIVATE_CALLBACK_URLS", "WEBHOOK_RETRY_SCHEDULE",
 	"WEBHOOK_TIMEOUT_MS", "CALLBACK_DNS_RESOLVER", "CALLBACK_DNS_TIMEOUT_MS", "TENANT_QUOTAS", "HELD_CALLBACKS_MAX", "HELD_CALLBACKS_MAX_BYTES",
 ] as const satisfies readonly (keyof Env)[];
 
@@ -116,6 +118,7 @@ function parseConfig(env: Env): Config {
 		// Past 45 s the last polls (up to UPSTREAM_TIMEOUT_MS each) could run into the next tick.
 		pollSpreadSeconds: Math.min(int("POLL_SPREAD_SECONDS", 40, { allowZero: true }), MAX_POLL_SPREAD_SECONDS),
 		taskMaxPendingSeconds: int("TASK_MAX_PENDING_SECONDS", 3600),
+		taskGiveUpSeconds: int("TASK_GIVE_UP_SECONDS", 86_400),
 		archiveAfterSeconds: int("ARCHIVE_AFTER_SECONDS", 7 * 24 * 3600, { allowZero: true }),
 		retentionSeconds: nonEmpty(env.RETENTION_SECONDS) === undefined ? null : int("RETENTION_SECONDS", 0),
 		kieCreateLimit: int("KIE_CREATE_LIMIT", 20),

@@ -193,16 +193,17 @@ export interface DueForPollQuery {
 }
 
 /**
- * Pending tasks whose poll is due, oldest first. A task past TASK_MAX_PENDING_SECONDS waits out
- * its backoff like any other: its object scheduled the poll at the deadline, and while the
- * upstream cannot be asked it is not asked every minute.
+ * Pending tasks whose poll is due, due soonest first (tasks_pending_by_due): a task whose polls
+ * keep failing backs off, so it cannot keep the tick's budget from a task due before it. A task
+ * past TASK_MAX_PENDING_SECONDS waits out its backoff like any other: its object scheduled the
+ * poll at the deadline, and while the upstream cannot be asked it is not asked every minute.
  */
 export async function selectDueForPoll(db: D1Database, query: DueForPollQuery): Promise<string[]> {
 	const { results } = await db
 		.prepare(
 			`SELECT task_id FROM tasks
-			WHERE status = 'PENDING' AND created_at <= ?1 AND next_poll_at <= ?2
-			ORDER BY created_at ASC LIMIT ?3`,
+			WHERE status = 'PENDING' AND next_poll_at <= ?2 AND created_at <= ?1
+			ORDER BY next_poll_at ASC LIMIT ?3`,
 		)
 		.bind(query.createdBefore, query.now, query.limit)
 		.all<{ task_id: string }>();

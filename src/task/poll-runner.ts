@@ -85,7 +85,8 @@ export class PollRunner {
 		if (!answer.ok) logEvent("warn", "poll_failed", { taskId: state.record.taskId, reason: answer.reason });
 		const judgedAt = asked.tickTime + (Date.now() - asked.askedAt);
 		const after = this.store.load() ?? state;
-		const verdict = applyPoll(after, answer.ok ? redact(answer.outcome) : null, config.taskMaxPendingSeconds, judgedAt);
+		const deadlines = { maxPendingSeconds: config.taskMaxPendingSeconds, giveUpSeconds: config.taskGiveUpSeconds };
+		const verdict = applyPoll(after, answer.ok ? redact(answer.outcome) : null, deadlines, judgedAt);
 		this.store.commit(after, judgedAt);
 		const { taskId, polls, nextPollAt } = after.record;
 		const next = verdict === "still-pending" ? { nextPollInMs: nextPollAt - judgedAt } : {};

@@ -120,7 +120,12 @@ export class TaskObject extends DurableObject<Env> {
 			return due;
 		}
 		const now = Date.now();
-		if (state.pollLeaseUntil > now || parts.polls.asked()) return "busy";
+		if (state.pollLeaseUntil > now || parts.polls.asked()) {
+			// Asked already: make sure the alarm that makes that poll is set (the object may have
+			// stopped after recording the ask and before arming it).
+			await parts.setNextAlarm();
+			return "busy";
+		}
 		parts.polls.ask({ dueAt, tickTime, askedAt: now });
 		await parts.setNextAlarm();
 		return "asked";

@@ -121,16 +121,28 @@ function finalizeAndLog(state: TaskState, outcome: FinalOutcome, source: ResultS
 	});
 }
 
-export function timedOut(maxPendingSeconds: number): FinalOutcome {
-	const bound = maxPendingSeconds >= 120 ? `${Math.round(maxPendingSeconds / 60)} minutes` : `${maxPendingSeconds} seconds`;
+/** How long a pending task is waited for: until the upstream says it is unfinished past the first, whatever it says past the second. */
+export interface PollDeadlines {
+	maxPendingSeconds: number;
+	giveUpSeconds: number;
+}
+
+/**
+ * The gateway's own timeout, `why` it stopped waiting: the upstream still said unfinished past
+ * TASK_MAX_PENDING_SECONDS, or nothing usable came by TASK_GIVE_UP_SECONDS.
+ */
+export function timedOut(seconds: number, why: "unfinished" | "gave-up" = "unfinished"): FinalOutcome {
+	const bound = seconds >= 7200 ? `${Math.round(seconds / 3600)} hours` : seconds >= 120 ? `${Math.round(seconds / 60)} minutes` : `${seconds} seconds`;
+	const cause =
+		why === "unfinished"
+			? "no callback arrived and the upstream still reported the task unfinished"
+			: "no callback arrived and the upstream never said the task was done (its answers failed, or it did not know the task)";
 	return {
 		final: true,
 		status: "GENERATE_LYRICS_FAILED",
 		items: [],
 		errorCode: 408,
-		errorMessage:
-			`No result within ${bound}: no callback arrived and the upstream ` +
-			"still reported the task unfinished. The gateway stopped waiting; create a new task.",
+		errorMessage: `No result within ${bound}: ${cause}. The gateway stopped waiting; should the upstream deliver the result after all, it replaces this one.`,
 	};
 }
 
@@ -183,10 +195,11 @@ export function pollDue(state: TaskState, tickTime: number): "due" | "final" | "
 
 /**
  * A poll's answer (`outcome`, or null when the upstream could not be asked), judged at `now`.
- * Only the upstream's own word that the task is unfinished ends it as a timeout: a poll that
- * failed proves nothing, so the task stays pending and is asked again after its backoff.
+ * Before TASK_GIVE_UP_SECONDS, only the upstream's own word that the task is unfinished ends it as
+ * a timeout: a poll that failed proves nothing, so the task stays pending and is asked again after
+ * its backoff. Past TASK_GIVE_UP_SECONDS it ends whatever the poll said, so no task waits forever.
  */
-export function applyPoll(state: TaskState, outcome: Outcome | null, maxPendingSeconds: number, now: number): AppliedPoll {
+export function applyPoll(state: TaskState, outcome: Outcome | null, deadlines: PollDeadlines, now: number): AppliedPoll {
 	const record = state.record;
 	state.pollLeaseUntil = 0;
 	record.polls += 1;
@@ -196,13 +209,18 @@ export function applyPoll(state: TaskState, outcome: Outcome | null, maxPendingS
 	}
 	// A callback won the race while we were asking; its result stands, the poll is counted.
 	if (record.status !== "PENDING") return "final";
-	const deadline = record.createdAt + maxPendingSeconds * 1000;
-	if (outcome !== null && now >= deadline) {
-		finalizeAndLog(state, timedOut(maxPendingSeconds), "timeout", now);
+	const deadline = record.createdAt + deadlines.maxPendingSeconds * 1000;
+	const giveUp = record.createdAt + deadlines.giveUpSeconds * 1000;
+	if (now >= giveUp) {
+		finalizeAndLog(state, timedOut(deadlines.giveUpSeconds, "gave-up"), "timeout", now);
 		return "expired";
 	}
-	// Not later than the deadline, so the upstream is asked then rather than a backoff after it.
+	if (outcome !== null && now >= deadline) {
+		finalizeAndLog(state, timedOut(deadlines.maxPendingSeconds), "timeout", now);
+		return "expired";
+	}
+	// Not later than a deadline ahead, so the upstream is asked then rather than a backoff after it.
 	const next = now + pollDelayMs(record.polls);
-	record.nextPollAt = now < deadline ? Math.min(next, deadline) : next;
+	record.nextPollAt = Math.min(now < deadline ? Math.min(next, deadline) : next, giveUp);
 	return "still-pending";
 }

@@ -1,6 +1,8 @@
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import {
+	alarmOf,
 	createTask,
 	createdAt,
 	d1CaughtUp,
@@ -36,6 +38,34 @@ describe("cron fallback", () => {
 		const done = await recordInfo(taskId);
 		expect(done.data).toMatchObject({ status: "SUCCESS", resultSource: "poll", polls: 1 });
 		expect(done.data.response.data.length).toBeGreaterThanOrEqual(2);
+	});
+
+	it("answers a second ask 'busy' and re-arms the alarm for the first, should the object have stopped before arming it", async () => {
+		const taskId = await createTask(uniquePrompt("an ask whose alarm was lost"));
+		await finishUpstream(taskId);
+		const stub = env.TASKS.getByName(taskId);
+		const tickTime = (await createdAt(taskId)) + GRACE_MS + 1_000;
+		const dueAt = Date.now() + 60_000;
+		expect(await stub.askToPoll(taskId, tickTime, dueAt)).toBe("asked");
+		// The object stops after recording the ask and before its alarm was stored.
+		await runInDurableObject(stub, (_instance, state) => state.storage.deleteAlarm());
+		await evictDurableObject(stub);
+		expect(await stub.askedPoll()).toMatchObject({ dueAt });
+		expect(await alarmOf(taskId)).toBeNull();
+
+		// The next tick is told "busy", and the alarm is set again, for the ask at the latest.
+		expect(await stub.askToPoll(taskId, tickTime + 60_000, Date.now())).toBe("busy");
+		const alarm = await alarmOf(taskId);
+		expect(alarm).not.toBeNull();
+		expect(alarm).toBeLessThanOrEqual(dueAt);
+		// Once the ask is due (as a minute later), that alarm makes the poll.
+		await runInDurableObject(stub, (_instance, state) => {
+			state.storage.sql.exec("UPDATE poll_schedule SET due_at = ?", Date.now() - 1);
+		});
+		await evictDurableObject(stub);
+		await runInDurableObject(stub, (_instance, state) => state.storage.setAlarm(Date.now() + 60_000));
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		expect((await recordInfo(taskId)).data).toMatchObject({ status: "SUCCESS", resultSource: "poll" });
 	});
 
 	it("polls a still-pending task again only after its backoff, growing from about 30 s", async () => {
