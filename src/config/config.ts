@@ -43,6 +43,8 @@ export interface Config {
 	webhookTimeoutMs: number;
 	/** Keys the callback URL tokens; creates answer 503 without it (nothing is minted from KIE_API_KEY). */
 	callbackTokenSecret: string | undefined;
+	/** CALLBACK_TOKEN_SECRET's secrets while rotating ("<new> <old>"): URLs minted with any verify; the first mints. */
+	callbackTokenSecrets: string[];
 	/** Most callbacks held for tasks not stored yet, across all task objects: count, and bytes stored. */
 	heldCallbacksMax: number;
 	heldCallbacksMaxBytes: number;
@@ -106,7 +108,8 @@ function parseConfig(env: Env): Config {
 	const webhookSigningKeys = list(env.WEBHOOK_SIGNING_KEY, /\s+/);
 	const kieApiKey = nonEmpty(env.KIE_API_KEY);
 	const kieWebhookHmacKey = nonEmpty(env.KIE_WEBHOOK_HMAC_KEY);
-	const callbackTokenSecret = nonEmpty(env.CALLBACK_TOKEN_SECRET);
+	const callbackTokenSecrets = list(env.CALLBACK_TOKEN_SECRET, /\s+/);
+	const callbackTokenSecret = callbackTokenSecrets[0];
 	const config: Config = {
 		kieBaseUrl: urlVariable(problems, "KIE_BASE_URL", env.KIE_BASE_URL, DEFAULT_KIE_BASE_URL) as string,
 		kieApiKey,
@@ -125,7 +128,8 @@ function parseConfig(env: Env): Config {
 		webhookSigningKey: nonEmpty(env.WEBHOOK_SIGNING_KEY),
 		webhookSigningKeys,
 		callbackTokenSecret,
-		secretValues: [kieApiKey, kieWebhookHmacKey, ...webhookSigningKeys, callbackTokenSecret, ...keyEntries.map((entry) => entry.key)].filter(
+		callbackTokenSecrets,
+		secretValues: [kieApiKey, kieWebhookHmacKey, ...webhookSigningKeys, ...callbackTokenSecrets, ...keyEntries.map((entry) => entry.key)].filter(
 			(value): value is string => value !== undefined,
 		),
 		allowPrivateCallbackUrls: flag(problems, "ALLOW_PRIVATE_CALLBACK_URLS", env.ALLOW_PRIVATE_CALLBACK_URLS),

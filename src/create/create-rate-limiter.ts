@@ -1,11 +1,15 @@
 /**
- * The upstream accepts at most KIE_CREATE_LIMIT creates in any 10 seconds per API key, and
- * refuses (not queues) the rest. One object per upstream key counts every create the gateway
- * sends, from every Worker instance, in a sliding window: exact, not a fixed-bucket estimate,
- * so no 10 s span ever holds more than the limit. Each decision is one synchronous storage step.
+ * The upstream accepts at most KIE_CREATE_LIMIT creates in any 10 seconds per account, and
+ * refuses (not queues) the rest. One object counts every create the gateway sends, from every
+ * Worker instance, in a sliding window: exact, not a fixed-bucket estimate, so no 10 s span ever
+ * holds more than the limit. Each decision is one synchronous storage step.
+ *
+ * Shared fairly: while other tenants are active (they asked to create, granted or refused, within
+ * the last minute), no tenant takes more than its share of the limit, the limit divided by the
+ * active tenants, rounded up; so one tenant's burst leaves room for the others. A tenant alone may
+ * use all of it. Whatever the shares, the limit itself is never exceeded.
  */
 import { DurableObject } from "cloudflare:workers";
-import { sha256Hex } from "../lib/digest";
 
 const CREATE_WINDOW_MS = 10_000;
 /**
@@ -15,8 +19,13 @@ const CREATE_WINDOW_MS = 10_000;
  */
 const ARRIVAL_MARGIN_MS = 1_000;
 const COUNTED_MS = CREATE_WINDOW_MS + ARRIVAL_MARGIN_MS;
+/** A tenant that asked within this long is active: it shares the limit. */
+export const ACTIVE_MS = 60_000;
 
-export type Permit = { granted: true } | { granted: false; retryAfterMs: number };
+export type Permit =
+	| { granted: true }
+	/** `share`: the tenant's share of the limit, when that (not the limit) refused it. */
+	| { granted: false; retryAfterMs: number; share?: number };
 
 export class CreateRateLimiter extends DurableObject<Env> {
 	private readonly sql: SqlStorage;
@@ -24,22 +33,39 @@ export class CreateRateLimiter extends DurableObject<Env> {
 	constructor(ctx: DurableObjectState, env: Env) {
 		super(ctx, env);
 		this.sql = ctx.storage.sql;
-		this.sql.exec("CREATE TABLE IF NOT EXISTS sends (at INTEGER NOT NULL)");
+		this.sql.exec("CREATE TABLE IF NOT EXISTS sends (at INTEGER NOT NULL, tenant TEXT NOT NULL)");
+		this.sql.exec("CREATE TABLE IF NOT EXISTS asks (tenant TEXT PRIMARY KEY, at INTEGER NOT NULL)");
 	}
 
-	/** Takes a slot for one create now, or says when the oldest slot in the window frees up. */
-	acquire(limit: number, now: number = Date.now()): Permit {
+	/** Takes a slot for one of `tenant`'s creates now, or says when one frees up for it. */
+	acquire(limit: number, tenant: string, now: number = Date.now()): Permit {
 		this.sql.exec("DELETE FROM sends WHERE at <= ?", now - COUNTED_MS);
-		const row = this.sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends").one();
-		if (row.count < limit) {
-			this.sql.exec("INSERT INTO sends (at) VALUES (?)", now);
-			return { granted: true };
+		this.sql.exec("DELETE FROM asks WHERE at <= ?", now - ACTIVE_MS);
+		this.sql.exec("INSERT INTO asks (tenant, at) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET at = excluded.at", tenant, now);
+		const all = this.sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends").one();
+		if (all.count >= limit) return { granted: false, retryAfterMs: freesIn(all.oldest, now) };
+		const active = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM asks").one().n;
+		if (active > 1) {
+			const share = Math.ceil(limit / active);
+			const mine = this.sql
+				.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends WHERE tenant = ?", tenant)
+				.one();
+			if (mine.count >= share) return { granted: false, retryAfterMs: freesIn(mine.oldest, now), share };
 		}
-		return { granted: false, retryAfterMs: Math.max(1, (row.oldest ?? now) + COUNTED_MS - now) };
+		this.sql.exec("INSERT INTO sends (at, tenant) VALUES (?, ?)", now, tenant);
+		return { granted: true };
 	}
 }
 
-/** The limiter of one upstream key; named by the key's digest, never the key. */
-export async function createRateLimiter(env: Env, kieApiKey: string) {
-	return env.CREATE_LIMITER.getByName(`kie-key:${await sha256Hex(kieApiKey)}`);
+function freesIn(oldest: number | null, now: number): number {
+	return Math.max(1, (oldest ?? now) + COUNTED_MS - now);
+}
+
+/**
+ * The deployment's one limiter: one upstream account, whatever its key is called today, so
+ * rotating KIE_API_KEY keeps the window (naming it by the key's digest, as earlier versions did,
+ * started a new window, and a new burst, at each rotation).
+ */
+export function createRateLimiter(env: Env) {
+	return env.CREATE_LIMITER.getByName("upstream-creates");
 }

@@ -68,16 +68,16 @@ async function sendOnce(
 	}
 	let sent = false;
 	try {
-		let permit: Awaited<ReturnType<Awaited<ReturnType<typeof createRateLimiter>>["acquire"]>>;
+		let permit: Awaited<ReturnType<ReturnType<typeof createRateLimiter>["acquire"]>>;
 		try {
-			permit = await (await createRateLimiter(env, credentials.kieApiKey)).acquire(config.kieCreateLimit);
+			permit = await createRateLimiter(env).acquire(config.kieCreateLimit, request.owner);
 		} catch (error) {
 			return unavailable(error);
 		}
 		if (!permit.granted) {
 			const seconds = Math.ceil(permit.retryAfterMs / 1000);
 			logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
-			return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds) };
+			return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds, permit.share) };
 		}
 		const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
 		const started = Date.now();

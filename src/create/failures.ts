@@ -19,15 +19,21 @@ export function overQuota(tenant: string, quota: number, resetsAt: number, now: 
 	};
 }
 
-/** Refused before anything is sent: the upstream would refuse it too, or count it against us. */
-export function rateLimited(limit: number, retryAfterSeconds: number): CreateFailure {
+/**
+ * Refused before anything is sent: the upstream would refuse it too, or count it against us; or
+ * the tenant has had its `share` of the limit while other tenants are creating too.
+ */
+export function rateLimited(limit: number, retryAfterSeconds: number, share?: number): CreateFailure {
+	const why =
+		share === undefined
+			? `The gateway sends the upstream at most ${limit} creates in any 10 seconds, and that many were just sent.`
+			: `The gateway sends the upstream at most ${limit} creates in any 10 seconds, shared among the tenants creating now: ` +
+				`this tenant has had its share (${share}) of the last 10 seconds.`;
 	return {
 		kind: "rate-limited",
 		status: 429,
 		code: 429,
-		msg:
-			`The gateway sends the upstream at most ${limit} creates in any 10 seconds, and that many were just sent. ` +
-			`Nothing was created or charged; retry in ${retryAfterSeconds} s.`,
+		msg: `${why} Nothing was created or charged; retry in ${retryAfterSeconds} s.`,
 		upstream: "not sent: gateway rate limit",
 		retryAfter: String(retryAfterSeconds),
 	};

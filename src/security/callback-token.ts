@@ -25,12 +25,17 @@ export interface CallbackTarget {
 }
 
 /**
- * The key tokens are minted and verified with: CALLBACK_TOKEN_SECRET, and nothing else, so that
- * holding the upstream key does not let anyone mint callback URLs. Null when unset: the gateway
- * then mints none (creates answer 503).
+ * The key tokens are minted with: CALLBACK_TOKEN_SECRET (its first secret, while rotating), and
+ * nothing else, so that holding the upstream key does not let anyone mint callback URLs. Null
+ * when unset: the gateway then mints none (creates answer 503).
  */
 export function callbackTokenKey(config: Pick<Config, "callbackTokenSecret">): string | null {
 	return config.callbackTokenSecret ? `${TOKEN_CONTEXT}${config.callbackTokenSecret}` : null;
+}
+
+/** The keys tokens verify with: every secret CALLBACK_TOKEN_SECRET lists ("<new> <old>" while rotating). */
+function verifyingKeys(config: Pick<Config, "callbackTokenSecrets">): string[] {
+	return config.callbackTokenSecrets.map((secret) => `${TOKEN_CONTEXT}${secret}`);
 }
 
 /**
@@ -55,15 +60,15 @@ const LEGACY_TOKEN_MAX_AGE_MS = 14 * 24 * 60 * 60 * 1000;
  * "invalid".
  */
 export async function callbackTokenVerdict(
-	config: Pick<Config, "callbackTokenSecret" | "kieApiKey">,
+	config: Pick<Config, "callbackTokenSecrets" | "kieApiKey">,
 	ref: string,
 	token: string | undefined,
 	now: number = Date.now(),
 ): Promise<"current" | "legacy" | "invalid"> {
-	const current = callbackTokenKey(config);
-	if (await verifyCallbackToken(current, ref, token)) return "current";
+	const keys = verifyingKeys(config);
+	for (const key of keys) if (await verifyCallbackToken(key, ref, token)) return "current";
 	const legacy = legacyCallbackTokenKey(config);
-	if (legacy === current || now - mintedAtMs(ref) > LEGACY_TOKEN_MAX_AGE_MS) return "invalid";
+	if (legacy === null || keys.includes(legacy) || now - mintedAtMs(ref) > LEGACY_TOKEN_MAX_AGE_MS) return "invalid";
 	return (await verifyCallbackToken(legacy, ref, token)) ? "legacy" : "invalid";
 }
 

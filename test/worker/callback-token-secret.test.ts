@@ -118,3 +118,31 @@ describe("a callback body with the wrong task under a legacy URL", () => {
 		expect(await inspectTask(other)).toEqual({ state: null, earlyCallbacks: 0 });
 	});
 });
+
+describe("rotating CALLBACK_TOKEN_SECRET (\"<new> <old>\")", () => {
+	it("verifies URLs minted with the old secret while it is listed second, mints with the first, and refuses them once it is gone", async () => {
+		const old = "the-old-callback-token-secret";
+		const taskId = await createTask(uniquePrompt("pending across a rotation"), {}, { CALLBACK_TOKEN_SECRET: old });
+		const callback = await simCallback(taskId);
+
+		// Rotated: the new secret first, the old one second. The pending task's URL still verifies.
+		const rotating = { CALLBACK_TOKEN_SECRET: `the-new-callback-token-secret ${old}` };
+		const config = readConfig({ ...env, ...rotating });
+		const ref = (await inspectTask(taskId)).state?.ref as string;
+		const tokenOf = (url: string) => new URL(url).searchParams.get("token") ?? undefined;
+		expect(await callbackTokenVerdict(config, ref, tokenOf(callback.url))).toBe("current");
+		// New URLs are minted with the new secret alone.
+		expect(config.callbackTokenSecret).toBe("the-new-callback-token-secret");
+		const fresh = await createTask(uniquePrompt("created during a rotation"), {}, rotating);
+		const freshUrl = (await simCallback(fresh)).url;
+		const freshRef = (await inspectTask(fresh)).state?.ref as string;
+		expect(await callbackTokenVerdict(readConfig({ ...env, CALLBACK_TOKEN_SECRET: "the-new-callback-token-secret" }), freshRef, tokenOf(freshUrl))).toBe("current");
+
+		// The old secret dropped: its URLs are refused (the task is then recovered by the poller).
+		await expectErrorEnvelope(await deliver(callback, { CALLBACK_TOKEN_SECRET: "the-new-callback-token-secret" }), 401);
+		expect((await recordInfo(taskId)).data.status).toBe("PENDING");
+		// While it was listed, the same callback is applied.
+		const applied = await deliver(callback, rotating);
+		expect(await applied.json()).toMatchObject({ code: 200, data: { taskId, result: "applied" } });
+	});
+});
