@@ -49,6 +49,29 @@ describe("GET /api/v1/lyrics/tasks", () => {
 		expect(seen.filter((id) => arrivedMeanwhile.includes(id))).toEqual([]);
 	});
 
+	it("hands out cursors that tell nothing of other tenants' tasks, and open only on the list they came from", async () => {
+		await createTasks("mine", 3);
+		const first = (await page("?limit=1")).body.data.nextCursor as string;
+		// Another tenant creates many tasks meanwhile; the same position's cursor looks no different.
+		for (let i = 0; i < 10; i++) await createTask(uniquePrompt(`someone else's ${i}`), {}, {}, "test-key-2");
+		const again = (await page("?limit=1")).body.data.nextCursor as string;
+		expect(again).not.toBe(first);
+		expect(again.length).toBe(first.length);
+		// Nothing readable inside: no number, no prefix, in any decoding.
+		const decoded = atob(first.replace(/-/g, "+").replace(/_/g, "/"));
+		expect(decoded).not.toMatch(/v\d:|\d{2,}/);
+		// Both open here, to the same position.
+		expect((await page(`?limit=1&cursor=${encodeURIComponent(first)}`)).body.data.items).toEqual((await page(`?limit=1&cursor=${encodeURIComponent(again)}`)).body.data.items);
+		// Not on another list: another status, or another tenant's.
+		expect((await page(`?limit=1&status=SUCCESS&cursor=${encodeURIComponent(first)}`)).status).toBe(400);
+		const theirs = await api(`/api/v1/lyrics/tasks?limit=1&cursor=${encodeURIComponent(first)}`, { headers: { authorization: "Bearer test-key-2" } });
+		expect(theirs.status).toBe(400);
+		// Changed by a character, or forged as the clear position earlier cursors held: refused.
+		const changed = `${first.slice(0, -2)}${first.endsWith("A") ? "B" : "A"}${first.slice(-1)}`;
+		expect((await page(`?limit=1&cursor=${encodeURIComponent(changed)}`)).status).toBe(400);
+		expect((await page(`?limit=1&cursor=${btoa("v1:2").replace(/=+$/, "")}`)).status).toBe(400);
+	});
+
 	it("answers nextCursor null on the last page and defaults to 20 items", async () => {
 		const created = await createTasks("a default page", 21);
 		const first = await page("");

@@ -6,7 +6,8 @@ import { errorResponses, successEnvelope } from "../../schemas/envelope";
 import { DeletedTaskData, ListTasksQuery, TaskIdPath, TaskListData } from "../../schemas/lyrics";
 import { deleteTask } from "../../task/delete-task";
 import { type Tenant, canSee } from "../../tenants/tenant";
-import { decodeCursor, encodeCursor } from "../cursor";
+import { readConfig } from "../../config/config";
+import { decodeCursor, encodeCursor, listName } from "../cursor";
 import { GatewayError } from "../shared/errors";
 import { noteForLog } from "../shared/log-fields";
 import { createRouter } from "../shared/router";
@@ -39,21 +40,13 @@ const listTasksRoute = createRoute({
 
 tasks.openapi(listTasksRoute, async (c) => {
 	const { status, limit, cursor, owner } = c.req.valid("query");
-	const page = await listTasks(c.env.DB, {
-		status,
-		limit,
-		owner: listOwner(c.get("tenant"), owner),
-		beforeSeq: cursor ? decodeCursor(cursor) : undefined,
-	});
+	const config = readConfig(c.env);
+	const whose = listOwner(c.get("tenant"), owner);
+	const list = listName(whose, status);
+	const page = await listTasks(c.env.DB, { status, limit, owner: whose, beforeSeq: cursor ? await decodeCursor(config, cursor, list) : undefined });
 	const last = page.tasks.at(-1);
-	return c.json(
-		{
-			code: 200 as const,
-			msg: "success" as const,
-			data: { items: page.tasks.map(toRecordInfo), nextCursor: page.hasMore && last ? encodeCursor(last.seq) : null },
-		},
-		200,
-	);
+	const nextCursor = page.hasMore && last ? await encodeCursor(config, last.seq, list) : null;
+	return c.json({ code: 200 as const, msg: "success" as const, data: { items: page.tasks.map(toRecordInfo), nextCursor } }, 200);
 });
 
 /**
