@@ -6,6 +6,12 @@ import type { Config } from "../config/config";
 import { isAddressLiteral, isInternalAddress, isInternalHost } from "../security/private-address";
 import { type LookupAnswer, RECORD_TYPES, type RecordType, lookup } from "../security/resolve-host";
 
+/**
+ * The ports web servers answer deliveries on. A Worker's fetch reaches any port, so without this a
+ * callBackUrl could aim deliveries at a mail, SSH or database port of a public host.
+ */
+const DELIVERY_PORTS = new Set(["80", "443", "8080", "8443"]);
+
 /** A sentence saying why the URL is refused by its text alone, or null when it is acceptable. */
 export function callbackUrlProblem(url: string, allowPrivate: boolean): string | null {
 	let parsed: URL;
@@ -16,6 +22,10 @@ export function callbackUrlProblem(url: string, allowPrivate: boolean): string |
 	}
 	if (parsed.protocol !== "http:" && parsed.protocol !== "https:") return "callBackUrl must use http or https";
 	if (!allowPrivate && isInternalHost(parsed.hostname)) return internal(parsed.hostname);
+	// The URL parser drops a scheme's default port (":443" on https), leaving "".
+	if (!allowPrivate && parsed.port !== "" && !DELIVERY_PORTS.has(parsed.port)) {
+		return `callBackUrl must use port 80, 443, 8080 or 8443, not ${parsed.port}`;
+	}
 	if (parsed.username || parsed.password) {
 		// fetch() refuses URLs with credentials, so such a URL could never be delivered to.
 		return "callBackUrl must not carry credentials (user:password@); check the signatures on each delivery instead";

@@ -71,6 +71,8 @@ const PUBLIC_URLS = [
 	"http://172.32.0.1/hook",
 	"http://[2606:4700:4700::1111]/hook",
 	"http://[::ffff:8.8.8.8]/hook",
+	"https://app.example.com:443/hook",
+	"http://app.example.com:8080/hook",
 ];
 
 describe("client callBackUrl pointing inside a network", () => {
@@ -84,6 +86,21 @@ describe("client callBackUrl pointing inside a network", () => {
 
 	it.each(PUBLIC_URLS)("accepts the public %s", async (callBackUrl) => {
 		const response = await postJson("/api/v1/lyrics", { prompt: uniquePrompt("public hook"), callBackUrl }, PUBLIC_ONLY);
+		expect(response.status).toBe(200);
+	});
+
+	it.each(["https://app.example.com:22/hook", "http://app.example.com:6379/", "https://app.example.com:25/hook", "http://93.184.215.14:3306/"])(
+		"refuses %s, on a port no web server answers deliveries on, with 400",
+		async (callBackUrl) => {
+			const marker = uniquePrompt("odd port");
+			const body = await expectErrorEnvelope(await postJson("/api/v1/lyrics", { prompt: marker, callBackUrl }, PUBLIC_ONLY), 400);
+			expect(body.msg).toMatch(/^callBackUrl must use port 80, 443, 8080 or 8443, not \d+\.$/);
+			expect((await simStats(marker)).creates).toBe(0);
+		},
+	);
+
+	it("accepts any port where private URLs are allowed (local development)", async () => {
+		const response = await postJson("/api/v1/lyrics", { prompt: uniquePrompt("dev port"), callBackUrl: "http://127.0.0.1:8790/hook" }, { ALLOW_PRIVATE_CALLBACK_URLS: "true" });
 		expect(response.status).toBe(200);
 	});
 
