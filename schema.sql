@@ -58,24 +58,25 @@ CREATE UNIQUE INDEX IF NOT EXISTS tasks_by_callback_ref ON tasks (callback_ref);
 -- The poller's: pending tasks, due soonest first.
 CREATE INDEX IF NOT EXISTS tasks_pending_by_due ON tasks (next_poll_at, created_at) WHERE status = 'PENDING';
 
--- Creates the upstream never answered in time (504): it may still have made the task, and its
--- callback then names it. Keyed by the ref of the callback URL minted for the create, so that
--- callback can adopt the task (the task's Durable Object checks with the upstream) instead of it being lost; task_id is set
--- by the one task that adopted it.
-CREATE TABLE IF NOT EXISTS unanswered_creates (
+-- Every create is recorded before it is sent upstream, so no task the upstream names is lost:
+-- the record holds what registering the task needs, and the task's id once the upstream names
+-- it; it goes once the task object has the task. Kept where the answer never came (a timed-out
+-- create, adopted from its callback) or where registering has not landed yet (the cron finishes
+-- it). Replaces unanswered_creates, which held timed-out creates alone; keyed by the ref of the
+-- create's callback URL, whose first 8 hex digits are its minting time, so the key orders by age.
+CREATE TABLE IF NOT EXISTS create_records (
 	ref TEXT PRIMARY KEY,
 	prompt TEXT NOT NULL,
 	callback_url TEXT,
 	created_at INTEGER NOT NULL,
-	-- The create's Idempotency-Key object, if any: told the taskId on adoption, so the key replays it.
+	-- The create's Idempotency-Key object, if it had a key: told the task once it is known.
 	idempotency_scope TEXT,
+	owner TEXT,
+	-- The task the upstream named for this create, or the one adopted from it.
 	task_id TEXT,
-	-- The tenant that sent the create: the owner of the task its callback adopts.
-	owner TEXT
-);
-
--- The cron forgets unanswered creates past the adoption window.
-CREATE INDEX IF NOT EXISTS unanswered_creates_by_age ON unanswered_creates (created_at);
+	-- 1 once the task object has the task (an adopted create's record stays, binding its URL).
+	registered INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
 
 -- What is left in D1 of a task no longer live: archived (the archive holds it, under
 -- tasks/<task_id>.json) or deleted (nothing holds it). No prompt, no lyrics; kept 720 hours

@@ -3,54 +3,60 @@
  * (src/domain/create-failure.ts); nothing here throws to the route.
  *
  *   1. settings checked          (a missing secret: 503, nothing written)
- *   2. Idempotency-Key claimed   (a repeat replays the key's task, or waits for it)
- *   3. quota reserved            (the tenant's create for today)
- *   4. limiter permits           (KIE_CREATE_LIMIT in any 10 s, across every instance)
- *   5. sent                      <- the credit is spent here, whatever the upstream answers
- *   6. upstream named the task   (no answer in time: recorded in D1 for adoption, the key in doubt)
- *   7. key learns the taskId
- *   8. registered                with the task's object
+ *   2. callback URL minted       (its ref names this create to its key and its journal entry)
+ *   3. Idempotency-Key claimed   (a repeat replays the key's task, or waits for it)
+ *   4. quota reserved            (the tenant's create for today, held for minutes)
+ *   5. limiter permits           (KIE_CREATE_LIMIT in any 10 s, across every instance)
+ *   6. create journalled         (D1: from here on, a task the upstream names cannot be lost)
+ *   7. quota committed           (the reservation counts for the day)
+ *   8. sent                      <- the credit is spent here, whatever the upstream answers
+ *   9. upstream named the task   (no answer in time: the journal entry stays for adoption, the key in doubt)
+ *  10. key learns the taskId
+ *  11. registered                with the task's object; the journal entry goes, or stays for the cron
  *
- * Steps 3 and 4 reach Durable Objects before anything is sent: if one cannot be reached the create
- * ends as "unavailable" and costs nothing. The quota is settled in one place: counted once sent,
- * given back otherwise. The route runs all of it under waitUntil, so a client that hangs up
- * mid-create does not leave a task the upstream charged for unrecorded.
+ * Steps 3 to 7 reach Durable Objects and D1 before anything is sent: if one cannot be reached the
+ * create ends as "unavailable" and costs nothing. The quota is settled in one place: counted once
+ * committed, given back otherwise (or lapsing by itself). The route runs all of it under
+ * waitUntil, so a client that hangs up mid-create does not leave a task the upstream charged for
+ * unrecorded.
  */
 import type { Config } from "../config/config";
 import type { CreateOutcome } from "../domain/create-failure";
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
-import { mintCallbackTarget } from "../security/callback-token";
+import { type CallbackTarget, mintCallbackTarget } from "../security/callback-token";
 import { reserveQuota } from "../tenants/quota";
 import { createLyricsTask } from "../upstream/kie-client";
+import { CreateJournalEntry } from "./create-journal";
 import { createRateLimiter } from "./create-rate-limiter";
 import { type CreateCredentials, createCredentials } from "./credentials";
 import { coordinationUnavailable, overQuota, rateLimited } from "./failures";
 import type { Background, CreateRequest } from "./create-request";
 import { type KeyLease, claimKey } from "./key-lease";
-import { recordTimedOutCreate } from "./record-timed-out-create";
 import { registerTask } from "./register-task";
 
 export async function createTask(env: Env, config: Config, request: CreateRequest, background: Background): Promise<CreateOutcome> {
 	const credentials = createCredentials(config, request.callbackUrl);
 	if ("kind" in credentials) return { ok: false, failure: credentials };
-	if (!request.idempotencyKey) return sendOnce(env, config, credentials, request, null, background);
-	const key = await claimKey(env, request.idempotencyKey);
+	const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
+	if (!request.idempotencyKey) return sendOnce(env, config, credentials, target, request, null, background);
+	const key = await claimKey(env, request.idempotencyKey, target.ref);
 	if (!key.proceed) return key.outcome;
 	let outcome: CreateOutcome | null = null;
 	try {
-		outcome = await sendOnce(env, config, credentials, request, key.lease, background);
+		outcome = await sendOnce(env, config, credentials, target, request, key.lease, background);
 		return outcome;
 	} finally {
 		await key.lease.settle(outcome);
 	}
 }
 
-/** Steps 3 to 8: at most one upstream create, paid for at most once. */
+/** Steps 4 to 11: at most one upstream create, paid for at most once. */
 async function sendOnce(
 	env: Env,
 	config: Config,
 	credentials: CreateCredentials,
+	target: CallbackTarget,
 	request: CreateRequest,
 	key: KeyLease | null,
 	background: Background,
@@ -79,22 +85,34 @@ async function sendOnce(
 			logEvent("warn", "create_rate_limited", { limit: config.kieCreateLimit, retryAfterSeconds: seconds });
 			return { ok: false, failure: rateLimited(config.kieCreateLimit, seconds, permit.share) };
 		}
-		const target = await mintCallbackTarget(credentials.publicUrl, credentials.tokenSecret);
+		let entry: CreateJournalEntry;
+		try {
+			entry = await CreateJournalEntry.open(env.DB, request, target.ref, now);
+		} catch (error) {
+			return unavailable(error);
+		}
+		const committed = await quota.claim.commit().catch((error: unknown) => error);
+		if (committed !== true) {
+			background(entry.close());
+			return unavailable(committed === false ? new Error("the quota reservation lapsed and the quota is used up") : committed);
+		}
 		const started = Date.now();
 		sent = true;
 		const created = await createLyricsTask(config, credentials.kieApiKey, { prompt: request.prompt, callBackUrl: target.url });
 		if (!created.ok) {
 			const { failure } = created;
 			logEvent("warn", "create_failed", { upstream: failure.upstream, status: failure.status, ms: Date.now() - started });
-			if (failure.kind !== "upstream-timeout") return created;
-			// The upstream may have made (and charged for) the task all the same.
-			const recorded = await recordTimedOutCreate(env.DB, request, target.ref, started);
-			return { ok: false, failure: recorded ? { ...failure, ref: target.ref } : failure };
+			if (failure.kind !== "upstream-timeout") {
+				background(entry.close());
+				return created;
+			}
+			// The upstream may have made (and charged for) the task all the same: the entry stays for its callback.
+			return { ok: false, failure: { ...failure, ref: target.ref } };
 		}
 		const { taskId } = created;
-		await key?.learn(taskId);
+		const keyTold = key ? await key.learn(taskId) : true;
 		const task = { taskId, ref: target.ref, prompt: request.prompt, callbackUrl: request.callbackUrl, createdAt: started, owner: request.owner };
-		return await registerTask(env, task, background);
+		return await registerTask(env, task, { entry, keyTold }, background);
 	} finally {
 		background(sent ? quota.claim.sent() : quota.claim.release());
 	}

@@ -51,7 +51,7 @@ export function keyReused(): CreateFailure {
 	};
 }
 
-/** A retry of a create that timed out upstream, while its callback may still have the task adopted. */
+/** A retry of a create whose outcome is unknown (timed out upstream, or its request stopped), while the task may still be learnt. */
 export function keyInDoubt(retryAfterMs: number): CreateFailure {
 	const seconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
 	return {
@@ -59,8 +59,9 @@ export function keyInDoubt(retryAfterMs: number): CreateFailure {
 		status: 504,
 		code: 504,
 		msg:
-			"The first create with this Idempotency-Key timed out upstream, which may have made the task all the same. " +
-			`The gateway is waiting for the upstream to say so; retry with the same key in ${seconds} s to get its taskId, ` +
+			"The first create with this Idempotency-Key has no known outcome yet (the upstream did not answer it in time, " +
+			"or the request sending it stopped), and the upstream may have made the task. " +
+			`The gateway is waiting to learn the task; retry with the same key in ${seconds} s to get its taskId, ` +
 			"rather than create (and pay for) a second one.",
 		upstream: "in doubt",
 		retryAfter: String(seconds),

@@ -1,9 +1,11 @@
 /**
  * A create under an Idempotency-Key. The key's object decides before anything is spent: replay
  * the key's task, refuse another body, make a retry wait while the first create's outcome is in
- * doubt, or let this request create (holding the key's lease). The lease then learns how the
- * create ended: the taskId as soon as the upstream names it, or the failure (kept for requests
- * waiting on it, or the key held in doubt after an upstream timeout).
+ * doubt, or let this request create (holding the key's lease, renewed while the create runs). The
+ * lease then learns how the create ended: the taskId as soon as the upstream names it, or the
+ * failure (kept for requests waiting on it, or the key held in doubt after an upstream timeout).
+ * If the key cannot be told, the lease lapses with the outcome unknown and the key is in doubt:
+ * it learns the task from the create journal (the cron registers the task and tells the key).
  */
 import type { CreateFailure, CreateOutcome } from "../domain/create-failure";
 import { idempotencyObject } from "../idempotency/idempotency-object";
@@ -19,13 +21,20 @@ export interface IdempotencyKey {
 	fingerprint: string;
 }
 
+/**
+ * The lease a create holds on its key, and how often it is renewed while the create runs (the
+ * slowest create, with every deadline hit, takes about 20 s). Tests shorten them.
+ */
+export const keyLeaseTiming = { leaseMs: 30_000, renewEveryMs: 10_000 };
+
 export type KeyClaim = { proceed: true; lease: KeyLease } | { proceed: false; outcome: CreateOutcome };
 
-export async function claimKey(env: Env, key: IdempotencyKey): Promise<KeyClaim> {
+/** Claims the key for the create whose callback URL has ref `ref`. */
+export async function claimKey(env: Env, key: IdempotencyKey, ref: string): Promise<KeyClaim> {
 	const keyObject = idempotencyObject(env, key.scope);
 	let claim: Awaited<ReturnType<typeof keyObject.claim>>;
 	try {
-		claim = await keyObject.claim(key.fingerprint);
+		claim = await keyObject.claim(key.fingerprint, ref, keyLeaseTiming.leaseMs);
 	} catch (error) {
 		logEvent("error", "create_coordination_failed", { error: errorMessage(error) });
 		return stop(coordinationUnavailable());
@@ -52,24 +61,31 @@ type KeyObject = ReturnType<typeof idempotencyObject>;
 
 export class KeyLease {
 	private learned = false;
+	private readonly renewal: ReturnType<typeof setInterval>;
 
 	constructor(
 		private readonly keyObject: KeyObject,
 		private readonly claimId: string,
-	) {}
+	) {
+		const { leaseMs, renewEveryMs } = keyLeaseTiming;
+		this.renewal = setInterval(() => {
+			keyObject.renew(claimId, leaseMs).catch((error: unknown) => logEvent("warn", "idempotency_renew_failed", { error: errorMessage(error) }));
+		}, renewEveryMs);
+	}
 
 	/**
 	 * The upstream named the task: the key replays it from now on. Told before the task is
 	 * registered, so a slow registration cannot outlast the lease and let a waiting duplicate
 	 * create (and pay) again.
 	 */
-	async learn(taskId: string): Promise<void> {
-		await this.tell(() => this.keyObject.complete(this.claimId, taskId));
-		this.learned = true;
+	async learn(taskId: string): Promise<boolean> {
+		this.learned = await this.tell(() => this.keyObject.complete(this.claimId, taskId));
+		return this.learned;
 	}
 
 	/** How the create ended (null: it threw). A failure is not kept for later retries, but for an upstream timeout. */
 	async settle(outcome: CreateOutcome | null): Promise<void> {
+		clearInterval(this.renewal);
 		if (outcome?.ok) {
 			if (!this.learned) await this.learn(outcome.taskId);
 			return;
@@ -83,16 +99,18 @@ export class KeyLease {
 	}
 
 	/**
-	 * The key's object must learn the outcome, or duplicates wait out the lease and create again:
-	 * a passing failure to reach it is retried.
+	 * The key's object must learn the outcome, or duplicates wait out the lease (and then the
+	 * doubt): a passing failure to reach it is retried.
 	 */
-	private async tell(step: () => Promise<void>): Promise<void> {
+	private async tell(step: () => Promise<void>): Promise<boolean> {
 		const told = await withRetries(step, {
 			retries: 2,
 			backoff: { firstMs: 100, maxMs: 200 },
 			gaveUp: "gave-up" as const,
 			onError: (error, attempt) => logEvent("error", "idempotency_settle_failed", { attempt, error: errorMessage(error) }),
 		});
-		if (told === "gave-up") logEvent("error", "idempotency_settle_gave_up", {});
+		if (told !== "gave-up") return true;
+		logEvent("error", "idempotency_settle_gave_up", {});
+		return false;
 	}
 }

@@ -29,15 +29,16 @@ const TICK_BUDGET_MS = 45_000;
 export type PollTickReport = Partial<Record<PollAsk | HeldCheckVerdict | "error", number>> & { due: number; checks: number };
 
 /**
- * One tick: up to POLL_MAX_PER_TICK object calls, each at most one upstream record-info. Held
+ * One tick: up to `budget` object calls (POLL_MAX_PER_TICK unless told), each at most one upstream record-info. Held
  * callbacks due a check (is theirs a create the upstream answered too late?) take up to half of
  * it, pending tasks the rest, so neither starves the other and forged callbacks cannot make
  * upstream calls beyond it.
  */
-export async function recoverOverdueResults(env: Env, now: number = Date.now()): Promise<PollTickReport> {
+export async function recoverOverdueResults(env: Env, now: number = Date.now(), budget?: number): Promise<PollTickReport> {
 	const config = readConfig(env);
+	const calls = budget ?? config.pollMaxPerTick;
 	const checks = await heldCallbackBudget(env)
-		.dueForCheck(Math.ceil(config.pollMaxPerTick / 2), now)
+		.dueForCheck(Math.ceil(calls / 2), now)
 		.catch((error: unknown) => {
 			logEvent("error", "held_check_listing_failed", { error: errorMessage(error) });
 			return [] as string[];
@@ -45,7 +46,7 @@ export async function recoverOverdueResults(env: Env, now: number = Date.now()):
 	const due = await selectDueForPoll(env.DB, {
 		now,
 		createdBefore: now - config.pollGraceSeconds * 1000,
-		limit: config.pollMaxPerTick - checks.length,
+		limit: calls - checks.length,
 	});
 	const report: PollTickReport = { due: due.length, checks: checks.length };
 	// Polls by the wall clock: the objects' alarms run on it (the tick's scheduled time may be a test's).

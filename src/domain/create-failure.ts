@@ -8,7 +8,7 @@ export type CreateFailureKind =
 	| "not-configured"
 	/** The Idempotency-Key was used with another body (422). */
 	| "key-reused"
-	/** The key's create timed out upstream and may have made the task: no second create yet (504). */
+	/** The key's create has no known outcome (timed out upstream, or its request stopped) and may have made the task: no second create yet (504). */
 	| "key-in-doubt"
 	/** The tenant's daily quota is used up (429). */
 	| "over-quota"

@@ -2,20 +2,20 @@
  * Adopting a timed-out create: callbacks held by an object whose task was never stored may belong
  * to a create the upstream answered too late (504). This looks whether a timed-out create was
  * recorded for a held callback's ref, has the upstream confirm the task was made for its prompt
- * (./upstream-confirmation.ts), and binds the create to the task in D1, so the object can start the
+ * (./upstream-confirmation.ts), and binds the create's record to the task, so the object can start the
  * task from it. When to look is the held-callback budget's (./held-callback-budget.ts): the cron
  * looks, within its budget. Owns the task object's table `adoption`: which task the held callbacks
  * are for (the object's name), and whether the budget knows of them yet.
  */
 import type { Config } from "../config/config";
-import { type TimedOutCreate, adoptTimedOutCreate, findTimedOutCreate } from "../db/timed-out-creates";
+import { type RecordedCreate, adoptRecordedCreate, findRecordedCreate } from "../db/create-records";
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 import type { HeldCallbacks } from "./held-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
 
-export type AdoptionResult = { kind: "adopted"; create: TimedOutCreate; taskId: string } | { kind: "retry" } | { kind: "none" };
+export type AdoptionResult = { kind: "adopted"; create: RecordedCreate; taskId: string } | { kind: "retry" } | { kind: "none" };
 
 type AdoptionRow = { task_id: string; unlisted: number };
 
@@ -72,14 +72,14 @@ export class Adoption {
 		const taskId = this.taskId();
 		if (!taskId) return { kind: "none" };
 		const notBefore = Date.now() - ADOPTION_WINDOW_MS;
-		const confirmed: TimedOutCreate[] = [];
+		const confirmed: RecordedCreate[] = [];
 		let trouble = false;
 		// One record-info per check, however many held URLs have a create to compare it with.
 		let answer: Promise<TaskPrompt> | undefined;
 		const askOnce = (apiKey: string) => (answer ??= fetchTaskPrompt(config, apiKey, taskId));
 		for (const ref of this.held.refs()) {
 			try {
-				const create = await findTimedOutCreate(db, ref, notBefore);
+				const create = await findRecordedCreate(db, ref, notBefore);
 				if (!create) continue;
 				if (create.taskId !== null && create.taskId !== taskId) {
 					// The create's own task has been adopted: nothing else comes from its URL.
@@ -108,7 +108,7 @@ export class Adoption {
 		const create = confirmed[0];
 		if (!create) return trouble ? { kind: "retry" } : { kind: "none" };
 		try {
-			if (!(await adoptTimedOutCreate(db, create.ref, taskId))) return { kind: "none" };
+			if (!(await adoptRecordedCreate(db, create.ref, taskId))) return { kind: "none" };
 		} catch {
 			return { kind: "retry" };
 		}

@@ -1,15 +1,16 @@
 /**
  * Whether a callback for a task its object has not stored may be held there. A URL whose ref
  * already belongs to another stored task is being reused for a made-up taskId, and one whose
- * create is long over may only hold callbacks if that create timed out (then the task is adopted
- * only once the upstream confirms it, ./adoption.ts): the rest are refused.
+ * create is long over may only hold callbacks if the create journal still has that create (it
+ * timed out, and the task is adopted only once the upstream confirms it, ./adoption.ts; or its
+ * task is named there and the cron registers it): the rest are refused.
  * When D1 is slow or failing it cannot say whose URL this is: the callback is neither refused for
  * good nor held, but answered so the upstream retries. A task D1 marks archived or deleted is not
  * live any more: its callback is acknowledged and neither held nor stored.
  */
 import { type MarkState, findMark } from "../db/marks";
 import { findTaskIdByCallbackRef } from "../db/tasks";
-import { findTimedOutCreate } from "../db/timed-out-creates";
+import { findRecordedCreate } from "../db/create-records";
 import { isFreshRef } from "../security/callback-token";
 import { withinBudget } from "../lib/within-budget";
 import { ADOPTION_WINDOW_MS } from "./upstream-confirmation";
@@ -33,15 +34,15 @@ export async function mayHoldEarlyCallback(
 	const lookup = await withinBudget(
 		Promise.all([
 			findTaskIdByCallbackRef(db, ref),
-			fresh ? Promise.resolve(null) : findTimedOutCreate(db, ref, notBefore),
+			fresh ? Promise.resolve(null) : findRecordedCreate(db, ref, notBefore),
 			findMark(db, taskId),
 		]),
 		null,
 		budgetMs,
 	);
 	if (lookup === null) return "d1-unavailable";
-	const [owner, timedOut, mark] = lookup;
+	const [owner, recorded, mark] = lookup;
 	if (mark) return mark.state;
 	if (owner !== null && owner !== taskId) return "refuse";
-	return fresh || (timedOut !== null && (timedOut.taskId === null || timedOut.taskId === taskId)) ? "hold" : "refuse";
+	return fresh || (recorded !== null && (recorded.taskId === null || recorded.taskId === taskId)) ? "hold" : "refuse";
 }

@@ -10,8 +10,8 @@
  * - held-callback budget: the one Durable Object bounding what all task objects hold, by count
  *   and bytes (./held-callback-budget.ts), and listing held callbacks due a check by the cron.
  * - timed-out create: a create the upstream did not answer within UPSTREAM_TIMEOUT_MS (the client
- *   got 504). The upstream may have made the task anyway; the create is recorded in D1
- *   (src/db/timed-out-creates.ts) under the ref of the callback URL minted for it.
+ *   got 504). The upstream may have made the task anyway; its record in the create journal
+ *   (src/db/create-records.ts), under the ref of the callback URL minted for it, stays for it.
  * - adopt: start a task from a timed-out create, once its held callback names the task and the
  *   upstream confirms the task was made for that create's prompt (./adoption.ts). The create's
  *   Idempotency-Key adopts the task too (./key-adoption.ts), so a retry replays it.
@@ -27,5 +27,5 @@ export { HeldCallbackBudget, heldCallbackBudget } from "./held-callback-budget";
 export { type HeldCallback, HeldCallbacks } from "./held-callbacks";
 export { type EarlyVerdict, type HoldingObject, holdEarlyCallback } from "./hold";
 export type { CallbackTokenKind } from "./hold-gate";
-export { KeyAdoption } from "./key-adoption";
+export { KeyAdoption, type KeyToTell } from "./key-adoption";
 export { ADOPTION_WINDOW_MS } from "./upstream-confirmation";

@@ -1,6 +1,7 @@
 /**
- * After a task object adopts a timed-out create that came with an Idempotency-Key, that key's
- * object must learn the task too, so a retry with the key replays it instead of paying again.
+ * After a task object adopts a timed-out create that came with an Idempotency-Key, or registers a
+ * task from the create journal whose key did not hear of it, that key's object must learn the
+ * task too, so a retry with the key replays it instead of paying again.
  * Told from the object's alarm until it hears (or the key's own window is over). Owns the task
  * object's table `key_adoption`.
  */
@@ -14,7 +15,7 @@ const RETRY_MS = 10_000;
 export interface KeyToTell {
 	/** The key's object (src/idempotency/idempotency-key.ts). */
 	scope: string;
-	/** The ref of the timed-out create's callback URL: how the key knows the create. */
+	/** The ref of the create's callback URL: how the key knows the create. */
 	ref: string;
 }
 

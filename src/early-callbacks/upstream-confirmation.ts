@@ -5,7 +5,7 @@
  * forged callback, even through a genuine URL, stores nothing.
  */
 import type { Config } from "../config/config";
-import type { TimedOutCreate } from "../db/timed-out-creates";
+import type { CreateRecord } from "../db/create-records";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
 
 /** Timed-out creates may be adopted for a day; the provider calls back within minutes. */
@@ -20,7 +20,7 @@ export type Confirmation = "confirmed" | "refuted" | "unknown";
 export async function confirmWithUpstream(
 	config: Config,
 	taskId: string,
-	create: Pick<TimedOutCreate, "ref" | "prompt">,
+	create: Pick<CreateRecord, "ref" | "prompt">,
 	ask: (apiKey: string) => Promise<TaskPrompt> = (apiKey) => fetchTaskPrompt(config, apiKey, taskId),
 ): Promise<Confirmation> {
 	if (!config.kieApiKey) return "unknown";

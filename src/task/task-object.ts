@@ -29,7 +29,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Outcome } from "../domain/task-record";
 import { type CallbackTokenKind, type HeldCheckVerdict, type HoldingObject, giveBackHoldRoom, holdEarlyCallback } from "../early-callbacks";
-import { settleUnadopted, tendHeldCallbacks } from "../early-callbacks";
+import { type KeyToTell, settleUnadopted, tendHeldCallbacks } from "../early-callbacks";
 import { logEvent } from "../lib/log";
 import { withinBudget } from "../lib/within-budget";
 import type { AskedPoll, PollAsk } from "./poll-runner";
@@ -44,10 +44,12 @@ export class TaskObject extends DurableObject<Env> {
 	private readonly parts = new TaskParts(this.ctx, () => this.env);
 
 	/**
-	 * Called by the create route once the upstream has named the task. Idempotent for the same
-	 * create (same ref); "taken" when the upstream handed out an id an earlier task already has.
+	 * Called by the create route once the upstream has named the task, or by the cron for a task
+	 * the create journal kept. Idempotent for the same create (same ref); "taken" when the upstream
+	 * handed out an id an earlier task already has. `key`: an Idempotency-Key that did not hear of
+	 * the task, told now and, until it hears, from the alarm.
 	 */
-	async register(input: NewTask): Promise<RegisterVerdict> {
+	async register(input: NewTask, key?: KeyToTell): Promise<RegisterVerdict> {
 		const { store, parts } = this.named();
 		const existing = store.head();
 		if (existing && existing.ref !== input.ref) {
@@ -55,8 +57,13 @@ export class TaskObject extends DurableObject<Env> {
 			return "taken";
 		}
 		const held = existing ? 0 : parts.start(input, "task_registered");
+		if (key) parts.keyAdoption.expect(key);
 		await parts.publish();
 		if (held > 0) await giveBackHoldRoom(this.env, input.taskId);
+		if (key) {
+			await parts.keyAdoption.tell(this.env, input.taskId, input.createdAt);
+			await parts.setNextAlarm();
+		}
 		return "registered";
 	}
 

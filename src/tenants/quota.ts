@@ -1,6 +1,6 @@
 /**
  * Daily quotas (TENANT_QUOTAS): a create counts once it is sent upstream, whatever the upstream
- * then answers; one refused before it was sent gives its reservation back.
+ * then answers; one that is not sent gives its reservation back, or the reservation lapses.
  */
 import type { Config } from "../config/config";
 import { quotaFor } from "./tenant-names";
@@ -18,11 +18,20 @@ export function nextUtcMidnight(now: number): number {
 	return (Math.floor(now / DAY_MS) + 1) * DAY_MS;
 }
 
-/** A create's hold on its tenant's quota, settled once: the create was sent, or it was not. */
+/**
+ * How long a reservation holds a tenant's create before it lapses by itself (src/tenants/quota-object.ts):
+ * longer than a create takes to get ready, short enough that a slot lost to a failure comes back
+ * within minutes. Tests shorten it.
+ */
+export const quotaHold = { ms: 2 * 60 * 1000 };
+
+/** A create's hold on its tenant's quota, settled once: the create is sent, or it is not. */
 export interface QuotaClaim {
-	/** The create was sent upstream: it counts (a tenant without a quota is counted only now). */
+	/** Just before the create is sent: it counts from now on. False: the hold lapsed with the quota used up, do not send. */
+	commit(): Promise<boolean>;
+	/** The create was sent (a tenant without a quota is counted only now, off the create's path). */
 	sent(): Promise<void>;
-	/** The create was refused before it was sent: it does not count. */
+	/** The create will not be sent: the hold goes back (and lapses by itself if this fails). */
 	release(): Promise<void>;
 }
 
@@ -37,13 +46,17 @@ export async function reserveQuota(env: Env, config: Config, tenant: string, now
 	const day = utcDay(now);
 	const counter = tenantQuotaObject(env);
 	if (quota === null) {
-		// Nothing to enforce: count it for /api/v1/usage once sent, off the create's critical path.
+		// Nothing to enforce: counted for /api/v1/usage once sent.
 		return {
 			granted: true,
-			claim: { sent: () => counter.reserve(tenant, day, null).then(() => undefined), release: async () => {} },
+			claim: { commit: async () => true, sent: () => counter.countSent(tenant, day), release: async () => {} },
 		};
 	}
-	const reservation = await counter.reserve(tenant, day, quota);
+	const reservation = await counter.reserve(tenant, day, quota, quotaHold.ms);
 	if (!reservation.granted) return { granted: false, quota, resetsAt: nextUtcMidnight(now) };
-	return { granted: true, claim: { sent: async () => {}, release: () => counter.release(tenant, day) } };
+	const { reservationId } = reservation;
+	return {
+		granted: true,
+		claim: { commit: () => counter.commit(reservationId, quota), sent: async () => {}, release: () => counter.release(reservationId) },
+	};
 }

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { recordTimedOutCreate } from "../../src/db/timed-out-creates";
+import { recordCreate } from "../../src/db/create-records";
 import {
 	callbackThrough,
 	createTask,
@@ -63,7 +63,7 @@ describe.each(["failing", "slow"] as const)("an unregistered callback's D1 looku
 		// A create that got 504 ten minutes ago: its URL is no longer fresh, only D1 vouches for it.
 		const mintedAt = Date.now() - 10 * 60_000;
 		const target = await mintedCallbackTarget(mintedAt);
-		await recordTimedOutCreate(env.DB, {
+		await recordCreate(env.DB, {
 			ref: target.ref,
 			prompt: uniquePrompt("a create answered too late"),
 			callbackUrl: null,

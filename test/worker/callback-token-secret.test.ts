@@ -7,7 +7,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { readConfig } from "../../src/config/config";
-import { recordTimedOutCreate } from "../../src/db/timed-out-creates";
+import { recordCreate } from "../../src/db/create-records";
 import { CALLBACK_PATH_PREFIX, callbackToken, callbackTokenVerdict, mintCallbackTarget } from "../../src/security/callback-token";
 import {
 	callbackBody,
@@ -78,7 +78,7 @@ describe("callback URLs minted before CALLBACK_TOKEN_SECRET was required", () =>
 	it("still reach a create that timed out before the upgrade, which D1 records", async () => {
 		const mintedAt = Date.now() - 5 * 60_000;
 		const target = await mintCallbackTarget("https://gateway.test", LEGACY_KEY, mintedAt);
-		await recordTimedOutCreate(env.DB, {
+		await recordCreate(env.DB, {
 			ref: target.ref,
 			prompt: uniquePrompt("timed out before the upgrade"),
 			callbackUrl: null,

@@ -148,23 +148,23 @@ describe("Idempotency-Key on create", () => {
 
 	it("replays a duplicate as soon as the upstream named the task, before registering it has finished", async () => {
 		const key = { scope: crypto.randomUUID(), fingerprint: "same body" };
-		const first = await claimKey(env, key);
+		const first = await claimKey(env, key, "ref-named-early");
 		if (!first.proceed) throw new Error("the first create with a key must proceed");
 		// The upstream named the task; registering it has not finished (a slow registration, e.g. D1 lagging).
 		await first.lease.learn("task-named-early");
-		expect(await claimKey(env, key)).toEqual({ proceed: false, outcome: { ok: true, taskId: "task-named-early", replayed: true } });
+		expect(await claimKey(env, key, "ref-duplicate")).toEqual({ proceed: false, outcome: { ok: true, taskId: "task-named-early", replayed: true } });
 		// Registering then finishes: the key still replays the same task.
 		await first.lease.settle({ ok: true, taskId: "task-named-early", replayed: false });
-		expect(await claimKey(env, key)).toEqual({ proceed: false, outcome: { ok: true, taskId: "task-named-early", replayed: true } });
+		expect(await claimKey(env, key, "ref-duplicate")).toEqual({ proceed: false, outcome: { ok: true, taskId: "task-named-early", replayed: true } });
 	});
 
 	it("replays a task adopted before the key heard its create had timed out", async () => {
 		const stub = env.IDEMPOTENCY.getByName(crypto.randomUUID());
-		const claim = await stub.claim("body");
+		const claim = await stub.claim("body", "ref-1", 30_000);
 		if (claim.kind !== "proceed") throw new Error(`expected to proceed, got ${claim.kind}`);
 		// The callback's adoption lands between the 504 and the key's doubt.
 		await stub.adopt("ref-1", "task-adopted-early");
 		await stub.doubt(claim.claimId, { kind: "upstream-timeout", status: 504, code: 504, msg: "timed out", upstream: "timeout", ref: "ref-1" }, "ref-1");
-		expect(await stub.claim("body")).toEqual({ kind: "replay", taskId: "task-adopted-early" });
+		expect(await stub.claim("body", "ref-2", 30_000)).toEqual({ kind: "replay", taskId: "task-adopted-early" });
 	});
 });

@@ -4,6 +4,7 @@
  * Retry-After until the next UTC midnight with nothing sent; replays and creates refused before
  * sending do not count; usage for a client and for an admin.
  */
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { nextUtcMidnight, utcDay } from "../../src/tenants/quota";
 import { envelope, expectErrorEnvelope, gateway, simScript, simStats, uniquePrompt } from "./helpers";
@@ -107,8 +108,9 @@ describe("daily quotas", () => {
 		expect(replay.headers.get("idempotent-replayed")).toBe("true");
 		expect((await t.usage()).data.creates).toBe(2);
 
-		// A fresh upstream key with a limit of 1 per 10 s: the second create is refused before sending.
-		const limited = { KIE_API_KEY: `upstream-key-${crypto.randomUUID()}`, KIE_CREATE_LIMIT: "1" };
+		// A limiter of its own with a limit of 1 per 10 s: the second create is refused before sending.
+		const limiter = env.CREATE_LIMITER.getByName(`quota-test-${crypto.randomUUID()}`);
+		const limited = { CREATE_LIMITER: { getByName: () => limiter } as unknown as Env["CREATE_LIMITER"], KIE_CREATE_LIMIT: "1" };
 		expect((await t.create(uniquePrompt("limited first"), {}, limited)).status).toBe(200);
 		const refused = uniquePrompt("limited second");
 		await expectErrorEnvelope(await t.create(refused, {}, limited), 429);

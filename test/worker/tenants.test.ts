@@ -37,7 +37,6 @@ async function listAs(key: string, query = ""): Promise<{ status: number; body: 
 	return { status: response.status, body: await envelope(response) };
 }
 
-const ownerOf = (item: RecordInfo) => (item as RecordInfo & { owner: string | null }).owner;
 
 let acmeTasks: string[] = [];
 let rivalTask = "";
