@@ -1,10 +1,10 @@
 /**
  * GET /docs (the interactive reference: Swagger UI over /openapi.json) and GET /admin (the
  * operator's view over /api/v1/stats): HTML pages kept in public/ as Workers static assets and
- * served through the Worker rather than by the asset server directly, so that any other method
- * gets the same 405 envelope and `Allow` header as every route, and each page gets its
- * Content-Security-Policy here. Their scripts and styles under /docs/* and /admin/* stay plain
- * static assets (public/_headers).
+ * served through the Worker rather than by the asset server directly, with their scripts and
+ * styles under /docs/* and /admin/*. So every path gets the same envelope as the API: another
+ * method 405 with `Allow`, a file that is not there 404; and each page gets its
+ * Content-Security-Policy here.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { GatewayError } from "./shared/errors";
@@ -67,6 +67,14 @@ function pageRouter(page: Page) {
 		answer.headers.set("referrer-policy", "no-referrer");
 		answer.headers.set("x-content-type-options", "nosniff");
 		if (page.noStore) answer.headers.set("cache-control", "no-store");
+		return answer;
+	});
+	// The page's scripts and styles (not in the document: they are the page's, not the API's).
+	router.get("/*", async (c) => {
+		const asset = await c.env.ASSETS.fetch(c.req.raw);
+		if (asset.status === 404) throw new GatewayError(404, `${c.req.path} is not one of the ${page.name} page's files.`);
+		const answer = new Response(asset.body, asset);
+		answer.headers.set("x-content-type-options", "nosniff");
 		return answer;
 	});
 	return router;

@@ -3,7 +3,7 @@
  * simulator calling back over HTTP with provider signatures (KIE_WEBHOOK_HMAC_KEY is set).
  */
 import { describe, expect, it } from "vitest";
-import { call, create, eventually, fireCron, recordInfo, sim, unique } from "./client";
+import { call, create, eventually, fireCron, gatewayUrl, recordInfo, sim, unique } from "./client";
 
 describe("over HTTP against wrangler dev", () => {
 	it("serves the lyrics a signed callback brings, within seconds", async () => {
@@ -108,5 +108,23 @@ describe("over HTTP against wrangler dev", () => {
 	it("answers /healthz without auth", async () => {
 		const health = await call("/healthz", {}, false);
 		expect(health.status).toBe(200);
+	});
+});
+
+describe("the pages' files over HTTP, through the Worker", () => {
+	it("serves them, answers a missing one with the 404 envelope and another method with 405 and Allow", async () => {
+		const script = await fetch(`${gatewayUrl}/docs/docs.js`);
+		expect(script.status).toBe(200);
+		expect(script.headers.get("x-content-type-options")).toBe("nosniff");
+		expect((await fetch(`${gatewayUrl}/admin/admin.css`, { method: "HEAD" })).status).toBe(200);
+
+		const missing = await fetch(`${gatewayUrl}/admin/no-such-file.js`);
+		expect(missing.status).toBe(404);
+		expect(await missing.json()).toEqual({ code: 404, msg: "/admin/no-such-file.js is not one of the /admin page's files.", data: null });
+
+		const posted = await fetch(`${gatewayUrl}/docs/docs.js`, { method: "POST", body: "{}" });
+		expect(posted.status).toBe(405);
+		expect(posted.headers.get("allow")).toBe("GET, HEAD");
+		expect(await posted.json()).toMatchObject({ code: 405, data: null });
 	});
 });

@@ -5,8 +5,10 @@
  * A create that was never sent releases its key at once.
  */
 import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it } from "vitest";
 import { keyLeaseTiming } from "../../src/create/key-lease";
+import { IdempotencyObject } from "../../src/idempotency/idempotency-object";
 import { api, envelope, expectErrorEnvelope, recordInfo, runCron, simStats, uniquePrompt } from "./helpers";
 import { d1With, objectsWith } from "./faults";
 
@@ -82,5 +84,21 @@ describe("Idempotency-Key under faults", () => {
 		expect((await simStats(prompt)).creates).toBe(0);
 		await taskIdOf(await createWithKey(prompt, key));
 		expect((await simStats(prompt)).creates).toBe(1);
+	});
+});
+
+describe("an Idempotency-Key object made before claims kept their ref", () => {
+	it("gains the column and keeps its record: the key still replays its task", async () => {
+		const stub = env.IDEMPOTENCY.getByName(crypto.randomUUID());
+		await runInDurableObject(stub, (_instance, state) => {
+			state.storage.sql.exec("DROP TABLE key_record");
+			state.storage.sql.exec(`CREATE TABLE key_record (id INTEGER PRIMARY KEY CHECK (id = 1), fingerprint TEXT NOT NULL,
+				claim_id TEXT NOT NULL, task_id TEXT, started_at INTEGER NOT NULL, lease_until INTEGER NOT NULL, failure TEXT,
+				doubt_ref TEXT, doubt_until INTEGER)`);
+			state.storage.sql.exec("INSERT INTO key_record VALUES (1, 'body', 'old-claim', 'task-from-before', ?, 0, NULL, NULL, NULL)", Date.now());
+			// The next version's object starts on this storage.
+			new IdempotencyObject(state, env);
+		});
+		expect(await stub.claim("body", "ref-new", 30_000)).toEqual({ kind: "replay", taskId: "task-from-before" });
 	});
 });
