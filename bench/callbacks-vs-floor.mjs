@@ -30,7 +30,7 @@ const stopAll = async () => {
   for (const close of closers.reverse()) await close().catch(() => {});
   rmSync(persistTo, { recursive: true, force: true });
 };
-process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => void stopAll().then(() => process.exit(130)));
 
 try {
   console.log('starting the floor (npm ci in a temporary copy) and the gateway…');

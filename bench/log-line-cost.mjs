@@ -51,7 +51,7 @@ const stop = async () => {
   await dev.close();
   rmSync(work, { recursive: true, force: true });
 };
-process.once('SIGINT', () => void stop().then(() => process.exit(130)));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.once(signal, () => void stop().then(() => process.exit(130)));
 
 try {
   const origin = await workerdOrigin({ fallback: dev.url, exclude: new Set([port]), probePath: '/', expect: (body) => body === 'ok' });

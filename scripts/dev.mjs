@@ -1,16 +1,21 @@
 // `npm start`: the gateway on http://127.0.0.1:8787 against the local upstream simulator, with the
-// cron fired every minute as the deployed Cron Trigger would. Ctrl-C stops everything.
+// cron fired every minute as the deployed Cron Trigger would. Ctrl-C stops everything, and so does
+// any other way of stopping it (scripts/process-group.mjs): nothing is left running.
 
 import { DEV_ADMIN_API_KEY, DEV_API_KEY, startLocalStack } from './local-stack.mjs';
 
 const port = Number(process.env.PORT ?? 8787);
 const simulatorPort = Number(process.env.SIM_PORT ?? 8790);
+// wrangler's debugger port (9229 unless set; 0: any free port).
+const inspectorPort = process.env.INSPECTOR_PORT ? Number(process.env.INSPECTOR_PORT) : undefined;
 
 // The gateway's request and event lines are shown by default; VERBOSE=1 shows everything.
 const verbose = process.env.VERBOSE === '1';
-const stack = await startLocalStack({ port, simulatorPort, log: verbose, gatewayLog: !verbose }).catch((error) => {
+// Local D1 and objects live in .wrangler/state unless PERSIST_TO names another folder.
+const persistTo = process.env.PERSIST_TO || undefined;
+const stack = await startLocalStack({ port, simulatorPort, inspectorPort, persistTo, log: verbose, gatewayLog: !verbose }).catch((error) => {
   console.error(`Could not start the local gateway: ${error.message}`);
-  console.error(`(Is something else on port ${port} or ${simulatorPort}? Set PORT / SIM_PORT to move them.)`);
+  console.error(`(Is something else on port ${port} or ${simulatorPort}? Set PORT / SIM_PORT to move them, INSPECTOR_PORT for the debugger's 9229.)`);
   process.exit(1);
 });
 
@@ -51,7 +56,7 @@ Press Ctrl-C to stop. Logs:
 `);
 
 let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM']) {
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(signal, async () => {
     if (stopping) return;
     stopping = true;

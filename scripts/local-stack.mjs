@@ -2,12 +2,13 @@
 // applied, and `wrangler dev` with development defaults for every variable. Used by `npm start`
 // (scripts/dev.mjs) and by the end-to-end tests (test/e2e), which drive it over real HTTP.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimulator } from '../simulator/server.mjs';
+import { spawnGroup, stopGroup } from './process-group.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WRANGLER = join(ROOT, 'node_modules', 'wrangler', 'bin', 'wrangler.js');
@@ -116,7 +117,7 @@ async function startGateway(options, simulator, port) {
     throw error;
   }
 
-  const child = spawn(
+  const child = spawnGroup(
     process.execPath,
     [
       WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--test-scheduled', '--show-interactive-dev-session=false',
@@ -124,7 +125,7 @@ async function startGateway(options, simulator, port) {
       ...inspector,
       ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ],
-    { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'], detached: process.platform !== 'win32' },
+    { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   let partialLine = '';
@@ -146,18 +147,8 @@ async function startGateway(options, simulator, port) {
   child.stdout.on('data', keep);
   child.stderr.on('data', keep);
 
-  const stopGateway = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      try {
-        // wrangler starts workerd as its own child: end the whole group.
-        process.kill(process.platform === 'win32' ? child.pid : -child.pid, 'SIGTERM');
-      } catch {
-        child.kill('SIGTERM');
-      }
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-    }
-  };
+  // wrangler starts workerd as its own child: the whole group goes.
+  const stopGateway = () => stopGroup(child);
 
   try {
     await waitForHealthy(url, child, () => output);
@@ -171,7 +162,8 @@ async function startGateway(options, simulator, port) {
     url,
     simulatorUrl: simulator.url,
     vars,
-    // The benches read the CPU clock of wrangler's own processes (bench/support/workerd-socket.mjs).
+    // The benches read the CPU clock of wrangler's own processes (bench/support/workerd-socket.mjs): the
+    // tree under its guard (scripts/group-guard.mjs), which idles.
     wranglerPid: child.pid,
     // `wrangler dev` never fires cron triggers by itself; --test-scheduled exposes this route.
     fireCron: () => fetch(`${url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent('* * * * *')}`),
