@@ -1,7 +1,7 @@
 // The operator's view: asks for an admin key (kept in sessionStorage, so for this tab only),
 // reads GET /api/v1/stats and GET /api/v1/usage from this gateway, and draws them with Chart.js
 // (served from /admin/chart.js/, copied from node_modules at build). A separate file rather than
-// an inline script, so the page's Content-Security-Policy (public/_headers) can refuse inline code.
+// an inline script, so the page's Content-Security-Policy (set in src/routes/pages.ts) can refuse inline code.
 'use strict';
 
 const KEY_STORAGE = 'lyrics-gateway.admin-key';
