@@ -8,12 +8,12 @@
 // Another checkout (say the previous release, for a before/after): BENCH_CHECKOUT=/path/to/it
 // (it has no archive: its "after" is its "fresh").
 
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { freePort, inPool } from './support/load.mjs';
 import { createWithRealisticResult } from './support/realistic.mjs';
+import { measureStores } from './support/stores.mjs';
 
 const CHECKOUT = resolve(process.env.BENCH_CHECKOUT ?? join(import.meta.dirname, '..'));
 const { DEV_API_KEY, startLocalStack } = await import(join(CHECKOUT, 'scripts', 'local-stack.mjs'));
@@ -25,47 +25,6 @@ const FULL_RATE_PER_DAY = 172_800;
 const IN_WINDOW = FULL_RATE_PER_DAY * 7;
 const IN_MARK_HOURS = FULL_RATE_PER_DAY * 30;
 const api = { authorization: `Bearer ${DEV_API_KEY}`, 'content-type': 'application/json' };
-
-/**
- * Pages in use (not free) of every SQLite file under `dir` whose path passes `keep`. A database
- * with no table at all (an erased object's: SQLite keeps its one header page) holds nothing: 0.
- */
-function liveSqliteBytes(dir, keep) {
-  let bytes = 0;
-  for (const file of filesUnder(dir).filter((path) => path.endsWith('.sqlite') && keep(path))) {
-    const db = new DatabaseSync(file, { readOnly: true });
-    try {
-      const pragma = (name) => Object.values(db.prepare(`PRAGMA ${name}`).get())[0];
-      const tables = Object.values(db.prepare("SELECT COUNT(*) FROM sqlite_master").get())[0];
-      if (tables > 0) bytes += (pragma('page_count') - pragma('freelist_count')) * pragma('page_size');
-    } finally {
-      db.close();
-    }
-  }
-  return bytes;
-}
-
-function filesUnder(dir) {
-  try {
-    return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-      const path = join(dir, entry.name);
-      return entry.isDirectory() ? filesUnder(path) : [path];
-    });
-  } catch {
-    return [];
-  }
-}
-
-/** D1, the task objects and the archive's objects, in bytes. */
-function measureStores(persistTo) {
-  const v3 = join(persistTo, 'v3');
-  return {
-    d1: liveSqliteBytes(join(v3, 'd1'), () => true),
-    objects: liveSqliteBytes(join(v3, 'do'), (path) => path.includes('TaskObject')),
-    // R2 keeps each object's bytes in a blob file beside a metadata database.
-    archive: filesUnder(join(v3, 'r2')).filter((path) => path.includes(`${join('blobs', '')}`)).reduce((sum, path) => sum + statSync(path).size, 0),
-  };
-}
 
 async function run() {
   const persistTo = mkdtempSync(join(tmpdir(), 'lyrics-gateway-bench-storage-'));

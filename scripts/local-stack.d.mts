@@ -11,6 +11,8 @@ export interface LocalStackOptions {
 	simulatorHmacKey?: string;
 	inspectorPort?: number;
 	log?: boolean;
+	gatewayLog?: boolean;
+	configPath?: string;
 }
 export interface LocalStack {
 	url: string;

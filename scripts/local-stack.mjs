@@ -35,6 +35,7 @@ export const DEV_WEBHOOK_SIGNING_KEY = 'whsec_bHlyaWNzLWdhdGV3YXktbG9jYWwtZGV2LW
  * @property {number} [inspectorPort]   wrangler's debugger port (default 9229; 0 = one workerd picks itself).
  * @property {boolean} [log]            Show the simulator's and wrangler's output.
  * @property {boolean} [gatewayLog]     Show only the gateway's own JSON log lines (requests, task events).
+ * @property {string} [configPath]      Another wrangler configuration (the cost bench's metered Worker); default wrangler.toml.
  */
 
 /**
@@ -109,9 +110,10 @@ async function startGateway(options, simulator, port) {
   };
   const persist = options.persistTo ? ['--persist-to', options.persistTo] : [];
   const inspector = options.inspectorPort !== undefined ? ['--inspector-port', String(options.inspectorPort)] : [];
+  const config = options.configPath ? ['--config', options.configPath] : [];
 
   try {
-    applyMigrations(persist);
+    applyMigrations([...persist, ...config]);
   } catch (error) {
     await simulator.close();
     throw error;
@@ -123,6 +125,7 @@ async function startGateway(options, simulator, port) {
       WRANGLER, 'dev', '--port', String(port), '--ip', '127.0.0.1', '--test-scheduled', '--show-interactive-dev-session=false',
       ...persist,
       ...inspector,
+      ...config,
       ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
     ],
     { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -191,10 +194,10 @@ function devVarsFile() {
  * Applies the migrations the local D1 has not had yet, exactly as a deployment is upgraded
  * (`wrangler d1 migrations apply`), so old local state is brought up to date on every start.
  */
-function applyMigrations(/** @type {string[]} */ persist) {
+function applyMigrations(/** @type {string[]} */ options) {
   const result = spawnSync(
     process.execPath,
-    [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', ...persist],
+    [WRANGLER, 'd1', 'migrations', 'apply', 'DB', '--local', ...options],
     { cwd: ROOT, env: { ...process.env, ...QUIET_ENV }, encoding: 'utf8' },
   );
   if (result.status !== 0) {

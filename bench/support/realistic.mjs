@@ -27,20 +27,34 @@ export function lyrics(seed) {
 }
 
 /**
- * Creates task number `i` on the local stack with a 60-word prompt (and `callBackUrl` when given),
- * and delivers its callback as the simulator would send it, with two realistic takes of lyrics.
- * The simulator's own callback must be held back (a long callbackDelayMs). Returns the taskId.
+ * The callback the simulator would send now for task number `i`, with two realistic takes of
+ * lyrics in place of the simulator's own: `{ path, headers, body }`, to deliver (any number of
+ * times) to the gateway at `stack.url`. The simulator's own callback must be held back (a long
+ * callbackDelayMs).
  */
-export async function createWithRealisticResult(stack, headers, i, callBackUrl) {
-  const body = { prompt: words(i + 1, 60, POOL).join(' '), ...(callBackUrl ? { callBackUrl } : {}) };
-  const created = await (await fetch(`${stack.url}/api/v1/lyrics`, { method: 'POST', headers, body: JSON.stringify(body) })).json();
-  if (created.code !== 200) throw new Error(`create answered ${JSON.stringify(created)}`);
-  const { taskId } = created.data;
+export async function realisticCallback(stack, taskId, i) {
   const callback = await (await fetch(`${stack.simulatorUrl}/__sim/tasks/${taskId}/callback`)).json();
   const payload = JSON.parse(callback.body);
   payload.data.data = [0, 1].map((take) => ({ title: `Take ${take + 1}`, text: lyrics(i * 2 + take + 1), status: 'complete', error_message: '' }));
   const url = new URL(callback.url);
-  const answer = await fetch(`${stack.url}${url.pathname}${url.search}`, { method: 'POST', headers: callback.headers, body: JSON.stringify(payload) });
+  return { path: `${url.pathname}${url.search}`, headers: callback.headers, body: JSON.stringify(payload) };
+}
+
+/** A 60-word prompt, the same for task number `i` on every run. */
+export const realisticPrompt = (i) => words(i + 1, 60, POOL).join(' ');
+
+/**
+ * Creates task number `i` on the local stack with a 60-word prompt (and `callBackUrl` when given),
+ * and delivers its callback as the simulator would send it, with two realistic takes of lyrics.
+ * Returns the taskId.
+ */
+export async function createWithRealisticResult(stack, headers, i, callBackUrl) {
+  const body = { prompt: realisticPrompt(i), ...(callBackUrl ? { callBackUrl } : {}) };
+  const created = await (await fetch(`${stack.url}/api/v1/lyrics`, { method: 'POST', headers, body: JSON.stringify(body) })).json();
+  if (created.code !== 200) throw new Error(`create answered ${JSON.stringify(created)}`);
+  const { taskId } = created.data;
+  const callback = await realisticCallback(stack, taskId, i);
+  const answer = await fetch(`${stack.url}${callback.path}`, { method: 'POST', headers: callback.headers, body: callback.body });
   if (!answer.ok) throw new Error(`callback answered ${answer.status}`);
   return taskId;
 }

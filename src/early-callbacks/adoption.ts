@@ -12,6 +12,7 @@ import { type RecordedCreate, adoptRecordedCreate, findRecordedCreate } from "..
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
+import type { ObjectTable } from "../task/storage-schema";
 import type { HeldCallbacks } from "./held-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
 
@@ -22,11 +23,13 @@ type AdoptionRow = { task_id: string; unlisted: number };
 export class Adoption {
 	constructor(
 		private readonly sql: SqlStorage,
+		private readonly table: ObjectTable,
 		private readonly held: HeldCallbacks,
 	) {}
 
 	/** A callback for `taskId` was held (the first task id held is the object's name). */
 	expect(taskId: string): void {
+		this.table.ensure();
 		this.sql.exec("INSERT OR IGNORE INTO adoption (id, task_id) VALUES (1, ?)", taskId);
 	}
 
@@ -41,7 +44,7 @@ export class Adoption {
 
 	/** The budget lists them now. */
 	listed(): void {
-		this.sql.exec("UPDATE adoption SET unlisted = 0");
+		if (this.table.exists) this.sql.exec("UPDATE adoption SET unlisted = 0");
 	}
 
 	/** The task id held callbacks came for (the object's name), while any are held. */
@@ -61,7 +64,7 @@ export class Adoption {
 
 	/** The task is stored (or its held callbacks forgotten): nothing left to look for. */
 	forget(): void {
-		this.sql.exec("DELETE FROM adoption");
+		if (this.table.exists) this.sql.exec("DELETE FROM adoption");
 	}
 
 	/**
@@ -116,6 +119,7 @@ export class Adoption {
 	}
 
 	private row(): AdoptionRow | undefined {
+		if (!this.table.exists) return undefined;
 		return this.sql.exec<AdoptionRow>("SELECT task_id, unlisted FROM adoption WHERE id = 1").toArray()[0];
 	}
 }

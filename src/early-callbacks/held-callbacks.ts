@@ -5,6 +5,7 @@
  * `early_callbacks`, used only from its synchronous steps.
  */
 import type { Outcome } from "../domain/task-record";
+import type { ObjectTable } from "../task/storage-schema";
 
 /** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
 const MAX_REFS = 20;
@@ -19,10 +20,15 @@ export interface HeldCallback {
 }
 
 export class HeldCallbacks {
-	constructor(private readonly sql: SqlStorage) {}
+	constructor(
+		private readonly sql: SqlStorage,
+		/** Made when the first callback is held: most tasks never hold one. */
+		private readonly table: ObjectTable,
+	) {}
 
 	/** Counts the delivery and keeps its outcome if it is the ref's first final one; "full" refuses it. */
 	hold(ref: string, outcome: Outcome, now: number): "held" | "full" {
+		this.table.ensure();
 		const held = this.sql.exec<{ final: number }>("SELECT final FROM early_callbacks WHERE ref = ?", ref).toArray()[0];
 		if (held) {
 			if (!held.final && outcome.final) {
@@ -51,6 +57,7 @@ export class HeldCallbacks {
 
 	/** Everything held, oldest first, and forgets it. */
 	takeAll(): HeldCallback[] {
+		if (!this.table.exists) return [];
 		const rows = this.sql
 			.exec<{ ref: string; outcome: string; deliveries: number; received_at: number }>(
 				"SELECT ref, outcome, deliveries, received_at FROM early_callbacks ORDER BY received_at",
@@ -67,30 +74,34 @@ export class HeldCallbacks {
 
 	/** The callback URLs held callbacks came through. */
 	refs(): string[] {
+		if (!this.table.exists) return [];
 		return this.sql.exec<{ ref: string }>("SELECT ref FROM early_callbacks").toArray().map((row) => row.ref);
 	}
 
 	/** Drops what one callback URL brought (the upstream refuted it). */
 	forget(ref: string): void {
-		this.sql.exec("DELETE FROM early_callbacks WHERE ref = ?", ref);
+		if (this.table.exists) this.sql.exec("DELETE FROM early_callbacks WHERE ref = ?", ref);
 	}
 
 	/** Each held callback URL and the bytes its outcome takes. */
 	sizes(): { ref: string; bytes: number }[] {
+		if (!this.table.exists) return [];
 		return this.sql.exec<{ ref: string; bytes: number }>("SELECT ref, LENGTH(CAST(outcome AS BLOB)) AS bytes FROM early_callbacks").toArray();
 	}
 
 	deliveries(): number {
+		if (!this.table.exists) return 0;
 		return this.sql.exec("SELECT COALESCE(SUM(deliveries), 0) AS n FROM early_callbacks").one().n as number;
 	}
 
 	/** When the oldest held callback is to be forgotten; null when none is held. */
 	expiresAt(): number | null {
+		if (!this.table.exists) return null;
 		const oldest = this.sql.exec("SELECT MIN(received_at) AS at FROM early_callbacks").one().at as number | null;
 		return oldest === null ? null : oldest + HOLD_TTL_MS;
 	}
 
 	clear(): void {
-		this.sql.exec("DELETE FROM early_callbacks");
+		if (this.table.exists) this.sql.exec("DELETE FROM early_callbacks");
 	}
 }

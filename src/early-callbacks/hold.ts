@@ -19,8 +19,6 @@ export interface HoldingObject {
 	config: Config;
 	/** Whether the object has stored its task (it may, during any await here). */
 	isStored: () => boolean;
-	/** Makes the object's storage if it has none: before holding anything. */
-	ensureStorage: () => void;
 	held: HeldCallbacks;
 	adoption: Adoption;
 	redact: (outcome: Outcome) => Outcome;
@@ -52,7 +50,6 @@ export async function holdEarlyCallback(
 		await giveBackHoldRoom(env, taskId, [ref]);
 		return "stored";
 	}
-	object.ensureStorage();
 	if (object.held.hold(ref, outcome, Date.now()) === "full") {
 		await giveBackHoldRoom(env, taskId, [ref]);
 		return "early-full";

@@ -9,6 +9,7 @@ import { IDEMPOTENCY_WINDOW_MS, idempotencyObject } from "../idempotency/idempot
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import { MirroredRow } from "../lib/mirrored-row";
+import type { ObjectTable } from "../task/storage-schema";
 
 const RETRY_MS = 10_000;
 
@@ -24,8 +25,13 @@ type KeyAdoptionRow = { scope: string; ref: string; retry_at: number | null };
 export class KeyAdoption {
 	private readonly stored: MirroredRow<KeyAdoptionRow>;
 
-	constructor(private readonly sql: SqlStorage) {
-		this.stored = new MirroredRow(() => sql.exec<KeyAdoptionRow>("SELECT scope, ref, retry_at FROM key_adoption WHERE id = 1").toArray()[0] ?? null);
+	constructor(
+		private readonly sql: SqlStorage,
+		private readonly table: ObjectTable,
+	) {
+		this.stored = new MirroredRow(() =>
+			table.exists ? (sql.exec<KeyAdoptionRow>("SELECT scope, ref, retry_at FROM key_adoption WHERE id = 1").toArray()[0] ?? null) : null,
+		);
 	}
 
 	/** The object's storage was erased. */
@@ -35,6 +41,7 @@ export class KeyAdoption {
 
 	/** The key is to learn this task; due at once. */
 	expect(key: KeyToTell): void {
+		this.table.ensure();
 		this.sql.exec("INSERT OR REPLACE INTO key_adoption (id, scope, ref, retry_at) VALUES (1, ?, ?, NULL)", key.scope, key.ref);
 		this.stored.wrote({ scope: key.scope, ref: key.ref, retry_at: null });
 	}

@@ -18,6 +18,7 @@ import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import * as books from "./d1-books";
 import { type TaskState, stateFromStoredRow } from "./task-state";
+import type { ObjectTable } from "./storage-schema";
 import type { TaskStore } from "./task-store";
 
 export interface SyncStatus {
@@ -41,6 +42,8 @@ export class D1Projection {
 
 	constructor(
 		private readonly sql: SqlStorage,
+		/** Made only when the books must outlive a restart: a D1 write that keeps failing. */
+		private readonly table: ObjectTable,
 		private readonly store: TaskStore,
 		/** Read at each write: the binding can change under a running object (tests swap it). */
 		private readonly db: () => D1Database,
@@ -48,7 +51,9 @@ export class D1Projection {
 
 	/** Takes up the books as the last instance stored them; called once, when the object starts. */
 	open(): void {
-		const stored = this.sql.exec<books.StoredBooks>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0];
+		const stored = this.table.exists
+			? this.sql.exec<books.StoredBooks>("SELECT synced_version, failures, retry_at FROM d1_sync WHERE id = 1").toArray()[0]
+			: undefined;
 		this.books = books.restored(stored ?? null, this.store.version(), Date.now());
 	}
 
@@ -92,11 +97,10 @@ export class D1Projection {
 	 * The object lost its storage but D1 still has the task (restored from a backup, say): take
 	 * D1's row as the state, so the task can still finish instead of being listed as due forever.
 	 */
-	async restoreState(taskId: string, ensureStorage: () => void): Promise<TaskState | null> {
+	async restoreState(taskId: string): Promise<TaskState | null> {
 		const stored = await getTask(this.db(), taskId);
 		const current = this.store.load();
 		if (!stored || current) return current;
-		ensureStorage();
 		const state = stateFromStoredRow(stored);
 		this.store.save(state);
 		this.move(books.holding(stored.version), { store: true });
@@ -189,6 +193,7 @@ export class D1Projection {
 		this.books = next;
 		if (!store) return;
 		const row = books.toStored(next);
+		this.table.ensure();
 		this.sql.exec(
 			"INSERT OR REPLACE INTO d1_sync (id, synced_version, failures, retry_at) VALUES (1, ?, ?, ?)",
 			row.synced_version,

@@ -13,6 +13,7 @@ import { callbackUrlProblem, resolvedAddressProblem } from "../webhooks/target";
 import { webhookBody } from "../webhooks/webhook-body";
 import type { TaskStore } from "./task-store";
 import { MirroredRow } from "../lib/mirrored-row";
+import type { ObjectTable } from "./storage-schema";
 
 /** How long past the webhook timeout an attempt's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;
@@ -22,9 +23,12 @@ export class DeliveryRunner {
 
 	constructor(
 		private readonly sql: SqlStorage,
+		private readonly table: ObjectTable,
 		private readonly store: TaskStore,
 	) {
-		this.lease = new MirroredRow(() => sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0] ?? null);
+		this.lease = new MirroredRow(() =>
+			table.exists ? (sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0] ?? null) : null,
+		);
 	}
 
 	reset(): void {
@@ -37,6 +41,7 @@ export class DeliveryRunner {
 	}
 
 	setLease(until: number): void {
+		this.table.ensure();
 		this.sql.exec("INSERT OR REPLACE INTO delivery_lease (id, until) VALUES (1, ?)", until);
 		this.lease.wrote({ until });
 	}

@@ -11,6 +11,7 @@ import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { type AppliedPoll, applyPoll } from "./task-state";
 import type { TaskStore } from "./task-store";
 import { MirroredRow } from "../lib/mirrored-row";
+import type { ObjectTable } from "./storage-schema";
 
 /** How long past the upstream timeout a poll's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;
@@ -34,10 +35,11 @@ export class PollRunner {
 
 	constructor(
 		private readonly sql: SqlStorage,
+		private readonly table: ObjectTable,
 		private readonly store: TaskStore,
 	) {
-		this.schedule = new MirroredRow(
-			() => sql.exec<ScheduleRow>("SELECT due_at, tick_time, asked_at FROM poll_schedule WHERE id = 1").toArray()[0] ?? null,
+		this.schedule = new MirroredRow(() =>
+			table.exists ? (sql.exec<ScheduleRow>("SELECT due_at, tick_time, asked_at FROM poll_schedule WHERE id = 1").toArray()[0] ?? null) : null,
 		);
 	}
 
@@ -51,6 +53,7 @@ export class PollRunner {
 	}
 
 	ask(poll: AskedPoll): void {
+		this.table.ensure();
 		this.sql.exec(
 			"INSERT OR REPLACE INTO poll_schedule (id, due_at, tick_time, asked_at) VALUES (1, ?, ?, ?)",
 			poll.dueAt,

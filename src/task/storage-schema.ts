@@ -1,14 +1,14 @@
 /**
  * A task object's own SQLite storage: every table as the current version has it, in one place,
- * and the steps that bring an object stored by an older gateway up to it. A fresh object is made
- * at the current version, when it first stores something; the steps run only for an object an
- * older version stored.
+ * and the steps that bring an object stored by an older gateway up to it. A fresh object has no
+ * table at all; each table is made when its owner first writes to it, so a task makes only the
+ * tables it needs (creating a table costs rows written, as any write does: a plain task makes
+ * one). The steps run only for an object an older version stored.
  *
  * Each collaborator of the object owns one table (and only reads and writes that one):
  *
  * | table           | owner                          | holds                                               |
  * |-----------------|--------------------------------|-----------------------------------------------------|
- * | meta            | this file                      | the storage version                                 |
  * | task            | TaskStore                      | the record (JSON), the callback ref, the poll lease |
  * | d1_sync         | D1Projection                   | D1's books, stored only while a write keeps failing |
  * | delivery_lease  | DeliveryRunner                 | until when a webhook attempt is under way           |
@@ -24,33 +24,37 @@
  * - 3: the late-create check is `adoption`, without its `checks` count (never read) and with a
  *   flag for callbacks a version 1 object held unknown to the held-callback budget; the key
  *   handoff is `key_adoption`.
+ * - 4: no `meta` table, and each table made on first need rather than all at once. Told from
+ *   version 1 (which had no `meta` either) by its tables: version 1 had `early_identity`, or a
+ *   `task` table without the `ref` column.
  */
 
-export const STORAGE_VERSION = 3;
+export const STORAGE_VERSION = 4;
+
+export type TableName = "task" | "d1_sync" | "delivery_lease" | "poll_schedule" | "early_callbacks" | "adoption" | "key_adoption";
 
 /** Every table of the current version, as SQLite keeps its definition. */
-export const CURRENT_TABLES = [
-	"CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)",
-	`CREATE TABLE task (
+export const CURRENT_TABLES: Record<TableName, string> = {
+	task: `CREATE TABLE task (
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		state TEXT NOT NULL,
 		ref TEXT NOT NULL,
 		poll_lease_until INTEGER NOT NULL DEFAULT 0
 	)`,
-	`CREATE TABLE d1_sync (
+	d1_sync: `CREATE TABLE d1_sync (
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		synced_version INTEGER NOT NULL,
 		failures INTEGER NOT NULL,
 		retry_at INTEGER
 	)`,
-	"CREATE TABLE delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)",
-	`CREATE TABLE poll_schedule (
+	delivery_lease: "CREATE TABLE delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)",
+	poll_schedule: `CREATE TABLE poll_schedule (
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		due_at INTEGER NOT NULL,
 		tick_time INTEGER NOT NULL,
 		asked_at INTEGER NOT NULL
 	)`,
-	`CREATE TABLE early_callbacks (
+	early_callbacks: `CREATE TABLE early_callbacks (
 		ref TEXT PRIMARY KEY,
 		outcome TEXT NOT NULL,
 		final INTEGER NOT NULL,
@@ -58,66 +62,89 @@ export const CURRENT_TABLES = [
 		received_at INTEGER NOT NULL
 	)`,
 	// unlisted: held by a version 1 object, before the held-callback budget listed holds.
-	"CREATE TABLE adoption (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, unlisted INTEGER NOT NULL DEFAULT 0)",
-	"CREATE TABLE key_adoption (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)",
-];
+	adoption: "CREATE TABLE adoption (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, unlisted INTEGER NOT NULL DEFAULT 0)",
+	key_adoption: "CREATE TABLE key_adoption (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)",
+};
+
+/** One table of the object, as its owner sees it. */
+export interface ObjectTable {
+	/** Whether it exists: with no table there is nothing to read. */
+	readonly exists: boolean;
+	/** Makes it (at the current version) unless it exists: before its owner's first write. */
+	ensure(): void;
+}
 
 /**
- * The object's storage as a whole: whether it holds anything, made on first need, and erased at
- * the end of the task's life. A fresh object (or one erased) has no table at all and costs no
- * storage; reads then see nothing, and nothing is made until something must be stored.
+ * The object's storage as a whole: which tables it has, each made on first need, and erased at the
+ * end of the task's life. A fresh object (or one erased) has no table at all and costs no storage;
+ * reads then see nothing.
  */
 export class ObjectStorage {
-	private present: boolean;
+	private readonly tables: Set<string>;
 
 	/** Brings an object an older gateway stored up to STORAGE_VERSION, in one transaction. */
 	constructor(private readonly storage: DurableObjectStorage) {
-		const version = storedVersion(storage.sql);
-		this.present = version !== null;
+		this.tables = tableNames(storage.sql);
+		const version = storedVersion(storage.sql, this.tables);
 		if (version !== null && version < STORAGE_VERSION) {
 			storage.transactionSync(() => {
 				if (version < 2) toVersion2(storage.sql);
 				if (version < 3) toVersion3(storage.sql);
-				setVersion(storage.sql);
+				if (version < 4) toVersion4(storage.sql);
 			});
+			this.tables = tableNames(storage.sql);
 		}
 	}
 
-	/** Whether the object stores anything (its tables exist). */
+	/** Whether the object stores anything (any table of its own exists). */
 	get exists(): boolean {
-		return this.present;
+		return this.tables.size > 0;
 	}
 
-	/** Makes every table, at the current version, unless they exist: before the object's first write. */
-	ensure(): void {
-		if (this.present) return;
-		this.storage.transactionSync(() => {
-			for (const statement of CURRENT_TABLES) this.storage.sql.exec(statement);
-			setVersion(this.storage.sql);
-		});
-		this.present = true;
+	table(name: TableName): ObjectTable {
+		const { tables, storage } = this;
+		return {
+			get exists() {
+				return tables.has(name);
+			},
+			ensure() {
+				if (tables.has(name)) return;
+				storage.sql.exec(CURRENT_TABLES[name]);
+				tables.add(name);
+			},
+		};
 	}
 
 	/** Deletes everything the object stores, its alarm included: from now on it costs nothing. */
 	async erase(): Promise<void> {
 		await this.storage.deleteAlarm();
 		await this.storage.deleteAll();
-		this.present = false;
+		this.tables.clear();
 	}
 }
 
-function setVersion(sql: SqlStorage): void {
-	sql.exec("INSERT OR REPLACE INTO meta (key, value) VALUES ('storage_version', ?)", STORAGE_VERSION);
+/** The object's own tables (not SQLite's, nor the runtime's). */
+function tableNames(sql: SqlStorage): Set<string> {
+	// (LIKE would read `_` as any character.)
+	const rows = sql.exec<{ name: string }>(
+		"SELECT name FROM sqlite_master WHERE type = 'table' AND substr(name, 1, 7) != 'sqlite_' AND substr(name, 1, 4) != '_cf_' AND substr(name, 1, 2) != '__'",
+	);
+	return new Set(rows.toArray().map((row) => row.name));
 }
 
 /** The version the storage is at; null for a fresh object (no table at all). */
-function storedVersion(sql: SqlStorage): number | null {
-	const tables = new Set(sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table'").toArray().map((row) => row.name));
+function storedVersion(sql: SqlStorage, tables: Set<string>): number | null {
 	if (tables.has("meta")) {
 		return sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'storage_version'").toArray()[0]?.value ?? 1;
 	}
-	// Version 1 had no meta table: any table of its own means an object it stored.
-	return tables.has("task") || tables.has("early_callbacks") || tables.has("early_identity") ? 1 : null;
+	if (tables.size === 0) return null;
+	// No meta: version 1 or 4. Version 1 kept held callbacks' task in early_identity, and its task row had no ref.
+	if (tables.has("early_identity")) return 1;
+	if (tables.has("task")) {
+		const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('task')").toArray();
+		if (!columns.some((column) => column.name === "ref")) return 1;
+	}
+	return tables.has("early_callbacks") && !tables.has("adoption") && !tables.has("task") ? 1 : STORAGE_VERSION;
 }
 
 /** What version 1 kept flat in the task's JSON beside the record. */
@@ -165,8 +192,13 @@ function toVersion2(sql: SqlStorage): void {
 }
 
 function toVersion3(sql: SqlStorage): void {
-	sql.exec(CURRENT_TABLES.find((statement) => statement.includes("TABLE adoption")) as string);
+	sql.exec(CURRENT_TABLES.adoption);
 	sql.exec("INSERT INTO adoption (id, task_id, unlisted) SELECT 1, task_id, next_check_at IS NOT NULL FROM late_create_check");
 	sql.exec("DROP TABLE late_create_check");
 	sql.exec("ALTER TABLE key_handoff RENAME TO key_adoption");
+}
+
+/** Version 4 keeps no version row: its tables say which it is. Tables version 3 made empty stay (they cost nothing more). */
+function toVersion4(sql: SqlStorage): void {
+	sql.exec("DROP TABLE IF EXISTS meta");
 }

@@ -115,7 +115,7 @@ export class TaskObject extends DurableObject<Env> {
 	 */
 	async askToPoll(taskId: string, tickTime: number, dueAt: number): Promise<PollAsk> {
 		const { store, parts } = this.named();
-		const state = store.load() ?? (await parts.d1.restoreState(taskId, () => parts.storage.ensure()));
+		const state = store.load() ?? (await parts.d1.restoreState(taskId));
 		if (!state) return "unknown";
 		// Past its deadline too a task waits out its backoff: only the upstream's answer ends it.
 		const due = pollDue(state, tickTime);
@@ -170,7 +170,7 @@ export class TaskObject extends DurableObject<Env> {
 	/** The cron's nudge for a task D1 shows overdue for its end (stored before objects archived themselves, say): the alarm's work, now. */
 	async tend(taskId: string): Promise<void> {
 		const { parts } = this;
-		if (!parts.storage.exists) await parts.d1.restoreState(taskId, () => parts.storage.ensure());
+		if (!parts.storage.exists) await parts.d1.restoreState(taskId);
 		await this.alarm();
 	}
 
@@ -231,7 +231,7 @@ export class TaskObject extends DurableObject<Env> {
 	/** What holding an early callback needs of this object. */
 	private holdingObject(): HoldingObject {
 		const { parts } = this;
-		const [isStored, ensureStorage, armAlarm] = [() => parts.store.head() !== null, () => parts.storage.ensure(), () => parts.setNextAlarm()];
-		return { env: this.env, config: parts.config(), isStored, ensureStorage, held: parts.held, adoption: parts.adoption, redact: (o) => parts.redact(o), armAlarm, d1BudgetMs: CALLBACK_D1_BUDGET_MS };
+		const [isStored, armAlarm] = [() => parts.store.head() !== null, () => parts.setNextAlarm()];
+		return { env: this.env, config: parts.config(), isStored, held: parts.held, adoption: parts.adoption, redact: (o) => parts.redact(o), armAlarm, d1BudgetMs: CALLBACK_D1_BUDGET_MS };
 	}
 }

@@ -44,14 +44,14 @@ export class TaskParts {
 		private readonly envOf: () => Env,
 	) {
 		const sql = ctx.storage.sql;
-		this.storage = new ObjectStorage(ctx.storage);
-		this.store = new TaskStore(sql, () => this.storage.exists);
-		this.held = new HeldCallbacks(sql);
-		this.adoption = new Adoption(sql, this.held);
-		this.keyAdoption = new KeyAdoption(sql);
-		this.d1 = new D1Projection(sql, this.store, () => this.env.DB);
-		this.delivery = new DeliveryRunner(sql, this.store);
-		this.polls = new PollRunner(sql, this.store);
+		const storage = (this.storage = new ObjectStorage(ctx.storage));
+		this.store = new TaskStore(sql, storage.table("task"));
+		this.held = new HeldCallbacks(sql, storage.table("early_callbacks"));
+		this.adoption = new Adoption(sql, storage.table("adoption"), this.held);
+		this.keyAdoption = new KeyAdoption(sql, storage.table("key_adoption"));
+		this.d1 = new D1Projection(sql, storage.table("d1_sync"), this.store, () => this.env.DB);
+		this.delivery = new DeliveryRunner(sql, storage.table("delivery_lease"), this.store);
+		this.polls = new PollRunner(sql, storage.table("poll_schedule"), this.store);
 		if (this.storage.exists) this.d1.open();
 	}
 
@@ -69,7 +69,6 @@ export class TaskParts {
 
 	/** Stores the task's first state, with the callbacks held for it, in one synchronous step; how many were held. */
 	start(input: NewTask, event: string): number {
-		this.storage.ensure();
 		const held = this.held.takeAll();
 		const state = startingState(input, held);
 		this.store.save(state);

@@ -10,6 +10,7 @@
  */
 import type { ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
 import { MirroredRow } from "../lib/mirrored-row";
+import type { ObjectTable } from "./storage-schema";
 import type { TaskState } from "./task-state";
 
 /** What a callback's verdict turns on: which URL the task was made with, and whether it is final. */
@@ -34,11 +35,10 @@ export class TaskStore {
 
 	constructor(
 		private readonly sql: SqlStorage,
-		/** Whether the object stores anything: with no table there is no row to read. */
-		private readonly exists: () => boolean,
+		private readonly table: ObjectTable,
 	) {
 		this.row = new MirroredRow(() => {
-			if (!this.exists()) return null;
+			if (!table.exists) return null;
 			const stored = sql
 				.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
 				.toArray()[0];
@@ -82,7 +82,13 @@ export class TaskStore {
 	/** Stores bookkeeping only (a lease): readers see no change, so no new version. */
 	save(state: TaskState): void {
 		const json = JSON.stringify(state.record);
-		this.sql.exec("INSERT OR REPLACE INTO task (id, state, ref, poll_lease_until) VALUES (1, ?, ?, ?)", json, state.ref, state.pollLeaseUntil);
+		if (this.row.get()) {
+			// An update writes one row; a replace would delete and insert it.
+			this.sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", json, state.ref, state.pollLeaseUntil);
+		} else {
+			this.table.ensure();
+			this.sql.exec("INSERT INTO task (id, state, ref, poll_lease_until) VALUES (1, ?, ?, ?)", json, state.ref, state.pollLeaseUntil);
+		}
 		this.row.wrote(storedRow(json, state.record, state.ref, state.pollLeaseUntil));
 	}
 

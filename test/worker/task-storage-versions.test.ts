@@ -1,7 +1,7 @@
 /**
- * A task object's own storage, by version: a fresh object is made at the current version at once
- * (every table as src/task/storage-schema.ts writes it, nothing altered after), and an object an
- * older gateway stored is brought up to it, keeping its task, its bookkeeping and what it held.
+ * A task object's own storage, by version: a fresh object makes only the tables it needs, each as
+ * src/task/storage-schema.ts writes it (nothing altered after), and an object an older gateway
+ * stored is brought up to the current version, keeping its task, its bookkeeping and what it held.
  */
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
@@ -14,20 +14,47 @@ const stubOf = (taskId: string) => env.TASKS.getByName(taskId);
 /** The object's tables as SQLite keeps their definitions (an ALTER rewrites a table's). */
 async function tablesOf(taskId: string): Promise<Map<string, string>> {
 	return runInDurableObject(stubOf(taskId), (_instance, state) => {
-		const rows = state.storage.sql.exec<{ name: string; sql: string }>("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'").toArray();
+		const rows = state.storage.sql
+			.exec<{ name: string; sql: string }>(
+				"SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf\\_%' ESCAPE '\\' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\' AND name NOT LIKE '\\_\\_%' ESCAPE '\\'",
+			)
+			.toArray();
 		return new Map(rows.map((row) => [row.name, row.sql]));
 	});
 }
 
-const versionOf = (taskId: string) =>
-	runInDurableObject(stubOf(taskId), (_instance, state) => state.storage.sql.exec<{ value: number }>("SELECT value FROM meta WHERE key = 'storage_version'").one().value);
+/** Version 3's layout over a fresh object's: every table at once, and its version row. */
+function asVersion(sql: SqlStorage, version: 2 | 3): void {
+	for (const [name, definition] of Object.entries(CURRENT_TABLES)) {
+		if (name === "task" || (version === 2 && (name === "adoption" || name === "key_adoption"))) continue;
+		sql.exec(definition);
+	}
+	sql.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
+	sql.exec("INSERT INTO meta (key, value) VALUES ('storage_version', ?)", version);
+}
+
+const EVERY_TABLE = Object.keys(CURRENT_TABLES).sort();
 
 describe("a fresh object", () => {
-	it("is made at the current version, every table as the schema writes it", async () => {
+	it(`is at version ${STORAGE_VERSION}: it makes only the tables its task needs, each as the schema writes it`, async () => {
 		const taskId = await createTask(uniquePrompt("a fresh object's tables"));
-		const tables = await tablesOf(taskId);
-		expect([...tables.values()].sort()).toEqual([...CURRENT_TABLES].sort());
-		expect(await versionOf(taskId)).toBe(STORAGE_VERSION);
+		await deliver(await simCallback(taskId));
+		// A task called back, with no webhook, no poll and nothing held: one table.
+		expect(Object.fromEntries(await tablesOf(taskId))).toEqual({ task: CURRENT_TABLES.task });
+	});
+});
+
+describe("an object stored by storage version 3", () => {
+	it("drops its version row, and keeps its tables and its task", async () => {
+		const taskId = await createTask(uniquePrompt("a version 3 object"));
+		await deliver(await simCallback(taskId));
+		const before = (await inspectTask(taskId)).state!;
+		await runInDurableObject(stubOf(taskId), (_instance, state) => asVersion(state.storage.sql, 3));
+		await evictDurableObject(stubOf(taskId));
+
+		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, status: "SUCCESS", version: before.version, ref: before.ref });
+		expect([...(await tablesOf(taskId)).keys()].sort()).toEqual(EVERY_TABLE);
+		expect((await recordInfo(taskId)).data).toMatchObject({ taskId, status: "SUCCESS" });
 	});
 });
 
@@ -39,19 +66,16 @@ describe("an object stored by storage version 2", () => {
 		const before = (await inspectTask(taskId)).state!;
 		await runInDurableObject(stubOf(taskId), (_instance, state) => {
 			const sql = state.storage.sql;
+			asVersion(sql, 2);
 			// Version 2's two tables that version 3 reshaped, as version 2 left them.
-			sql.exec("DROP TABLE adoption");
-			sql.exec("ALTER TABLE key_adoption RENAME TO key_handoff");
+			sql.exec("CREATE TABLE key_handoff (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)");
 			sql.exec("CREATE TABLE late_create_check (id INTEGER PRIMARY KEY CHECK (id = 1), task_id TEXT NOT NULL, checks INTEGER NOT NULL DEFAULT 0, next_check_at INTEGER)");
 			sql.exec("INSERT INTO late_create_check (id, task_id, checks, next_check_at) VALUES (1, ?, 4, NULL)", taskId);
 			sql.exec("INSERT INTO key_handoff (id, scope, ref, retry_at) VALUES (1, 'a-key-scope', ?, NULL)", before.ref);
-			sql.exec("UPDATE meta SET value = 2 WHERE key = 'storage_version'");
 		});
 		await evictDurableObject(stubOf(taskId));
 
-		expect(await versionOf(taskId)).toBe(STORAGE_VERSION);
-		const tables = await tablesOf(taskId);
-		expect([...tables.keys()].sort()).toEqual(["adoption", "d1_sync", "delivery_lease", "early_callbacks", "key_adoption", "meta", "poll_schedule", "task"]);
+		expect([...(await tablesOf(taskId)).keys()].sort()).toEqual(EVERY_TABLE);
 		await runInDurableObject(stubOf(taskId), (_instance, state) => {
 			const sql = state.storage.sql;
 			expect(sql.exec("SELECT task_id, unlisted FROM adoption").toArray()).toEqual([{ task_id: taskId, unlisted: 0 }]);
