@@ -21,6 +21,11 @@ const ARRIVAL_MARGIN_MS = 1_000;
 const COUNTED_MS = CREATE_WINDOW_MS + ARRIVAL_MARGIN_MS;
 /** A tenant that asked within this long is active: it shares the limit. */
 export const ACTIVE_MS = 60_000;
+/**
+ * A tenant's last ask is stored at most this often (each store is a row written, billed): so a
+ * tenant is active for 55 to 60 s after its last ask, whatever its rate.
+ */
+const ASK_STORED_EVERY_MS = 5_000;
 
 export type Permit =
 	| { granted: true }
@@ -41,7 +46,12 @@ export class CreateRateLimiter extends DurableObject<Env> {
 	acquire(limit: number, tenant: string, now: number = Date.now()): Permit {
 		this.sql.exec("DELETE FROM sends WHERE at <= ?", now - COUNTED_MS);
 		this.sql.exec("DELETE FROM asks WHERE at <= ?", now - ACTIVE_MS);
-		this.sql.exec("INSERT INTO asks (tenant, at) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET at = excluded.at", tenant, now);
+		this.sql.exec(
+			"INSERT INTO asks (tenant, at) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET at = excluded.at WHERE asks.at <= excluded.at - ?",
+			tenant,
+			now,
+			ASK_STORED_EVERY_MS,
+		);
 		const all = this.sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends").one();
 		if (all.count >= limit) return { granted: false, retryAfterMs: freesIn(all.oldest, now) };
 		const active = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM asks").one().n;

@@ -24,12 +24,13 @@ const HOSTS_SQL = `SELECT host, SUM(failed) AS failed, SUM(retried) AS retried F
 GROUP BY host HAVING SUM(failed) + SUM(retried) > 0 ORDER BY SUM(failed) + SUM(retried) DESC, host ASC LIMIT ${FAILING_HOSTS}`;
 /**
  * Among the live tasks (an archived task's row is gone): the newest of each failed status through
- * tasks_by_status, walked backwards and stopping at RECENT_FAILURES each, so however many failures
- * are live the query reads a bounded number of rows; then the newest of those.
+ * tasks_failed_by_status (which indexes failed tasks alone, hence its terms repeated here, for the
+ * planner to use it), walked backwards and stopping at RECENT_FAILURES each, so however many
+ * failures are live the query reads a bounded number of rows; then the newest of those.
  */
 const FAILURES_SQL = `SELECT * FROM (${FAILED_STATUSES.map(
 	(status) => `SELECT * FROM (SELECT task_id, owner, status, error_code, error_message, result_source, created_at, completed_at
-	FROM tasks WHERE status = '${status}' AND created_at >= ?1 ORDER BY seq DESC LIMIT ${RECENT_FAILURES})`,
+	FROM tasks WHERE status = '${status}' AND status <> 'PENDING' AND status <> 'SUCCESS' AND created_at >= ?1 ORDER BY seq DESC LIMIT ${RECENT_FAILURES})`,
 ).join(" UNION ALL ")}) ORDER BY created_at DESC LIMIT ${RECENT_FAILURES}`;
 /**
  * Final tasks past their archive time among the oldest BACKLOG_COUNTED live rows: archived rows are

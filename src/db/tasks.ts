@@ -173,8 +173,9 @@ export async function listTasks(
 	db: D1Database,
 	{ status, owner, limit, beforeSeq }: ListTasksQuery,
 ): Promise<{ tasks: StoredTask[]; hasMore: boolean }> {
-	// Plain statements rather than one with `?1 IS NULL OR …`, so each can use its index
-	// (tasks_by_owner_status, tasks_by_owner, tasks_by_status, the primary key).
+	// Plain statements rather than one with `?1 IS NULL OR …`, so each can use its index (tasks_by_owner,
+	// or the primary key); a status filter skips the rows of other statuses on the way (no index by
+	// status: every task's result would rewrite it, a row written each time).
 	const before = beforeSeq ?? Number.MAX_SAFE_INTEGER;
 	const conditions = [...(owner !== undefined ? ["owner = ?"] : []), ...(status ? ["status = ?"] : []), "seq < ?"];
 	const values = [...(owner !== undefined ? [owner] : []), ...(status ? [status] : []), before, limit + 1];

@@ -1,8 +1,9 @@
 /**
  * Runs the attempts of the one delivery of a task's final result to the client's callBackUrl.
  * What the delivery is and how an attempt moves it on is domain state (src/domain/delivery.ts,
- * kept in the record); this holds the attempt lease, in its own table `delivery_lease`, so a
- * second alarm or a reset during an attempt's fetch cannot send twice at once.
+ * kept in the record); this holds the attempt lease, kept in the task's row (TaskStore) so taking
+ * it is one write and releasing it goes with the write of the attempt's outcome, so a second
+ * alarm or a reset during an attempt's fetch cannot send twice at once.
  */
 import type { Config } from "../config/config";
 import { type AttemptResult, type Delivery, recordAttempt } from "../domain/delivery";
@@ -12,38 +13,16 @@ import { sendWebhook } from "../webhooks/send";
 import { callbackUrlProblem, resolvedAddressProblem } from "../webhooks/target";
 import { webhookBody } from "../webhooks/webhook-body";
 import type { TaskStore } from "./task-store";
-import { MirroredRow } from "../lib/mirrored-row";
-import type { ObjectTable } from "./storage-schema";
 
 /** How long past the webhook timeout an attempt's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;
 
 export class DeliveryRunner {
-	private readonly lease: MirroredRow<{ until: number }>;
-
-	constructor(
-		private readonly sql: SqlStorage,
-		private readonly table: ObjectTable,
-		private readonly store: TaskStore,
-	) {
-		this.lease = new MirroredRow(() =>
-			table.exists ? (sql.exec<{ until: number }>("SELECT until FROM delivery_lease WHERE id = 1").toArray()[0] ?? null) : null,
-		);
-	}
-
-	reset(): void {
-		this.lease.forget();
-	}
+	constructor(private readonly store: TaskStore) {}
 
 	/** An attempt is under way until this time (unix ms); 0 when none is. */
 	leaseUntil(): number {
-		return this.lease.get()?.until ?? 0;
-	}
-
-	setLease(until: number): void {
-		this.table.ensure();
-		this.sql.exec("INSERT OR REPLACE INTO delivery_lease (id, until) VALUES (1, ?)", until);
-		this.lease.wrote({ until });
+		return this.store.deliveryLeaseUntil();
 	}
 
 	/**
@@ -67,18 +46,17 @@ export class DeliveryRunner {
 		const delivery = state?.record.delivery;
 		if (!state || !delivery || delivery.state !== "pending" || !state.record.callbackUrl) return false;
 		if ((delivery.nextAttemptAt ?? now) > now || this.leaseUntil() > now || d1Behind) return false;
-		this.setLease(now + config.webhookTimeoutMs + LEASE_MARGIN_MS);
+		this.store.leaseDelivery(now + config.webhookTimeoutMs + LEASE_MARGIN_MS);
 
 		const result = await send(state.record, state.record.callbackUrl, delivery.webhookId, config);
 
 		const after = this.store.load() ?? state;
 		const finished = Date.now();
-		this.setLease(0);
 		// The result may have been replaced during the attempt (the upstream's result over the
 		// gateway's timeout): the attempt counts for the delivery it was made for, not the new one.
 		const current = after.record.delivery;
 		if (current?.webhookId === delivery.webhookId) recordAttempt(current, result, finished, config.webhookRetryDelaysMs);
-		this.store.commit(after, finished);
+		this.store.commit(after, finished, { releaseDelivery: true });
 		logEvent(result.ok ? "info" : "warn", "webhook_attempt", {
 			taskId: after.record.taskId,
 			attempt: after.record.delivery?.attempts,

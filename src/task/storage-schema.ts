@@ -9,9 +9,9 @@
  *
  * | table           | owner                          | holds                                               |
  * |-----------------|--------------------------------|-----------------------------------------------------|
- * | task            | TaskStore                      | the record (JSON), the callback ref, the poll lease |
+ * | task            | TaskStore                      | the record (JSON), the callback ref, the poll and   |
+ * |                 |                                | delivery leases                                     |
  * | d1_sync         | D1Projection                   | D1's books, stored only while a write keeps failing |
- * | delivery_lease  | DeliveryRunner                 | until when a webhook attempt is under way           |
  * | poll_schedule   | PollRunner                     | the poll a cron tick asked for                      |
  * | early_callbacks | HeldCallbacks (early-callbacks)| callbacks held before the task was stored           |
  * | adoption        | Adoption (early-callbacks)     | which task held callbacks are for                   |
@@ -24,14 +24,14 @@
  * - 3: the late-create check is `adoption`, without its `checks` count (never read) and with a
  *   flag for callbacks a version 1 object held unknown to the held-callback budget; the key
  *   handoff is `key_adoption`.
- * - 4: no `meta` table, and each table made on first need rather than all at once. Told from
- *   version 1 (which had no `meta` either) by its tables: version 1 had `early_identity`, or a
- *   `task` table without the `ref` column.
+ * - 4: no `meta` table, and each table made on first need rather than all at once; the delivery
+ *   lease is a column of `task`. Told from version 1 (which had no `meta` either) by its tables:
+ *   version 1 had `early_identity`, or a `task` table without the `ref` column.
  */
 
 export const STORAGE_VERSION = 4;
 
-export type TableName = "task" | "d1_sync" | "delivery_lease" | "poll_schedule" | "early_callbacks" | "adoption" | "key_adoption";
+export type TableName = "task" | "d1_sync" | "poll_schedule" | "early_callbacks" | "adoption" | "key_adoption";
 
 /** Every table of the current version, as SQLite keeps its definition. */
 export const CURRENT_TABLES: Record<TableName, string> = {
@@ -39,7 +39,8 @@ export const CURRENT_TABLES: Record<TableName, string> = {
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		state TEXT NOT NULL,
 		ref TEXT NOT NULL,
-		poll_lease_until INTEGER NOT NULL DEFAULT 0
+		poll_lease_until INTEGER NOT NULL DEFAULT 0,
+		delivery_lease_until INTEGER NOT NULL DEFAULT 0
 	)`,
 	d1_sync: `CREATE TABLE d1_sync (
 		id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -47,7 +48,6 @@ export const CURRENT_TABLES: Record<TableName, string> = {
 		failures INTEGER NOT NULL,
 		retry_at INTEGER
 	)`,
-	delivery_lease: "CREATE TABLE delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)",
 	poll_schedule: `CREATE TABLE poll_schedule (
 		id INTEGER PRIMARY KEY CHECK (id = 1),
 		due_at INTEGER NOT NULL,
@@ -198,7 +198,16 @@ function toVersion3(sql: SqlStorage): void {
 	sql.exec("ALTER TABLE key_handoff RENAME TO key_adoption");
 }
 
-/** Version 4 keeps no version row: its tables say which it is. Tables version 3 made empty stay (they cost nothing more). */
+/**
+ * Version 4 keeps no version row (its tables say which it is), and the delivery lease in the task's
+ * row. Tables version 3 made empty stay (they cost nothing more).
+ */
 function toVersion4(sql: SqlStorage): void {
 	sql.exec("DROP TABLE IF EXISTS meta");
+	const tables = tableNames(sql);
+	if (tables.has("task")) {
+		sql.exec("ALTER TABLE task ADD COLUMN delivery_lease_until INTEGER NOT NULL DEFAULT 0");
+		if (tables.has("delivery_lease")) sql.exec("UPDATE task SET delivery_lease_until = COALESCE((SELECT until FROM delivery_lease WHERE id = 1), 0)");
+	}
+	sql.exec("DROP TABLE IF EXISTS delivery_lease");
 }

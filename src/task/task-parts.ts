@@ -50,7 +50,7 @@ export class TaskParts {
 		this.adoption = new Adoption(sql, storage.table("adoption"), this.held);
 		this.keyAdoption = new KeyAdoption(sql, storage.table("key_adoption"));
 		this.d1 = new D1Projection(sql, storage.table("d1_sync"), this.store, () => this.env.DB);
-		this.delivery = new DeliveryRunner(sql, storage.table("delivery_lease"), this.store);
+		this.delivery = new DeliveryRunner(this.store);
 		this.polls = new PollRunner(sql, storage.table("poll_schedule"), this.store);
 		if (this.storage.exists) this.d1.open();
 	}
@@ -141,6 +141,6 @@ export class TaskParts {
 	/** The task is no longer live here: every table and the alarm go, and each collaborator forgets what it mirrored. */
 	async erase(): Promise<void> {
 		await this.storage.erase();
-		for (const part of [this.store, this.keyAdoption, this.d1, this.delivery, this.polls, this.tally]) part.reset();
+		for (const part of [this.store, this.keyAdoption, this.d1, this.polls, this.tally]) part.reset();
 	}
 }

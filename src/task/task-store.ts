@@ -1,6 +1,7 @@
 /**
  * The task's own row in its object's storage: the public record (as JSON, the shape D1 gets),
- * the ref its callbacks must carry, and the poll lease. Synchronous, like all of the object's
+ * the ref its callbacks must carry, and the poll and delivery leases (in the row, so taking a lease
+ * and releasing it with what the attempt decided are one write each). Synchronous, like all of the object's
  * storage, so each decision reads and writes it in one step.
  *
  * The row is read from storage once per object instance and mirrored in memory after that, as
@@ -28,6 +29,7 @@ interface StoredRow {
 	parsed?: TaskRecord;
 	head: TaskHead;
 	pollLeaseUntil: number;
+	deliveryLeaseUntil: number;
 }
 
 export class TaskStore {
@@ -40,11 +42,13 @@ export class TaskStore {
 		this.row = new MirroredRow(() => {
 			if (!table.exists) return null;
 			const stored = sql
-				.exec<{ state: string; ref: string; poll_lease_until: number }>("SELECT state, ref, poll_lease_until FROM task WHERE id = 1")
+				.exec<{ state: string; ref: string; poll_lease_until: number; delivery_lease_until: number }>(
+					"SELECT state, ref, poll_lease_until, delivery_lease_until FROM task WHERE id = 1",
+				)
 				.toArray()[0];
 			if (!stored) return null;
 			const record = JSON.parse(stored.state) as TaskRecord;
-			return { ...storedRow(stored.state, record, stored.ref, stored.poll_lease_until), parsed: record };
+			return { ...storedRow(stored.state, record, stored.ref, stored.poll_lease_until, stored.delivery_lease_until), parsed: record };
 		});
 	}
 
@@ -79,27 +83,52 @@ export class TaskStore {
 		return this.row.get()?.head.version ?? null;
 	}
 
-	/** Stores bookkeeping only (a lease): readers see no change, so no new version. */
-	save(state: TaskState): void {
+	/** A webhook attempt is under way until this time (unix ms); 0 when none is. */
+	deliveryLeaseUntil(): number {
+		return this.row.get()?.deliveryLeaseUntil ?? 0;
+	}
+
+	/** Takes the delivery lease for an attempt (the task is stored). */
+	leaseDelivery(until: number): void {
+		const row = this.row.get();
+		if (!row) return;
+		this.sql.exec("UPDATE task SET delivery_lease_until = ? WHERE id = 1", until);
+		this.row.wrote({ ...row, deliveryLeaseUntil: until });
+	}
+
+	/**
+	 * Stores bookkeeping only (a lease): readers see no change, so no new version. The delivery
+	 * lease stays as it is, unless `releaseDelivery` (the attempt's outcome is what is stored).
+	 */
+	save(state: TaskState, { releaseDelivery = false } = {}): void {
 		const json = JSON.stringify(state.record);
-		if (this.row.get()) {
+		const current = this.row.get();
+		const deliveryLeaseUntil = releaseDelivery ? 0 : (current?.deliveryLeaseUntil ?? 0);
+		if (current) {
 			// An update writes one row; a replace would delete and insert it.
-			this.sql.exec("UPDATE task SET state = ?, ref = ?, poll_lease_until = ? WHERE id = 1", json, state.ref, state.pollLeaseUntil);
+			this.sql.exec(
+				"UPDATE task SET state = ?, ref = ?, poll_lease_until = ?, delivery_lease_until = ? WHERE id = 1",
+				json,
+				state.ref,
+				state.pollLeaseUntil,
+				deliveryLeaseUntil,
+			);
 		} else {
 			this.table.ensure();
 			this.sql.exec("INSERT INTO task (id, state, ref, poll_lease_until) VALUES (1, ?, ?, ?)", json, state.ref, state.pollLeaseUntil);
 		}
-		this.row.wrote(storedRow(json, state.record, state.ref, state.pollLeaseUntil));
+		this.row.wrote(storedRow(json, state.record, state.ref, state.pollLeaseUntil, deliveryLeaseUntil));
 	}
 
 	/** Stores a change readers should see: a new version, for D1 to be brought up to. */
-	commit(state: TaskState, now: number): void {
+	commit(state: TaskState, now: number, options: { releaseDelivery?: boolean } = {}): void {
 		state.record.version += 1;
 		state.record.updatedAt = now;
-		this.save(state);
+		this.save(state, options);
 	}
 }
 
-function storedRow(state: string, record: TaskRecord, ref: string, pollLeaseUntil: number): StoredRow {
-	return { state, head: { ref, status: record.status, resultSource: record.resultSource, version: record.version }, pollLeaseUntil };
+function storedRow(state: string, record: TaskRecord, ref: string, pollLeaseUntil: number, deliveryLeaseUntil: number): StoredRow {
+	const head = { ref, status: record.status, resultSource: record.resultSource, version: record.version };
+	return { state, head, pollLeaseUntil, deliveryLeaseUntil };
 }

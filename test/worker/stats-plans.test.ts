@@ -44,7 +44,7 @@ describe("the stats' query plans", () => {
 
 	it("failures: the newest of each failed status through its index, a bounded read each, never a scan of tasks", async () => {
 		const plan = await planOf(STATS_STATEMENTS.failures);
-		expect(plan.filter((line) => line === "SEARCH tasks USING INDEX tasks_by_status (status=?)")).toHaveLength(4);
+		expect(plan.filter((line) => line === "SEARCH tasks USING INDEX tasks_failed_by_status (status=?)")).toHaveLength(4);
 		expect(plan.filter((line) => /SCAN tasks\b/.test(line))).toEqual([]);
 		expect(STATS_STATEMENTS.failures.match(/ORDER BY seq DESC LIMIT 20/g)).toHaveLength(4);
 	});

@@ -23,12 +23,21 @@ async function tablesOf(taskId: string): Promise<Map<string, string>> {
 	});
 }
 
-/** Version 3's layout over a fresh object's: every table at once, and its version row. */
-function asVersion(sql: SqlStorage, version: 2 | 3): void {
+/**
+ * Version 2's or 3's layout over a fresh object's: every table at once, the task's row without the
+ * delivery lease, the lease in a table of its own, and the version row.
+ */
+function asVersion(sql: SqlStorage, version: 2 | 3, deliveryLeaseUntil = 0): void {
 	for (const [name, definition] of Object.entries(CURRENT_TABLES)) {
 		if (name === "task" || (version === 2 && (name === "adoption" || name === "key_adoption"))) continue;
 		sql.exec(definition);
 	}
+	sql.exec("CREATE TABLE old_task (id INTEGER PRIMARY KEY CHECK (id = 1), state TEXT NOT NULL, ref TEXT NOT NULL, poll_lease_until INTEGER NOT NULL DEFAULT 0)");
+	sql.exec("INSERT INTO old_task SELECT id, state, ref, poll_lease_until FROM task");
+	sql.exec("DROP TABLE task");
+	sql.exec("ALTER TABLE old_task RENAME TO task");
+	sql.exec("CREATE TABLE delivery_lease (id INTEGER PRIMARY KEY CHECK (id = 1), until INTEGER NOT NULL)");
+	sql.exec("INSERT INTO delivery_lease (id, until) VALUES (1, ?)", deliveryLeaseUntil);
 	sql.exec("CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)");
 	sql.exec("INSERT INTO meta (key, value) VALUES ('storage_version', ?)", version);
 }
@@ -45,14 +54,21 @@ describe("a fresh object", () => {
 });
 
 describe("an object stored by storage version 3", () => {
-	it("drops its version row, and keeps its tables and its task", async () => {
+	it("drops its version row, moves the delivery lease into the task's row, and keeps its tables and its task", async () => {
 		const taskId = await createTask(uniquePrompt("a version 3 object"));
 		await deliver(await simCallback(taskId));
 		const before = (await inspectTask(taskId)).state!;
-		await runInDurableObject(stubOf(taskId), (_instance, state) => asVersion(state.storage.sql, 3));
+		const leaseUntil = Date.now() + 60_000;
+		await runInDurableObject(stubOf(taskId), (_instance, state) => asVersion(state.storage.sql, 3, leaseUntil));
 		await evictDurableObject(stubOf(taskId));
 
-		expect((await inspectTask(taskId)).state).toMatchObject({ taskId, status: "SUCCESS", version: before.version, ref: before.ref });
+		expect((await inspectTask(taskId)).state).toMatchObject({
+			taskId,
+			status: "SUCCESS",
+			version: before.version,
+			ref: before.ref,
+			deliveryLeaseUntil: leaseUntil,
+		});
 		expect([...(await tablesOf(taskId)).keys()].sort()).toEqual(EVERY_TABLE);
 		expect((await recordInfo(taskId)).data).toMatchObject({ taskId, status: "SUCCESS" });
 	});

@@ -143,7 +143,7 @@ describe("the task list", () => {
 });
 
 describe("the owner's list stays fast", () => {
-	it("reads a tenant's page through the owner indexes, with and without ?status=, never a scan of every task", async () => {
+	it("reads a tenant's page through the owner's index, with and without ?status= (skipping other statuses), never a scan of every task", async () => {
 		const plan = async (sql: string, ...values: unknown[]) => {
 			const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...values).all<{ detail: string }>();
 			return results.map((row) => row.detail).join(" | ");
@@ -157,7 +157,7 @@ describe("the owner's list stays fast", () => {
 			1e9,
 			21,
 		);
-		expect(byOwnerStatus).toMatch(/USING INDEX tasks_by_owner_status \(owner=\? AND status=\? AND seq<\?\)/);
+		expect(byOwnerStatus).toMatch(/USING INDEX tasks_by_owner \(owner=\? AND seq<\?\)/);
 		for (const detail of [byOwner, byOwnerStatus]) expect(detail).not.toMatch(/TEMP B-TREE/);
 	});
 });
