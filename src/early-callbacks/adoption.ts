@@ -12,7 +12,7 @@ import { type RecordedCreate, adoptRecordedCreate, findRecordedCreate } from "..
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import { type TaskPrompt, fetchTaskPrompt } from "../upstream/kie-client";
-import type { ObjectTable } from "../task/storage-schema";
+import type { ObjectTable } from "../lib/object-table";
 import type { HeldCallbacks } from "./held-callbacks";
 import { ADOPTION_WINDOW_MS, confirmWithUpstream } from "./upstream-confirmation";
 

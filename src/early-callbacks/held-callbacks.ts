@@ -5,7 +5,7 @@
  * `early_callbacks`, used only from its synchronous steps.
  */
 import type { Outcome } from "../domain/task-record";
-import type { ObjectTable } from "../task/storage-schema";
+import type { ObjectTable } from "../lib/object-table";
 
 /** Distinct refs for one task can only come from misdirected URLs; past this many, refuse. */
 const MAX_REFS = 20;

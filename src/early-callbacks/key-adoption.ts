@@ -9,7 +9,7 @@ import { IDEMPOTENCY_WINDOW_MS, idempotencyObject } from "../idempotency/idempot
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import { MirroredRow } from "../lib/mirrored-row";
-import type { ObjectTable } from "../task/storage-schema";
+import type { ObjectTable } from "../lib/object-table";
 
 const RETRY_MS = 10_000;
 

@@ -18,7 +18,7 @@ import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import * as books from "./d1-books";
 import { type TaskState, stateFromStoredRow } from "./task-state";
-import type { ObjectTable } from "./storage-schema";
+import type { ObjectTable } from "../lib/object-table";
 import type { TaskStore } from "./task-store";
 
 export interface SyncStatus {

@@ -11,7 +11,7 @@ import { type PollResult, fetchRecordInfo } from "../upstream/kie-client";
 import { type AppliedPoll, applyPoll } from "./task-state";
 import type { TaskStore } from "./task-store";
 import { MirroredRow } from "../lib/mirrored-row";
-import type { ObjectTable } from "./storage-schema";
+import type { ObjectTable } from "../lib/object-table";
 
 /** How long past the upstream timeout a poll's lease outlives it. */
 const LEASE_MARGIN_MS = 5000;

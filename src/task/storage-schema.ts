@@ -29,6 +29,8 @@
  *   version 1 had `early_identity`, or a `task` table without the `ref` column.
  */
 
+import type { ObjectTable } from "../lib/object-table";
+
 export const STORAGE_VERSION = 4;
 
 export type TableName = "task" | "d1_sync" | "poll_schedule" | "early_callbacks" | "adoption" | "key_adoption";
@@ -66,13 +68,7 @@ export const CURRENT_TABLES: Record<TableName, string> = {
 	key_adoption: "CREATE TABLE key_adoption (id INTEGER PRIMARY KEY CHECK (id = 1), scope TEXT NOT NULL, ref TEXT NOT NULL, retry_at INTEGER)",
 };
 
-/** One table of the object, as its owner sees it. */
-export interface ObjectTable {
-	/** Whether it exists: with no table there is nothing to read. */
-	readonly exists: boolean;
-	/** Makes it (at the current version) unless it exists: before its owner's first write. */
-	ensure(): void;
-}
+
 
 /**
  * The object's storage as a whole: which tables it has, each made on first need, and erased at the

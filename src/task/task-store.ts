@@ -11,7 +11,7 @@
  */
 import type { ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
 import { MirroredRow } from "../lib/mirrored-row";
-import type { ObjectTable } from "./storage-schema";
+import type { ObjectTable } from "../lib/object-table";
 import type { TaskState } from "./task-state";
 
 /** What a callback's verdict turns on: which URL the task was made with, and whether it is final. */
