@@ -45,7 +45,7 @@ export function unique(label: string): string {
 }
 
 /** Polls `check` until it returns a value, for at most `ms`. */
-export async function eventually<T>(check: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+export async function eventually<T>(check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
 	const deadline = Date.now() + ms;
 	for (;;) {
 		const value = await check();

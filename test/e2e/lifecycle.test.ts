@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEV_ADMIN_API_KEY, DEV_API_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
+import { eventually } from "./client";
 
 const OTHER_KEY = "lifecycle-other-tenant-key";
 const persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-lifecycle-"));
@@ -44,21 +45,12 @@ const sim = async (path: string, body?: unknown) =>
 	(await fetch(`${stack.simulatorUrl}${path}`, { method: body === undefined ? "GET" : "POST", headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) })).json() as Promise<any>;
 const unique = (label: string) => `${label} ${crypto.randomUUID().slice(0, 12)}`;
 
-async function until<T>(check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const value = await check();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error("condition not met in time");
-		await new Promise((resolve) => setTimeout(resolve, 200));
-	}
-}
 
 /** A task whose result came, and the record-info it answered before its archive. */
 async function settledTask(label: string) {
 	const { body } = await create(unique(label));
 	const taskId = body.data.taskId as string;
-	const settled = await until(async () => {
+	const settled = await eventually(async () => {
 		const info = await recordInfo(taskId);
 		return info.body.data?.status === "SUCCESS" ? info.body.data : undefined;
 	});
@@ -77,7 +69,7 @@ describe("the lifecycle over HTTP", () => {
 	it("archives a settled task on its own, and record-info answers the same data from the archive", async () => {
 		archived = await settledTask("archived over HTTP");
 		// Two seconds after its result the task's object archives it: lists no longer hold it.
-		await until(async () => ((await listed(archived.taskId)) ? undefined : true));
+		await eventually(async () => ((await listed(archived.taskId)) ? undefined : true));
 		const info = await recordInfo(archived.taskId);
 		expect(info.status).toBe(200);
 		expect(info.body.data).toEqual(archived.settled);
@@ -112,7 +104,7 @@ describe("the lifecycle over HTTP", () => {
 		expect((await remove(taskId)).status).toBe(200);
 		// Now the upstream calls back.
 		await sim(`/__sim/gates/${gate}/open`, {});
-		const attempts = await until(async () => {
+		const attempts = await eventually(async () => {
 			const { callbackAttempts } = await sim(`/__sim/tasks/${taskId}`);
 			return callbackAttempts.length > 0 ? (callbackAttempts as { status: number }[]) : undefined;
 		});
@@ -139,6 +131,6 @@ describe("the lifecycle over HTTP", () => {
 		await fetch(`${stack.url}/cdn-cgi/handler/scheduled?cron=${encodeURIComponent("* * * * *")}`);
 		expect((await recordInfo(archived.taskId)).status).toBe(404);
 		// The pending task's own alarm deletes it 8 s after its creation.
-		await until(async () => ((await recordInfo(live)).status === 404 ? true : undefined), 30_000);
+		await eventually(async () => ((await recordInfo(live)).status === 404 ? true : undefined), 30_000);
 	}, 120_000);
 });

@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { DEV_API_KEY, type LocalStack, startLocalStack } from "../../scripts/local-stack.mjs";
+import { eventually } from "./client";
 
 const persistTo = mkdtempSync(join(tmpdir(), "lyrics-gateway-reliability-"));
 let stack: LocalStack | undefined;
@@ -81,7 +82,7 @@ describe("no task waits forever, over HTTP", () => {
 
 		await new Promise((resolve) => setTimeout(resolve, 4_000));
 		await fireCron();
-		const ended = await until(async () => {
+		const ended = await eventually(async () => {
 			const info = await recordInfo(taskId);
 			return info.status !== "PENDING" ? info : undefined;
 		});
@@ -115,12 +116,3 @@ describe("CALLBACK_TOKEN_SECRET rotation, over HTTP", () => {
 	}, 240_000);
 });
 
-async function until<T>(check: () => Promise<T | undefined>, ms = 20_000): Promise<T> {
-	const deadline = Date.now() + ms;
-	for (;;) {
-		const value = await check();
-		if (value !== undefined) return value;
-		if (Date.now() > deadline) throw new Error("condition not met in time");
-		await new Promise((resolve) => setTimeout(resolve, 200));
-	}
-}
