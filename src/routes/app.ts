@@ -6,11 +6,11 @@ import { adminPage, docs } from "./pages";
 import { serveOpenApiDocument } from "./openapi";
 import { stats } from "./stats";
 import { usage } from "./usage";
-import { requireApiKey } from "./shared/auth";
-import { onError } from "./shared/errors";
-import { logRequest } from "./shared/request-log";
-import { listRoutesWhenNotFound, refuseOtherMethods } from "./shared/route-table";
-import { createRouter } from "./shared/router";
+import { requireApiKey } from "./http/auth";
+import { onError } from "./http/errors";
+import { logRequest } from "./http/request-log";
+import { listRoutesWhenNotFound, refuseOtherMethods } from "./http/route-table";
+import { createRouter } from "./http/router";
 import { CALLBACK_PATH_PREFIX } from "../security/callback-token";
 
 export const app = createRouter();

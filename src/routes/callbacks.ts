@@ -5,10 +5,10 @@
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import { readConfig } from "../config/config";
-import { GatewayError } from "./shared/errors";
-import { readJsonBody } from "./shared/body";
-import { createRouter } from "./shared/router";
-import { noteForLog } from "./shared/log-fields";
+import { GatewayError } from "./http/errors";
+import { readJsonBody } from "./http/body";
+import { createRouter } from "./http/router";
+import { noteForLog } from "./http/log-fields";
 import { KieCallbackBody, MAX_CALLBACK_BODY_BYTES, callbackTaskId } from "../schemas/callback";
 import { errorResponses } from "../schemas/envelope";
 import { callbackTokenVerdict } from "../security/callback-token";

@@ -6,7 +6,7 @@
  */
 import type { Config } from "../config/config";
 import { openCursor, sealCursor } from "../security/sealed-cursor";
-import { GatewayError } from "./shared/errors";
+import { GatewayError } from "./http/errors";
 
 /** Which list a cursor belongs to: whose tasks (an admin's "every tenant" too) and which status. */
 export function listName(owner: string | undefined, status: string | undefined): string {

@@ -2,8 +2,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { readConfig } from "../config/config";
 import { pingDatabase } from "../db/tasks";
-import { GatewayError } from "./shared/errors";
-import { createRouter } from "./shared/router";
+import { GatewayError } from "./http/errors";
+import { createRouter } from "./http/router";
 import { logEvent } from "../lib/log";
 import { ANY_CLIENT_ERROR, errorResponses, successEnvelope } from "../schemas/envelope";
 import { errorMessage } from "../lib/error-message";

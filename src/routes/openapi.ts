@@ -1,7 +1,7 @@
 /** GET /openapi.json: the OpenAPI 3.1 document, generated from the schemas the routes validate with. */
 import { type OpenAPIHono, z } from "@hono/zod-openapi";
 import { version } from "../../package.json";
-import type { AppEnv } from "./shared/router";
+import type { AppEnv } from "./http/router";
 import { ANY_CLIENT_ERROR } from "../schemas/envelope";
 import { WebhookBodySchema, WebhookHeadersSchema } from "../schemas/webhook";
 

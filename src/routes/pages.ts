@@ -7,8 +7,8 @@
  * Content-Security-Policy here.
  */
 import { createRoute, z } from "@hono/zod-openapi";
-import { GatewayError } from "./shared/errors";
-import { createRouter } from "./shared/router";
+import { GatewayError } from "./http/errors";
+import { createRouter } from "./http/router";
 import { ANY_CLIENT_ERROR } from "../schemas/envelope";
 
 /**

@@ -3,8 +3,8 @@ import { createRoute } from "@hono/zod-openapi";
 import { readConfig } from "../config/config";
 import { configuredTenants, quotaFor } from "../tenants/tenant-names";
 import { BACKLOG_COUNTED, readWindowStats } from "../db/stats";
-import { GatewayError } from "./shared/errors";
-import { createRouter } from "./shared/router";
+import { GatewayError } from "./http/errors";
+import { createRouter } from "./http/router";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import { StatsData, StatsQuery } from "../schemas/stats";
 

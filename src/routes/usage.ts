@@ -2,7 +2,7 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import { readConfig } from "../config/config";
 import { configuredTenants, quotaFor } from "../tenants/tenant-names";
-import { createRouter } from "./shared/router";
+import { createRouter } from "./http/router";
 import { errorResponses, successEnvelope } from "../schemas/envelope";
 import { type TenantUsageSchema, UsageData } from "../schemas/usage";
 import { nextUtcMidnight, utcDay } from "../tenants/quota";

@@ -42,7 +42,7 @@ export class CallbackTally {
 	/**
 	 * Counts the duplicates in: into `state` (the stored one) and committed in the same step, as a
 	 * change D1 is then owed; false when there were none. Their request lines were left out
-	 * (src/routes/shared/request-log.ts): this line is theirs.
+	 * (src/routes/http/request-log.ts): this line is theirs.
 	 */
 	foldInto(state: TaskState, store: TaskStore): boolean {
 		const duplicates = this.count;

@@ -8,10 +8,10 @@ import { errorResponses, successEnvelope } from "../../schemas/envelope";
 import { CreateLyricsBody, CreateLyricsData, CreateLyricsHeaders, MAX_CREATE_BODY_BYTES, MAX_PROMPT_WORDS, countWords } from "../../schemas/lyrics";
 import { callbackUrlRefusal } from "../../webhooks/target";
 import { failureAnswer } from "../create-answer";
-import { readJsonBody } from "../shared/body";
-import { GatewayError } from "../shared/errors";
-import { noteForLog } from "../shared/log-fields";
-import { createRouter, parseOrThrow } from "../shared/router";
+import { readJsonBody } from "../http/body";
+import { GatewayError } from "../http/errors";
+import { noteForLog } from "../http/log-fields";
+import { createRouter, parseOrThrow } from "../http/router";
 
 export const create = createRouter();
 

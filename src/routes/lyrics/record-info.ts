@@ -5,8 +5,8 @@ import { errorResponses, successEnvelope } from "../../schemas/envelope";
 import { TaskIdQuery, TaskRecordSchema } from "../../schemas/lyrics";
 import { holdsSecret } from "../../security/redact";
 import { canSee } from "../../tenants/tenant";
-import { GatewayError } from "../shared/errors";
-import { createRouter } from "../shared/router";
+import { GatewayError } from "../http/errors";
+import { createRouter } from "../http/router";
 import { findTask } from "./find-task";
 
 export const recordInfo = createRouter();

@@ -8,9 +8,9 @@ import { deleteTask } from "../../task/delete-task";
 import { type Tenant, canSee } from "../../tenants/tenant";
 import { readConfig } from "../../config/config";
 import { decodeCursor, encodeCursor, listName } from "../cursor";
-import { GatewayError } from "../shared/errors";
-import { noteForLog } from "../shared/log-fields";
-import { createRouter } from "../shared/router";
+import { GatewayError } from "../http/errors";
+import { noteForLog } from "../http/log-fields";
+import { createRouter } from "../http/router";
 
 export const tasks = createRouter();
 

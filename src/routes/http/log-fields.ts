@@ -1,7 +1,7 @@
 /**
  * What a handler found out while answering that its request's log line should carry (the task a
  * create made, a callback's verdict, an envelope code other than the status): noted here during
- * the request and written by the one `request` line (src/routes/shared/request-log.ts), so no route writes
+ * the request and written by the one `request` line (src/routes/http/request-log.ts), so no route writes
  * a second line of its own and the answer is never read back to find them.
  */
 import type { ResultNote } from "../../task/receipts";
