@@ -23,13 +23,17 @@ export class CreateJournalEntry {
 
 	/**
 	 * The upstream named the task and the client is about to hear it, but the task is not settled
-	 * (its object or its key not told yet): the entry keeps the task id for the cron. Should even
-	 * that fail, the entry stays without it, and the task's callback can still adopt the task.
+	 * (its object not reached yet): the entry keeps the task id for the cron. False when even that
+	 * could not be written.
 	 */
-	async name(taskId: string): Promise<void> {
-		await nameRecordedTask(this.db, this.ref, taskId).catch((error: unknown) =>
-			logEvent("error", "create_record_not_named", { taskId, error: errorMessage(error) }),
-		);
+	async name(taskId: string): Promise<boolean> {
+		try {
+			await nameRecordedTask(this.db, this.ref, taskId);
+			return true;
+		} catch (error) {
+			logEvent("error", "create_record_not_named", { taskId, error: errorMessage(error) });
+			return false;
+		}
 	}
 
 	/** Settled: the task is registered and its key told, or nothing was sent or made. */

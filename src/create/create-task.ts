@@ -98,21 +98,22 @@ async function sendOnce(
 		}
 		const started = Date.now();
 		sent = true;
+		key?.markSent();
 		const created = await createLyricsTask(config, credentials.kieApiKey, { prompt: request.prompt, callBackUrl: target.url });
 		if (!created.ok) {
 			const { failure } = created;
 			logEvent("warn", "create_failed", { upstream: failure.upstream, status: failure.status, ms: Date.now() - started });
-			if (failure.kind !== "upstream-timeout") {
-				background(entry.close());
-				return created;
-			}
-			// The upstream may have made (and charged for) the task all the same: the entry stays for its callback.
-			return { ok: false, failure: { ...failure, ref: target.ref } };
+			// Refused outright: nothing was made. Otherwise the upstream may have made (and charged
+			// for) the task all the same: the entry stays for its callback.
+			if (failure.kind !== "upstream-timeout" && !failure.mayHaveMade) background(entry.close());
+			return failure.kind === "upstream-timeout" ? { ok: false, failure: { ...failure, ref: target.ref } } : created;
 		}
 		const { taskId } = created;
+		// A key that could not learn the task is told by the task's object (its alarm retries).
 		const keyTold = key ? await key.learn(taskId) : true;
+		const keyToTell = keyTold || !request.idempotencyKey ? undefined : { scope: request.idempotencyKey.scope, ref: target.ref };
 		const task = { taskId, ref: target.ref, prompt: request.prompt, callbackUrl: request.callbackUrl, createdAt: started, owner: request.owner };
-		return await registerTask(env, task, { entry, keyTold }, background);
+		return await registerTask(env, task, { entry, keyToTell }, background);
 	} finally {
 		background(sent ? quota.claim.sent() : quota.claim.release());
 	}

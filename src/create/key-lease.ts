@@ -61,6 +61,7 @@ type KeyObject = ReturnType<typeof idempotencyObject>;
 
 export class KeyLease {
 	private learned = false;
+	private sent = false;
 	private readonly renewal: ReturnType<typeof setInterval>;
 
 	constructor(
@@ -83,9 +84,16 @@ export class KeyLease {
 		return this.learned;
 	}
 
+	/** The create is about to be sent upstream: from now on its outcome may be a task. */
+	markSent(): void {
+		this.sent = true;
+	}
+
 	/** How the create ended (null: it threw). A failure is not kept for later retries, but for an upstream timeout. */
 	async settle(outcome: CreateOutcome | null): Promise<void> {
 		clearInterval(this.renewal);
+		// Threw after sending: the outcome is unknown. Left to lapse, the lease puts the key in doubt.
+		if (!outcome && this.sent) return;
 		if (outcome?.ok) {
 			if (!this.learned) await this.learn(outcome.taskId);
 			return;

@@ -23,14 +23,15 @@ const REGISTER_WAIT_MS = 1_000;
 /** 100 ms doubling to 8 s, about 13 s in all. */
 const REGISTER_RETRIES = { retries: 7, backoff: { firstMs: 100, maxMs: 8_000 } };
 
-/** The create's journal entry, and whether its Idempotency-Key (if any) has learnt the task. */
+/** The create's journal entry, and its Idempotency-Key if that could not learn the task (its object tells it). */
 export interface Journalled {
 	entry: CreateJournalEntry;
-	keyTold: boolean;
+	/** The key's object and the create's ref, as the task object takes them. */
+	keyToTell?: { scope: string; ref: string };
 }
 
-export async function registerTask(env: Env, task: NewTask, { entry, keyTold }: Journalled, background: Background): Promise<CreateOutcome> {
-	const registering = withRetries(() => taskObject(env, task.taskId).register(task), {
+export async function registerTask(env: Env, task: NewTask, { entry, keyToTell }: Journalled, background: Background): Promise<CreateOutcome> {
+	const registering = withRetries(() => taskObject(env, task.taskId).register(task, keyToTell), {
 		...REGISTER_RETRIES,
 		gaveUp: "failed" as const,
 		onError: (error, attempt) => logEvent("error", "register_failed", { taskId: task.taskId, attempt, error: errorMessage(error) }),
@@ -40,15 +41,19 @@ export async function registerTask(env: Env, task: NewTask, { entry, keyTold }: 
 		background(entry.close());
 		return { ok: false, failure: taskIdTaken(task.taskId) };
 	}
-	if (verdict !== "registered") logEvent("error", "task_register_deferred", { taskId: task.taskId });
-	// Not settled yet: the journal keeps the task's id before the client hears it.
-	if (verdict !== "registered" || !keyTold) await entry.name(task.taskId);
-	background(
-		registering.then(async (final) => {
-			if (final === "failed") logEvent("error", "task_register_left_to_cron", { taskId: task.taskId });
-			else if (keyTold) await entry.close();
-		}),
-	);
+	if (verdict === "registered") background(entry.close());
+	else {
+		logEvent("error", "task_register_deferred", { taskId: task.taskId });
+		// Not registered yet: the journal keeps the task's id before the client hears it, or, should
+		// even that fail, the answer waits for the registration's last try.
+		if (!(await entry.name(task.taskId))) await registering;
+		background(
+			registering.then(async (final) => {
+				if (final === "failed") logEvent("error", "task_register_left_to_cron", { taskId: task.taskId });
+				else await entry.close();
+			}),
+		);
+	}
 	logEvent("info", "task_created", { taskId: task.taskId, ms: Date.now() - task.createdAt });
 	return { ok: true, taskId: task.taskId, replayed: false };
 }

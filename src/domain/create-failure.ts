@@ -37,6 +37,12 @@ export interface CreateFailure {
 	upstream: string;
 	/** upstream-timeout, once recorded for adoption: the ref of the create's callback URL. */
 	ref?: string;
+	/**
+	 * Sent, and not refused outright: the upstream may have made (and charged for) the task all the
+	 * same (the connection broke, it failed inside, or its answer could not be read). The create's
+	 * journal entry stays, so the task's callback can still have it adopted.
+	 */
+	mayHaveMade?: true;
 }
 
 /** What a create ends with: the task the upstream named (or the key's earlier one), or why not. */

@@ -139,6 +139,8 @@ function storedVersion(sql: SqlStorage, tables: Set<string>): number | null {
 	if (tables.has("task")) {
 		const columns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('task')").toArray();
 		if (!columns.some((column) => column.name === "ref")) return 1;
+		// Made while version 4 was being written, before the delivery lease moved into the row.
+		if (!columns.some((column) => column.name === "delivery_lease_until")) return 3;
 	}
 	return tables.has("early_callbacks") && !tables.has("adoption") && !tables.has("task") ? 1 : STORAGE_VERSION;
 }
@@ -201,7 +203,8 @@ function toVersion3(sql: SqlStorage): void {
 function toVersion4(sql: SqlStorage): void {
 	sql.exec("DROP TABLE IF EXISTS meta");
 	const tables = tableNames(sql);
-	if (tables.has("task")) {
+	const taskColumns = sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('task')").toArray();
+	if (tables.has("task") && !taskColumns.some((column) => column.name === "delivery_lease_until")) {
 		sql.exec("ALTER TABLE task ADD COLUMN delivery_lease_until INTEGER NOT NULL DEFAULT 0");
 		if (tables.has("delivery_lease")) sql.exec("UPDATE task SET delivery_lease_until = COALESCE((SELECT until FROM delivery_lease WHERE id = 1), 0)");
 	}

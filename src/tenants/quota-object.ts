@@ -25,9 +25,13 @@ export class TenantQuota extends DurableObject<Env> {
 		this.sql.exec(
 			"CREATE TABLE IF NOT EXISTS creates (day TEXT NOT NULL, tenant TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (day, tenant))",
 		);
+		// committed: counted in `creates`, kept (until it lapses) so a release after all takes the count back.
 		this.sql.exec(
-			"CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, day TEXT NOT NULL, tenant TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+			"CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY, day TEXT NOT NULL, tenant TEXT NOT NULL, expires_at INTEGER NOT NULL, committed INTEGER NOT NULL DEFAULT 0)",
 		);
+		// Made before reservations were kept once committed.
+		const columns = this.sql.exec<{ name: string }>("SELECT name FROM pragma_table_info('reservations')").toArray();
+		if (!columns.some((column) => column.name === "committed")) this.sql.exec("ALTER TABLE reservations ADD COLUMN committed INTEGER NOT NULL DEFAULT 0");
 	}
 
 	/** Holds one create of `tenant` on `day` for `holdMs` if it stays within `quota`, counting the creates held. */
@@ -46,21 +50,35 @@ export class TenantQuota extends DurableObject<Env> {
 	 * (the create took longer than its hold) counts only if the quota still has room; false: do not send.
 	 */
 	commit(reservationId: string, quota: number): boolean {
-		const held = this.sql.exec<{ day: string; tenant: string; expires_at: number }>(
-			"SELECT day, tenant, expires_at FROM reservations WHERE id = ?",
+		const held = this.sql.exec<{ day: string; tenant: string; expires_at: number; committed: number }>(
+			"SELECT day, tenant, expires_at, committed FROM reservations WHERE id = ?",
 			reservationId,
 		).toArray()[0];
 		if (!held) return false;
-		this.sql.exec("DELETE FROM reservations WHERE id = ?", reservationId);
+		// Asked again (its answer was lost on the way): the same answer, counted once.
+		if (held.committed) return true;
 		const now = Date.now();
-		if (held.expires_at <= now && this.createsOf(held.tenant, held.day) + this.heldFor(held.tenant, held.day, now) >= quota) return false;
+		if (held.expires_at <= now && this.createsOf(held.tenant, held.day) + this.heldFor(held.tenant, held.day, now, reservationId) >= quota) {
+			this.sql.exec("DELETE FROM reservations WHERE id = ?", reservationId);
+			return false;
+		}
+		this.sql.exec("UPDATE reservations SET committed = 1 WHERE id = ?", reservationId);
 		this.count(held.tenant, held.day);
 		return true;
 	}
 
-	/** Gives back a reservation whose create was not sent. */
+	/**
+	 * Gives back a reservation whose create was not sent; one already committed (its commit's answer
+	 * never reached the create) is taken off the day's count again.
+	 */
 	release(reservationId: string): void {
+		const held = this.sql.exec<{ day: string; tenant: string; committed: number }>(
+			"SELECT day, tenant, committed FROM reservations WHERE id = ?",
+			reservationId,
+		).toArray()[0];
+		if (!held) return;
 		this.sql.exec("DELETE FROM reservations WHERE id = ?", reservationId);
+		if (held.committed) this.sql.exec("UPDATE creates SET count = count - 1 WHERE day = ? AND tenant = ? AND count > 0", held.day, held.tenant);
 	}
 
 	/** Counts a create sent by a tenant without a quota (for /api/v1/usage). */
@@ -87,10 +105,17 @@ export class TenantQuota extends DurableObject<Env> {
 		return this.sql.exec<{ count: number }>("SELECT count FROM creates WHERE day = ? AND tenant = ?", day, tenant).toArray()[0]?.count ?? 0;
 	}
 
-	private heldFor(tenant: string, day: string, now: number): number {
+	/** Reservations holding a create (not committed: those are counted already), but `except`. */
+	private heldFor(tenant: string, day: string, now: number, except = ""): number {
 		return (
 			this.sql
-				.exec<{ held: number }>("SELECT count(*) AS held FROM reservations WHERE day = ? AND tenant = ? AND expires_at > ?", day, tenant, now)
+				.exec<{ held: number }>(
+					"SELECT count(*) AS held FROM reservations WHERE day = ? AND tenant = ? AND expires_at > ? AND committed = 0 AND id != ?",
+					day,
+					tenant,
+					now,
+					except,
+				)
 				.toArray()[0]?.held ?? 0
 		);
 	}

@@ -26,6 +26,8 @@ export function mapCreateFailure(answer: Exchange, timeoutMs: number): CreateFai
 				code: 502,
 				msg: `The upstream lyrics service could not be reached. ${TRY_AGAIN_SOON}`,
 				upstream: `unreachable: ${answer.detail}`,
+				// The connection may have broken after the create was sent.
+				mayHaveMade: true,
 			};
 		case "unparseable":
 			if (answer.status === 429) return rateLimited(429, answer.headers, "HTTP 429");
@@ -111,6 +113,7 @@ function internalError(upstream: string): CreateFailure {
 		code: 500,
 		msg: `The upstream lyrics service had an internal error. ${TRY_AGAIN_SOON}`,
 		upstream,
+		mayHaveMade: true,
 	};
 }
 
@@ -122,5 +125,6 @@ function unintelligible(status: number): CreateFailure {
 		code: 502,
 		msg: `The upstream lyrics service sent an answer the gateway could not understand. ${TRY_AGAIN_SOON}`,
 		upstream: `HTTP ${status} unparseable`,
+		mayHaveMade: true,
 	};
 }

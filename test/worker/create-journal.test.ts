@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../src/index";
-import { API_KEY, deliver, envelope, finishUpstream, recordInfo, runCron, simCallback, simStats, uniquePrompt } from "./helpers";
+import { API_KEY, deliver, envelope, finishUpstream, postJson, recordInfo, runCron, simCallback, simScript, simStats, uniquePrompt } from "./helpers";
 import { d1With, unreachableObjects } from "./faults";
 
 /**
@@ -79,6 +79,19 @@ describe("the create journal", () => {
 		);
 		expect(response.status).toBe(503);
 		expect((await simStats(prompt)).creates).toBe(0);
+	});
+
+	it("keeps the record of a create the upstream may have made (it failed inside), and forgets one it refused outright", async () => {
+		const failedInside = uniquePrompt("upstream failed inside");
+		await simScript(failedInside, { createStatus: 500 });
+		expect((await postJson("/api/v1/lyrics", { prompt: failedInside })).status).toBe(502);
+		const refused = uniquePrompt("upstream refused");
+		await simScript(refused, { createBody: { code: 400, msg: "bad request", data: null } });
+		expect((await postJson("/api/v1/lyrics", { prompt: refused })).status).toBe(400);
+		const recorded = async (prompt: string) =>
+			(await env.DB.prepare("SELECT count(*) AS n FROM create_records WHERE prompt = ?").bind(prompt).first<{ n: number }>())?.n;
+		expect(await recorded(failedInside)).toBe(1);
+		expect(await recorded(refused)).toBe(0);
 	});
 
 	it("forgets the record of a create registered at once", async () => {

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { keyLeaseTiming } from "../../src/create/key-lease";
 import { IdempotencyObject } from "../../src/idempotency/idempotency-object";
 import { api, envelope, expectErrorEnvelope, recordInfo, runCron, simStats, uniquePrompt } from "./helpers";
-import { d1With, objectsWith } from "./faults";
+import { d1With, objectsWith, unreachableObjects } from "./faults";
 
 const DEFAULT_TIMING = { ...keyLeaseTiming };
 
@@ -33,19 +33,31 @@ async function taskIdOf(response: Response): Promise<string> {
 }
 
 describe("Idempotency-Key under faults", () => {
-	it("a key that cannot learn its task stays in doubt, then replays the task the journal registered", async () => {
-		keyLeaseTiming.leaseMs = 500;
-		const prompt = uniquePrompt("key never told");
+	it("a key that cannot learn its task from the create learns it from the task's object: a retry replays it", async () => {
+		const prompt = uniquePrompt("key never told by the create");
 		const key = crypto.randomUUID();
 		const keyDeaf = objectsWith("IDEMPOTENCY", { complete: () => Promise.reject(new Error("Durable Object is overloaded")) });
 		const taskId = await taskIdOf(await createWithKey(prompt, key, { IDEMPOTENCY: keyDeaf }));
 
-		// The lease runs out with the outcome unknown to the key: a retry is told to come back, not sent.
-		await new Promise((resolve) => setTimeout(resolve, 600));
+		const replay = await createWithKey(prompt, key);
+		expect(replay.headers.get("idempotent-replayed")).toBe("true");
+		expect(await taskIdOf(replay)).toBe(taskId);
+		expect((await simStats(prompt)).creates).toBe(1);
+	});
+
+	it("a key that cannot learn its task, whose object cannot be reached either, stays in doubt, then replays the task the journal registered", async () => {
+		keyLeaseTiming.leaseMs = 500;
+		const prompt = uniquePrompt("key never told, object unreachable");
+		const key = crypto.randomUUID();
+		const keyDeaf = objectsWith("IDEMPOTENCY", { complete: () => Promise.reject(new Error("Durable Object is overloaded")) });
+		// (The create's background registration tries for about 13 s, all failing.)
+		const taskId = await taskIdOf(await createWithKey(prompt, key, { IDEMPOTENCY: keyDeaf, TASKS: unreachableObjects("TASKS") }));
+
+		// The lease has run out with the outcome unknown to the key: a retry is told to come back, not sent.
 		await expectErrorEnvelope(await createWithKey(prompt, key), 504);
 		expect((await simStats(prompt)).creates).toBe(1);
 
-		// The journal kept the task for its key: the cron tells the key, and a retry replays it.
+		// The journal kept the task for its key: the cron registers it and tells the key, and a retry replays it.
 		await runCron(Date.now() + 2 * 60_000);
 		const replay = await createWithKey(prompt, key);
 		expect(replay.headers.get("idempotent-replayed")).toBe("true");

@@ -51,6 +51,20 @@ describe("quota reservations", () => {
 		expect((await create(uniquePrompt("the slot is back"))).status).toBe(200);
 	});
 
+	it("a commit whose answer was lost sends nothing, and its release takes the count back", async () => {
+		const create = tenantWithOneCreate();
+		const prompt = uniquePrompt("commit answered into the void");
+		const answerLost = objectsWith("TENANT_QUOTA", {
+			commit: async (real, ...args) => {
+				await real(...args);
+				throw new Error("Network connection lost.");
+			},
+		});
+		await expectErrorEnvelope(await create(prompt, { TENANT_QUOTA: answerLost }), 503);
+		expect((await simStats(prompt)).creates).toBe(0);
+		expect((await create(uniquePrompt("the slot is back after the lost answer"))).status).toBe(200);
+	});
+
 	it("sends nothing when the reservation cannot be committed", async () => {
 		const create = tenantWithOneCreate();
 		const prompt = uniquePrompt("uncommitted");
