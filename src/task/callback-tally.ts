@@ -16,17 +16,31 @@ export class CallbackTally {
 	private count = 0;
 	/** When the first duplicate not folded yet was counted; null when there is none. */
 	private since: number | null = null;
+	/** Whether the alarm for this count's fold is known to be set (the next duplicates need not ask again). */
+	private armed = false;
 
 	/** Forgets what was counted (the task is no longer live: nothing of it is counted any more). */
 	reset(): void {
 		this.count = 0;
 		this.since = null;
+		this.armed = false;
 	}
 
-	/** Counts one duplicate. */
-	add(now: number): void {
+	/**
+	 * Counts one duplicate; true when the object's alarm must be recomputed for it. Only the count's
+	 * first duplicate moves its fold's time (later ones share it), so the upstream's burst of
+	 * retries costs one alarm check, not one per delivery; until that check has succeeded, every
+	 * duplicate asks, so a failed one is retried by the next.
+	 */
+	add(now: number): boolean {
 		this.count += 1;
 		this.since ??= now;
+		return !this.armed;
+	}
+
+	/** The alarm now covers this count's fold. */
+	noteArmed(): void {
+		if (this.since !== null) this.armed = true;
 	}
 
 	/** Duplicates not folded into the record yet. */
@@ -46,8 +60,7 @@ export class CallbackTally {
 	 */
 	foldInto(state: TaskState, store: TaskStore): boolean {
 		const duplicates = this.count;
-		this.count = 0;
-		this.since = null;
+		this.reset();
 		if (duplicates === 0) return false;
 		state.record.callbacksReceived += duplicates;
 		store.commit(state, Date.now());

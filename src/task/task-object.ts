@@ -77,8 +77,10 @@ export class TaskObject extends DurableObject<Env> {
 		const head = store.head();
 		if (head && ref !== head.ref) return { verdict: "wrong-ref" };
 		if (head && callbackEffect(head, upstreamOutcome) === "duplicate") {
-			parts.tally.add(Date.now());
-			await parts.setNextAlarm();
+			if (parts.tally.add(Date.now())) {
+				await parts.setNextAlarm();
+				parts.tally.noteArmed();
+			}
 			return { verdict: "duplicate" };
 		}
 		if (!head) {

@@ -148,6 +148,37 @@ describe("what a callback costs in D1", () => {
 		);
 	});
 
+	it("asks about the alarm for a count's first duplicate only, and again once that count is folded", async () => {
+		const taskId = await createTask(uniquePrompt("copies that share one fold"));
+		const callback = await simCallback(taskId);
+		await deliver(callback);
+		await d1CaughtUp(taskId);
+
+		let checks = 0;
+		await runInDurableObject(env.TASKS.getByName(taskId), (_instance, objectState) => {
+			const storage = objectState.storage;
+			const getAlarm = storage.getAlarm.bind(storage);
+			storage.getAlarm = (options) => {
+				checks += 1;
+				return getAlarm(options);
+			};
+		});
+		for (let i = 0; i < 4; i++) expect(await (await deliver(callback)).json()).toMatchObject({ data: { result: "already-final" } });
+		expect(checks).toBe(1);
+
+		// The fold starts a new count: its first duplicate asks again, and its alarm is set.
+		expect(await runDurableObjectAlarm(env.TASKS.getByName(taskId))).toBe(true);
+		const afterFold = checks;
+		await deliver(callback);
+		await deliver(callback);
+		expect(checks).toBe(afterFold + 1);
+		await eventually(
+			() => recordInfo(taskId),
+			(info) => info.data.callbacksReceived === 7,
+			15_000,
+		);
+	});
+
 	it("counts duplicates in the object's memory, touching none of its storage on their way, and folds them in with one write", async () => {
 		const taskId = await createTask(uniquePrompt("copies counted in memory"));
 		const callback = await simCallback(taskId);
