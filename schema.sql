@@ -98,16 +98,26 @@ CREATE INDEX IF NOT EXISTS task_marks_to_purge ON task_marks (marked_at) WHERE p
 -- Where the cron's lifecycle sweeps have got to (hours, as created_at / 3600000).
 CREATE TABLE IF NOT EXISTS lifecycle_progress (name TEXT PRIMARY KEY, hour INTEGER NOT NULL);
 
--- Tasks by creation hour, tenant ('' before tenants), status, result source ('' while pending)
--- and delivery state ('' without one); kept by the triggers below as rows change, never read from rows.
-CREATE TABLE IF NOT EXISTS task_rollups (
+-- Tasks by creation hour and tenant ('' before tenants): a count per status, per result source (none
+-- while pending) and per delivery state (none without one), kept by the triggers below as rows change,
+-- never read from rows. One row per hour and tenant, so a task's change writes one row (D1 bills each).
+-- Tasks created are the sum of the status counts (a status added to TASK_STATUSES needs a column).
+CREATE TABLE IF NOT EXISTS task_counts (
 	hour INTEGER NOT NULL,
 	owner TEXT NOT NULL,
-	status TEXT NOT NULL,
-	source TEXT NOT NULL,
-	delivery TEXT NOT NULL,
-	tasks INTEGER NOT NULL,
-	PRIMARY KEY (hour, owner, status, source, delivery)
+	status_pending INTEGER NOT NULL DEFAULT 0,
+	status_success INTEGER NOT NULL DEFAULT 0,
+	status_generate_lyrics_failed INTEGER NOT NULL DEFAULT 0,
+	status_sensitive_word_error INTEGER NOT NULL DEFAULT 0,
+	status_create_task_failed INTEGER NOT NULL DEFAULT 0,
+	status_callback_exception INTEGER NOT NULL DEFAULT 0,
+	source_callback INTEGER NOT NULL DEFAULT 0,
+	source_poll INTEGER NOT NULL DEFAULT 0,
+	source_timeout INTEGER NOT NULL DEFAULT 0,
+	delivery_pending INTEGER NOT NULL DEFAULT 0,
+	delivery_delivered INTEGER NOT NULL DEFAULT 0,
+	delivery_failed INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (hour, owner)
 ) WITHOUT ROWID;
 
 -- Times from create to a result the upstream gave (callback or poll), by creation hour, in
@@ -131,31 +141,85 @@ CREATE TABLE IF NOT EXISTS delivery_host_rollups (
 	PRIMARY KEY (hour, host)
 ) WITHOUT ROWID;
 
-CREATE TRIGGER IF NOT EXISTS tasks_rollup_insert AFTER INSERT ON tasks BEGIN
-	INSERT INTO task_rollups (hour, owner, status, source, delivery, tasks)
-	VALUES (NEW.created_at / 3600000, COALESCE(NEW.owner, ''), NEW.status, COALESCE(NEW.result_source, ''), COALESCE(NEW.delivery_state, ''), 1)
-	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
+-- A new task adds itself to its hour and tenant's row (IS, not =: a NULL source or delivery counts 0).
+CREATE TRIGGER IF NOT EXISTS tasks_counts_insert AFTER INSERT ON tasks BEGIN
+	INSERT INTO task_counts (hour, owner, status_pending, status_success, status_generate_lyrics_failed, status_sensitive_word_error,
+		status_create_task_failed, status_callback_exception, source_callback, source_poll, source_timeout, delivery_pending, delivery_delivered, delivery_failed)
+	VALUES (NEW.created_at / 3600000, COALESCE(NEW.owner, ''), NEW.status IS 'PENDING', NEW.status IS 'SUCCESS', NEW.status IS 'GENERATE_LYRICS_FAILED',
+		NEW.status IS 'SENSITIVE_WORD_ERROR', NEW.status IS 'CREATE_TASK_FAILED', NEW.status IS 'CALLBACK_EXCEPTION', NEW.result_source IS 'callback',
+		NEW.result_source IS 'poll', NEW.result_source IS 'timeout', NEW.delivery_state IS 'pending', NEW.delivery_state IS 'delivered', NEW.delivery_state IS 'failed')
+	ON CONFLICT DO UPDATE SET status_pending = status_pending + excluded.status_pending, status_success = status_success + excluded.status_success,
+		status_generate_lyrics_failed = status_generate_lyrics_failed + excluded.status_generate_lyrics_failed,
+		status_sensitive_word_error = status_sensitive_word_error + excluded.status_sensitive_word_error,
+		status_create_task_failed = status_create_task_failed + excluded.status_create_task_failed,
+		status_callback_exception = status_callback_exception + excluded.status_callback_exception,
+		source_callback = source_callback + excluded.source_callback, source_poll = source_poll + excluded.source_poll, source_timeout = source_timeout + excluded.source_timeout,
+		delivery_pending = delivery_pending + excluded.delivery_pending, delivery_delivered = delivery_delivered + excluded.delivery_delivered,
+		delivery_failed = delivery_failed + excluded.delivery_failed;
+END;
+
+-- A result or a delivery's new state: one row's UPDATE, each count moved by (NEW is x) - (OLD is x).
+CREATE TRIGGER IF NOT EXISTS tasks_counts_update AFTER UPDATE OF status, result_source, delivery_state ON tasks
+WHEN (OLD.status IS NOT NEW.status OR OLD.result_source IS NOT NEW.result_source OR OLD.delivery_state IS NOT NEW.delivery_state)
+	AND OLD.created_at / 3600000 = NEW.created_at / 3600000 AND COALESCE(OLD.owner, '') = COALESCE(NEW.owner, '')
+BEGIN
+	UPDATE task_counts SET status_pending = status_pending + (NEW.status IS 'PENDING') - (OLD.status IS 'PENDING'),
+		status_success = status_success + (NEW.status IS 'SUCCESS') - (OLD.status IS 'SUCCESS'),
+		status_generate_lyrics_failed = status_generate_lyrics_failed + (NEW.status IS 'GENERATE_LYRICS_FAILED') - (OLD.status IS 'GENERATE_LYRICS_FAILED'),
+		status_sensitive_word_error = status_sensitive_word_error + (NEW.status IS 'SENSITIVE_WORD_ERROR') - (OLD.status IS 'SENSITIVE_WORD_ERROR'),
+		status_create_task_failed = status_create_task_failed + (NEW.status IS 'CREATE_TASK_FAILED') - (OLD.status IS 'CREATE_TASK_FAILED'),
+		status_callback_exception = status_callback_exception + (NEW.status IS 'CALLBACK_EXCEPTION') - (OLD.status IS 'CALLBACK_EXCEPTION'),
+		source_callback = source_callback + (NEW.result_source IS 'callback') - (OLD.result_source IS 'callback'),
+		source_poll = source_poll + (NEW.result_source IS 'poll') - (OLD.result_source IS 'poll'),
+		source_timeout = source_timeout + (NEW.result_source IS 'timeout') - (OLD.result_source IS 'timeout'),
+		delivery_pending = delivery_pending + (NEW.delivery_state IS 'pending') - (OLD.delivery_state IS 'pending'),
+		delivery_delivered = delivery_delivered + (NEW.delivery_state IS 'delivered') - (OLD.delivery_state IS 'delivered'),
+		delivery_failed = delivery_failed + (NEW.delivery_state IS 'failed') - (OLD.delivery_state IS 'failed')
+	WHERE hour = NEW.created_at / 3600000 AND owner = COALESCE(NEW.owner, '');
+END;
+
+-- No write changes a task's hour or tenant; should one ever, the task moves to its new row.
+CREATE TRIGGER IF NOT EXISTS tasks_counts_move AFTER UPDATE OF created_at, owner ON tasks
+WHEN OLD.created_at / 3600000 <> NEW.created_at / 3600000 OR COALESCE(OLD.owner, '') <> COALESCE(NEW.owner, '')
+BEGIN
+	UPDATE task_counts SET status_pending = status_pending - (OLD.status IS 'PENDING'), status_success = status_success - (OLD.status IS 'SUCCESS'),
+		status_generate_lyrics_failed = status_generate_lyrics_failed - (OLD.status IS 'GENERATE_LYRICS_FAILED'),
+		status_sensitive_word_error = status_sensitive_word_error - (OLD.status IS 'SENSITIVE_WORD_ERROR'),
+		status_create_task_failed = status_create_task_failed - (OLD.status IS 'CREATE_TASK_FAILED'),
+		status_callback_exception = status_callback_exception - (OLD.status IS 'CALLBACK_EXCEPTION'),
+		source_callback = source_callback - (OLD.result_source IS 'callback'), source_poll = source_poll - (OLD.result_source IS 'poll'),
+		source_timeout = source_timeout - (OLD.result_source IS 'timeout'), delivery_pending = delivery_pending - (OLD.delivery_state IS 'pending'),
+		delivery_delivered = delivery_delivered - (OLD.delivery_state IS 'delivered'), delivery_failed = delivery_failed - (OLD.delivery_state IS 'failed')
+	WHERE hour = OLD.created_at / 3600000 AND owner = COALESCE(OLD.owner, '');
+	INSERT INTO task_counts (hour, owner, status_pending, status_success, status_generate_lyrics_failed, status_sensitive_word_error,
+		status_create_task_failed, status_callback_exception, source_callback, source_poll, source_timeout, delivery_pending, delivery_delivered, delivery_failed)
+	VALUES (NEW.created_at / 3600000, COALESCE(NEW.owner, ''), NEW.status IS 'PENDING', NEW.status IS 'SUCCESS', NEW.status IS 'GENERATE_LYRICS_FAILED',
+		NEW.status IS 'SENSITIVE_WORD_ERROR', NEW.status IS 'CREATE_TASK_FAILED', NEW.status IS 'CALLBACK_EXCEPTION', NEW.result_source IS 'callback',
+		NEW.result_source IS 'poll', NEW.result_source IS 'timeout', NEW.delivery_state IS 'pending', NEW.delivery_state IS 'delivered', NEW.delivery_state IS 'failed')
+	ON CONFLICT DO UPDATE SET status_pending = status_pending + excluded.status_pending, status_success = status_success + excluded.status_success,
+		status_generate_lyrics_failed = status_generate_lyrics_failed + excluded.status_generate_lyrics_failed,
+		status_sensitive_word_error = status_sensitive_word_error + excluded.status_sensitive_word_error,
+		status_create_task_failed = status_create_task_failed + excluded.status_create_task_failed,
+		status_callback_exception = status_callback_exception + excluded.status_callback_exception,
+		source_callback = source_callback + excluded.source_callback, source_poll = source_poll + excluded.source_poll, source_timeout = source_timeout + excluded.source_timeout,
+		delivery_pending = delivery_pending + excluded.delivery_pending, delivery_delivered = delivery_delivered + excluded.delivery_delivered,
+		delivery_failed = delivery_failed + excluded.delivery_failed;
+END;
+
+-- The time to result of a result by callback or poll: one row of result_time_rollups.
+CREATE TRIGGER IF NOT EXISTS tasks_result_time_insert AFTER INSERT ON tasks
+WHEN NEW.result_source IN ('callback', 'poll') AND NEW.completed_at IS NOT NULL
+BEGIN
 	INSERT INTO result_time_rollups (hour, bucket, tasks)
-	SELECT NEW.created_at / 3600000,
-		COALESCE((SELECT bucket FROM result_time_buckets WHERE from_ms <= NEW.completed_at - NEW.created_at ORDER BY from_ms DESC LIMIT 1), 0), 1
-	WHERE NEW.result_source IN ('callback', 'poll') AND NEW.completed_at IS NOT NULL
+	VALUES (NEW.created_at / 3600000, COALESCE((SELECT bucket FROM result_time_buckets WHERE from_ms <= NEW.completed_at - NEW.created_at ORDER BY from_ms DESC LIMIT 1), 0), 1)
 	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
 END;
 
-CREATE TRIGGER IF NOT EXISTS tasks_rollup_update AFTER UPDATE OF status, result_source, delivery_state ON tasks
-WHEN OLD.status IS NOT NEW.status OR OLD.result_source IS NOT NEW.result_source OR OLD.delivery_state IS NOT NEW.delivery_state
+CREATE TRIGGER IF NOT EXISTS tasks_result_time_update AFTER UPDATE OF result_source ON tasks
+WHEN NEW.result_source IN ('callback', 'poll') AND NEW.completed_at IS NOT NULL AND (OLD.result_source IS NULL OR OLD.result_source NOT IN ('callback', 'poll'))
 BEGIN
-	UPDATE task_rollups SET tasks = tasks - 1
-	WHERE hour = OLD.created_at / 3600000 AND owner = COALESCE(OLD.owner, '') AND status = OLD.status
-		AND source = COALESCE(OLD.result_source, '') AND delivery = COALESCE(OLD.delivery_state, '');
-	INSERT INTO task_rollups (hour, owner, status, source, delivery, tasks)
-	VALUES (NEW.created_at / 3600000, COALESCE(NEW.owner, ''), NEW.status, COALESCE(NEW.result_source, ''), COALESCE(NEW.delivery_state, ''), 1)
-	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
 	INSERT INTO result_time_rollups (hour, bucket, tasks)
-	SELECT NEW.created_at / 3600000,
-		COALESCE((SELECT bucket FROM result_time_buckets WHERE from_ms <= NEW.completed_at - NEW.created_at ORDER BY from_ms DESC LIMIT 1), 0), 1
-	WHERE NEW.result_source IN ('callback', 'poll') AND NEW.completed_at IS NOT NULL
-		AND (OLD.result_source IS NULL OR OLD.result_source NOT IN ('callback', 'poll'))
+	VALUES (NEW.created_at / 3600000, COALESCE((SELECT bucket FROM result_time_buckets WHERE from_ms <= NEW.completed_at - NEW.created_at ORDER BY from_ms DESC LIMIT 1), 0), 1)
 	ON CONFLICT DO UPDATE SET tasks = tasks + 1;
 END;
 

@@ -1,11 +1,13 @@
 /**
  * The D1 queries behind GET /api/v1/stats. The figures come from rollups the tasks table keeps by
- * triggers as rows change (migrations/0004_lifecycle.sql): counts by creation hour, tenant,
- * status, source and delivery state; times to result in 4%-wide buckets; deliveries in trouble by
- * host. So a window costs the same whatever the number of tasks, and archived tasks (whose rows
- * are gone) still count. They run in one batch, so every figure describes the same moment.
+ * triggers as rows change (migrations/0004_lifecycle.sql, 0007_task_counts.sql): a row per creation
+ * hour and tenant counting its tasks by status, source and delivery state; times to result in
+ * 4%-wide buckets; deliveries in trouble by host. So a window costs the same whatever the number of
+ * tasks, and archived tasks (whose rows are gone) still count. They run in one batch, so every
+ * figure describes the same moment.
  */
-import { TASK_STATUSES, type TaskStatus } from "../domain/task-record";
+import { type ResultSource, TASK_STATUSES, type TaskStatus } from "../domain/task-record";
+import type { DeliveryState } from "../domain/delivery";
 
 export const HOUR_MS = 3_600_000;
 export const RECENT_FAILURES = 20;
@@ -17,7 +19,16 @@ const BUCKET_RATIO = 1.04;
 
 const FAILED_STATUSES = TASK_STATUSES.filter((status) => status !== "PENDING" && status !== "SUCCESS");
 
-const ROLLUPS_SQL = `SELECT hour, owner, status, source, delivery, tasks FROM task_rollups WHERE hour >= ?1 AND tasks <> 0`;
+/** task_counts' column of each status (tasks created are their sum). */
+const STATUS_COLUMNS = Object.fromEntries(TASK_STATUSES.map((status) => [status, `status_${status.toLowerCase()}`])) as Record<TaskStatus, string>;
+const SOURCES: readonly ResultSource[] = ["callback", "poll", "timeout"];
+const DELIVERY_STATES: readonly DeliveryState[] = ["pending", "delivered", "failed"];
+const COUNT_COLUMNS = [
+	...Object.values(STATUS_COLUMNS),
+	...SOURCES.map((source) => `source_${source}`),
+	...DELIVERY_STATES.map((state) => `delivery_${state}`),
+];
+const ROLLUPS_SQL = `SELECT hour, owner, ${COUNT_COLUMNS.join(", ")} FROM task_counts WHERE hour >= ?1`;
 const TIMES_SQL = `SELECT b.from_ms AS from_ms, SUM(r.tasks) AS tasks FROM result_time_rollups r JOIN result_time_buckets b ON b.bucket = r.bucket
 WHERE r.hour >= ?1 GROUP BY r.bucket ORDER BY r.bucket`;
 const HOSTS_SQL = `SELECT host, SUM(failed) AS failed, SUM(retried) AS retried FROM delivery_host_rollups WHERE hour >= ?1
@@ -44,13 +55,11 @@ export const STATS_STATEMENTS = { rollups: ROLLUPS_SQL, times: TIMES_SQL, hosts:
 
 type StatusCounts = Record<TaskStatus, number>;
 
-interface RollupRow {
+/** A row of task_counts: its hour, its tenant and a count per column of COUNT_COLUMNS. */
+interface CountsRow {
 	hour: number;
 	owner: string;
-	status: TaskStatus;
-	source: string;
-	delivery: string;
-	tasks: number;
+	[column: string]: number | string;
 }
 
 interface FailureRow {
@@ -122,16 +131,22 @@ export async function readWindowStats(db: D1Database, now: number, hours: number
 		archiveBacklog: ((backlog?.results[0] ?? { n: 0 }) as { n: number }).n,
 		databaseBytes: backlog?.meta.size_after ?? 0,
 	};
-	for (const row of (rollups?.results ?? []) as RollupRow[]) {
+	for (const row of (rollups?.results ?? []) as CountsRow[]) {
 		// A task stamped a moment after now (clocks differ by a few ms) belongs to the last hour.
 		const bucket = stats.hourly[Math.min(row.hour - firstHour, hours)] as HourCounts;
-		bucket.created += row.tasks;
-		bucket.byStatus[row.status] += row.tasks;
-		stats.created += row.tasks;
-		stats.byStatus[row.status] += row.tasks;
-		if (row.owner !== "") stats.creates.set(row.owner, (stats.creates.get(row.owner) ?? 0) + row.tasks);
-		if (row.source === "callback" || row.source === "poll" || row.source === "timeout") stats.bySource[row.source] += row.tasks;
-		if (row.delivery === "pending" || row.delivery === "delivered" || row.delivery === "failed") stats.deliveries[row.delivery] += row.tasks;
+		let created = 0;
+		for (const status of TASK_STATUSES) {
+			const tasks = row[STATUS_COLUMNS[status]] as number;
+			created += tasks;
+			bucket.byStatus[status] += tasks;
+			stats.byStatus[status] += tasks;
+		}
+		bucket.created += created;
+		stats.created += created;
+		// As when rollup rows of no task were skipped: a tenant is listed for the tasks it has.
+		if (row.owner !== "" && created !== 0) stats.creates.set(row.owner, (stats.creates.get(row.owner) ?? 0) + created);
+		for (const source of SOURCES) stats.bySource[source] += row[`source_${source}`] as number;
+		for (const state of DELIVERY_STATES) stats.deliveries[state] += row[`delivery_${state}`] as number;
 	}
 	return stats;
 }

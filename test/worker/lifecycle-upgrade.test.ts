@@ -53,11 +53,15 @@ describe("upgrading to migration 0004", () => {
 
 		await applyD1Migrations(SCHEMA_CHECK_DB, TEST_MIGRATIONS);
 
-		const rollups = await SCHEMA_CHECK_DB.prepare("SELECT owner, status, source, delivery, tasks FROM task_rollups WHERE hour = ?1 ORDER BY status, source").bind(hour).all();
-		expect(rollups.results).toEqual([
-			{ owner: "beta", status: "PENDING", source: "", delivery: "", tasks: 1 },
-			{ owner: "acme", status: "SUCCESS", source: "callback", delivery: "", tasks: 1 },
-			{ owner: "acme", status: "SUCCESS", source: "poll", delivery: "failed", tasks: 1 },
+		// Counted into task_rollups by 0004, carried into task_counts (a row per hour and tenant) by 0007.
+		const counts = await SCHEMA_CHECK_DB.prepare(
+			"SELECT owner, status_pending, status_success, source_callback, source_poll, delivery_failed FROM task_counts WHERE hour = ?1 ORDER BY owner",
+		)
+			.bind(hour)
+			.all();
+		expect(counts.results).toEqual([
+			{ owner: "acme", status_pending: 0, status_success: 2, source_callback: 1, source_poll: 1, delivery_failed: 1 },
+			{ owner: "beta", status_pending: 1, status_success: 0, source_callback: 0, source_poll: 0, delivery_failed: 0 },
 		]);
 		expect(await SCHEMA_CHECK_DB.prepare("SELECT SUM(tasks) AS n FROM result_time_rollups WHERE hour = ?1").bind(hour).first("n")).toBe(2);
 		expect(await SCHEMA_CHECK_DB.prepare("SELECT host, failed, retried FROM delivery_host_rollups").first()).toEqual({ host: "hooks.example.com", failed: 1, retried: 1 });

@@ -15,14 +15,17 @@ export interface StoredTaskSpec {
 	owner?: string | null;
 	/** The delivery's state; "retrying" is pending after a failed attempt. */
 	delivery?: DeliveryState | "retrying" | null;
+	/** A task stored before: its later state, written over it (with a version above the last). */
+	taskId?: string;
+	version?: number;
 }
 
 let stored = 0;
 
-/** Stores a task as its object would once it reached this state; returns its taskId. */
-export async function storeTask(spec: StoredTaskSpec): Promise<string> {
+/** Stores a task as its object would once it reached this state (in `db`, env.DB unless given); returns its taskId. */
+export async function storeTask(spec: StoredTaskSpec, db: D1Database = env.DB): Promise<string> {
 	stored += 1;
-	const taskId = `stats-fixture-${stored}-${crypto.randomUUID().slice(0, 8)}`;
+	const taskId = spec.taskId ?? `stats-fixture-${stored}-${crypto.randomUUID().slice(0, 8)}`;
 	const delivery = spec.delivery ? newDelivery(taskId, spec.completedAt ?? spec.createdAt) : null;
 	if (delivery && spec.delivery !== "pending") {
 		delivery.attempts = 1;
@@ -31,7 +34,7 @@ export async function storeTask(spec: StoredTaskSpec): Promise<string> {
 	}
 	const failed = spec.status !== "PENDING" && spec.status !== "SUCCESS";
 	await upsertTask(
-		env.DB,
+		db,
 		{
 			taskId,
 			prompt: `fixture ${stored}`,
@@ -48,7 +51,7 @@ export async function storeTask(spec: StoredTaskSpec): Promise<string> {
 			updatedAt: spec.completedAt ?? spec.createdAt,
 			completedAt: spec.completedAt ?? null,
 			delivery,
-			version: 1,
+			version: spec.version ?? 1,
 			owner: spec.owner ?? null,
 		},
 		`ref-${taskId}`,

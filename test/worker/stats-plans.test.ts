@@ -10,7 +10,7 @@ import { STATS_STATEMENTS } from "../../src/db/stats";
 import { storeTask } from "./stats-fixtures";
 
 const EXPECTED_PLANS: Record<Exclude<keyof typeof STATS_STATEMENTS, "failures">, string[]> = {
-	rollups: ["SEARCH task_rollups USING PRIMARY KEY (hour>?)"],
+	rollups: ["SEARCH task_counts USING PRIMARY KEY (hour>?)"],
 	times: ["SEARCH r USING PRIMARY KEY (hour>?)", "SEARCH b USING INTEGER PRIMARY KEY (rowid=?)", "USE TEMP B-TREE FOR GROUP BY"],
 	hosts: ["SEARCH delivery_host_rollups USING PRIMARY KEY (hour>?)", "USE TEMP B-TREE FOR GROUP BY", "USE TEMP B-TREE FOR ORDER BY"],
 	backlog: ["CO-ROUTINE (subquery-1)", "SCAN tasks", "SCAN (subquery-1)"],
