@@ -1,12 +1,12 @@
 /**
  * The D1 queries of the tasks table (live tasks), as plain typed functions. Only the task object
- * writes (`upsertTask`); routes and the cron read. The other tables have a module each in this
+ * writes (./task-writes.ts); routes and the cron read. The other tables have a module each in this
  * folder. A row's prompt and lyrics are kept compressed in `payload` (rows written before
  * migration 0004 keep them in `prompt` and `items` until their next write).
  */
 import type { LyricsItem, ResultSource, TaskRecord, TaskStatus } from "../domain/task-record";
-import { type Delivery, callbackHost } from "../domain/delivery";
-import { deflate, inflate } from "../lib/deflate";
+import type { Delivery } from "../domain/delivery";
+import { inflate } from "../lib/deflate";
 
 interface TaskRow {
 	seq: number;
@@ -33,7 +33,7 @@ interface TaskRow {
 }
 
 /** What `payload` holds, compressed. */
-interface Payload {
+export interface Payload {
 	prompt: string;
 	items: LyricsItem[];
 }
@@ -70,76 +70,6 @@ async function fromRow(row: TaskRow): Promise<StoredTask> {
 		version: row.version,
 		owner: row.owner,
 	};
-}
-
-/**
- * Writes the task object's state. The version guard makes writes commutative: a retried or
- * delayed write of an older state never replaces a newer one. A write of the version D1 holds
- * lands (the object decides, and one that restarted may not know that D1 has it already). A
- * task D1 marks archived or deleted is never written again. Returns false when nothing was
- * written (D1 holds a later version, or the task is marked).
- */
-export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<boolean> {
-	const payload = await deflate(JSON.stringify({ prompt: task.prompt, items: task.items } satisfies Payload));
-	const { meta } = await db
-		.prepare(
-			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
-				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref, delivery, owner, delivery_state, callback_host, payload)
-			SELECT ?1, '', ?3, ?4, '[]', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?2
-			WHERE NOT EXISTS (SELECT 1 FROM task_marks WHERE task_id = ?1)
-			ON CONFLICT (task_id) DO UPDATE SET
-				prompt = excluded.prompt, payload = excluded.payload,
-				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
-				error_message = excluded.error_message, result_source = excluded.result_source,
-				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
-				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
-				completed_at = excluded.completed_at, delivery = excluded.delivery,
-				delivery_state = excluded.delivery_state, version = excluded.version
-			WHERE excluded.version >= tasks.version`,
-		)
-		.bind(
-			task.taskId,
-			payload,
-			task.callbackUrl,
-			task.status,
-			null,
-			task.errorCode,
-			task.errorMessage,
-			task.resultSource,
-			task.callbacksReceived,
-			task.polls,
-			task.nextPollAt,
-			task.createdAt,
-			task.updatedAt,
-			task.completedAt,
-			task.version,
-			callbackRef,
-			task.delivery ? JSON.stringify(task.delivery) : null,
-			// A task object whose state predates tenants has no owner field.
-			task.owner ?? null,
-			task.delivery?.state ?? null,
-			callbackHost(task.callbackUrl),
-		)
-		.run();
-	return meta.changes > 0;
-}
-
-/**
- * Writes only the counters of a task whose row D1 holds at exactly `writtenVersion` (the object's
- * own last write): a duplicate's count or a poll's schedule, none of them in an index, so a
- * coalesced write rewrites one row and no index. False when D1 holds another version (the caller
- * then writes the whole record).
- */
-export async function updateTaskCounters(db: D1Database, task: TaskRecord, writtenVersion: number): Promise<boolean> {
-	const { meta } = await db
-		.prepare(
-			`UPDATE tasks SET callbacks_received = ?1, polls = ?2, next_poll_at = ?3, updated_at = ?4, version = ?5
-			WHERE task_id = ?6 AND version = ?7 AND ?5 > version`,
-		)
-		.bind(task.callbacksReceived, task.polls, task.nextPollAt, task.updatedAt, task.version, task.taskId, writtenVersion)
-		.run();
-	return meta.changes > 0;
 }
 
 /** The version D1 holds for a task, or null when it has no row. */

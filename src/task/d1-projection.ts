@@ -13,7 +13,8 @@
  */
 import type { TaskRecord } from "../domain/task-record";
 import { findMark } from "../db/marks";
-import { getTask, getTaskVersion, updateTaskCounters, upsertTask } from "../db/tasks";
+import { getTask, getTaskVersion } from "../db/tasks";
+import { updateTask, updateTaskCounters, upsertTask } from "../db/task-writes";
 import { errorMessage } from "../lib/error-message";
 import { logEvent } from "../lib/log";
 import * as books from "./d1-books";
@@ -146,8 +147,10 @@ export class D1Projection {
 		try {
 			const rest = withoutCounters(state.record);
 			const countersOnly = this.lastWritten?.rest === rest && this.lastWritten.version === before.version;
+			// Over the row D1 is known to hold, an UPDATE; the insert only when there may be none.
 			const landed =
 				(countersOnly && (await updateTaskCounters(this.db(), state.record, before.version))) ||
+				(before.version > 0 && (await updateTask(this.db(), state.record))) ||
 				(await upsertTask(this.db(), state.record, state.ref));
 			this.lastWritten = landed ? { version: written, rest } : null;
 			if (!landed) {

@@ -93,7 +93,7 @@ describe("D1 write retries", () => {
 		expect(final.data.status).toBe("SUCCESS");
 
 		// Replay the registration-time state (version 1) straight into D1, as a delayed write would.
-		const { upsertTask } = await import("../../src/db/tasks");
+		const { upsertTask } = await import("../../src/db/task-writes");
 		const { state } = await env.TASKS.getByName(taskId).inspect();
 		await upsertTask(
 			env.DB,

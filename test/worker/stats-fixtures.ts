@@ -1,6 +1,6 @@
 /** Tasks written straight to D1 by the task object's own write (upsertTask), at chosen times. */
 import { env } from "cloudflare:workers";
-import { upsertTask } from "../../src/db/tasks";
+import { upsertTask } from "../../src/db/task-writes";
 import type { ResultSource, TaskStatus } from "../../src/domain/task-record";
 import { type DeliveryState, newDelivery } from "../../src/domain/delivery";
 

@@ -6,7 +6,7 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { upsertTask } from "../../src/db/tasks";
+import { upsertTask } from "../../src/db/task-writes";
 import {
 	callbackThrough,
 	createdAt,

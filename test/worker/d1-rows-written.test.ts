@@ -7,12 +7,14 @@
  * What the tasks upsert (src/db/tasks.ts) writes, as measured: the task's row (1); the row of
  * sqlite_sequence that the AUTOINCREMENT of `seq` writes back at the end of every INSERT statement,
  * even one that turns into an update (1); no index entry (leaving the poller's index removes an
- * entry, which D1 does not count; no other indexed column changes); the rollups' rows.
+ * entry, which D1 does not count; no other indexed column changes); the rollups' rows. The task
+ * object writes over a row D1 holds with an UPDATE instead (updateTask), which spares the
+ * sqlite_sequence row.
  */
 import { env } from "cloudflare:workers";
 import { type D1Migration, applyD1Migrations } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { createTask, d1CaughtUp, deliver, setObjectEnv, simCallback, uniquePrompt } from "./helpers";
+import { createTask, d1CaughtUp, deliver, recordInfo, setObjectEnv, simCallback, uniquePrompt } from "./helpers";
 import { type StoredTaskSpec, storeTask } from "./stats-fixtures";
 
 const { TEST_MIGRATIONS, SCHEMA_CHECK_DB } = env as unknown as { TEST_MIGRATIONS: D1Migration[]; SCHEMA_CHECK_DB: D1Database };
@@ -53,7 +55,7 @@ const lifeOfATask: StoredTaskSpec[] = [
 ];
 
 describe("the rows a task's changes write in D1", () => {
-	it("writes 4 for a result by callback: the row, sqlite_sequence, its counts' row, its time to result", async () => {
+	it("writes 3 for a result by callback, over the row the registration inserted: the row, its counts' row, its time to result", async () => {
 		const taskId = await createTask(uniquePrompt("a result's rows written"));
 		await d1CaughtUp(taskId);
 		const metered = meteredDb(env.DB);
@@ -61,7 +63,22 @@ describe("the rows a task's changes write in D1", () => {
 		expect(await (await deliver(await simCallback(taskId))).json()).toMatchObject({ data: { result: "applied" } });
 		await d1CaughtUp(taskId);
 		await setObjectEnv(taskId, { DB: env.DB });
-		expect(metered.writes).toEqual([{ sql: expect.stringMatching(/^INSERT INTO tasks /), rowsWritten: 4 }]);
+		// An UPDATE (updateTask), not the insert: no sqlite_sequence row.
+		expect(metered.writes).toEqual([{ sql: expect.stringMatching(/^UPDATE tasks SET prompt = ''/), rowsWritten: 3 }]);
+	});
+
+	it("inserts the row again when D1 has lost it (restored from an older backup, say): the UPDATE finds nothing, the upsert writes", async () => {
+		const taskId = await createTask(uniquePrompt("a row D1 lost"));
+		await d1CaughtUp(taskId);
+		await env.DB.prepare("DELETE FROM tasks WHERE task_id = ?1").bind(taskId).run();
+		const metered = meteredDb(env.DB);
+		await setObjectEnv(taskId, { DB: metered.db });
+		expect(await (await deliver(await simCallback(taskId))).json()).toMatchObject({ data: { result: "applied" } });
+		await d1CaughtUp(taskId);
+		await setObjectEnv(taskId, { DB: env.DB });
+		expect(metered.writes.map((write) => write.sql.slice(0, 18))).toEqual(["UPDATE tasks SET p", "INSERT INTO tasks "]);
+		expect(metered.writes[0]!.rowsWritten).toBe(0);
+		expect((await recordInfo(taskId)).data).toMatchObject({ taskId, status: "SUCCESS" });
 	});
 
 	it("writes one row fewer for a result and for a delivery's new state than task_rollups did", async () => {
