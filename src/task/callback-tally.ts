@@ -27,20 +27,21 @@ export class CallbackTally {
 	}
 
 	/**
-	 * Counts one duplicate; true when the object's alarm must be recomputed for it. Only the count's
-	 * first duplicate moves its fold's time (later ones share it), so the upstream's burst of
-	 * retries costs one alarm check, not one per delivery; until that check has succeeded, every
-	 * duplicate asks, so a failed one is retried by the next.
+	 * Counts one duplicate. Returns the count's start when the object's alarm must be recomputed
+	 * for it, null when it is set already: only the count's first duplicate moves its fold's time
+	 * (later ones share it), so the upstream's burst of retries costs one alarm check, not one per
+	 * delivery; until that check has succeeded, every duplicate asks, so a failed one is retried
+	 * by the next.
 	 */
-	add(now: number): boolean {
+	add(now: number): number | null {
 		this.count += 1;
 		this.since ??= now;
-		return !this.armed;
+		return this.armed ? null : this.since;
 	}
 
-	/** The alarm now covers this count's fold. */
-	noteArmed(): void {
-		if (this.since !== null) this.armed = true;
+	/** The alarm now covers the fold of the count that started at `since` (a later count is left to arm its own). */
+	noteArmed(since: number): void {
+		if (this.since === since) this.armed = true;
 	}
 
 	/** Duplicates not folded into the record yet. */

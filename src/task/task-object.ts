@@ -77,9 +77,10 @@ export class TaskObject extends DurableObject<Env> {
 		const head = store.head();
 		if (head && ref !== head.ref) return { verdict: "wrong-ref" };
 		if (head && callbackEffect(head, upstreamOutcome) === "duplicate") {
-			if (parts.tally.add(Date.now())) {
+			const countStart = parts.tally.add(Date.now());
+			if (countStart !== null) {
 				await parts.setNextAlarm();
-				parts.tally.noteArmed();
+				parts.tally.noteArmed(countStart);
 			}
 			return { verdict: "duplicate" };
 		}
