@@ -100,6 +100,14 @@ export function restored(stored: StoredBooks | null, recordVersion: number | nul
 	return { kind: "owed", version, failures, at: now, why: "restarted" };
 }
 
+/**
+ * The books of an instance that started with its record ahead of what it knows D1 holds, with no
+ * failed write on record: the last instance's write may well have landed, only this one cannot know.
+ */
+export function unsureSinceRestart(books: D1Books): boolean {
+	return books.kind === "owed" && books.why === "restarted";
+}
+
 /** Whether going from `before` to `after` must be stored: the count of failed writes (and a failure's backoff) changed. */
 export function mustStore(before: D1Books, after: D1Books): boolean {
 	return failuresOf(before) !== failuresOf(after);

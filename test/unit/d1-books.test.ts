@@ -14,6 +14,7 @@ import {
 	nextWriteAt,
 	restored,
 	toStored,
+	unsureSinceRestart,
 	writeFailed,
 	writeLanded,
 	writeStarted,
@@ -72,6 +73,15 @@ describe("D1's books", () => {
 		expect(restored(null, 1, T0)).toMatchObject({ kind: "owed", version: 0, at: T0, why: "restarted" });
 		expect(restored({ synced_version: 3, failures: 0, retry_at: null }, 3, T0)).toEqual({ kind: "current", version: 3 });
 		expect(restored({ synced_version: 2, failures: 2, retry_at: T0 + 4000 }, 3, T0)).toEqual({ kind: "owed", version: 2, failures: 2, at: T0 + 4000, why: "failed" });
+	});
+
+	it("are unsure of D1 only after a restart with nothing on record (D1 is asked then), never after a failure or a change", () => {
+		expect(unsureSinceRestart(restored(null, 1, T0))).toBe(true);
+		expect(unsureSinceRestart(restored({ synced_version: 2, failures: 2, retry_at: T0 + 4000 }, 3, T0))).toBe(false);
+		expect(unsureSinceRestart(restored(null, null, T0))).toBe(false);
+		expect(unsureSinceRestart(deferred(holding(1), T0))).toBe(false);
+		expect(unsureSinceRestart(contradicted(holding(1), T0))).toBe(false);
+		expect(unsureSinceRestart(writeFailed(writeStarted(restored(null, 1, T0), T0), T0))).toBe(false);
 	});
 
 	it("say when D1 can be expected to hold a version: never earlier than now", () => {

@@ -22,6 +22,18 @@ function setObjectDb(taskId: string, db: D1Database) {
 	return setObjectEnv(taskId, { DB: db });
 }
 
+/** A D1 binding that records each statement and runs it on `db`. */
+function recordingDb(db: D1Database) {
+	const statements: string[] = [];
+	const recorded = {
+		prepare: (sql: string) => {
+			statements.push(sql.replace(/\s+/g, " ").trim());
+			return db.prepare(sql);
+		},
+	} as unknown as D1Database;
+	return { db: recorded, statements };
+}
+
 describe("D1 write retries", () => {
 	it("keeps a decided result and writes it to D1 from the alarm once D1 is back", async () => {
 		const taskId = await createTask(uniquePrompt("a result decided during an outage"));
@@ -56,7 +68,7 @@ describe("D1 write retries", () => {
 		expect((await recordInfo(taskId)).data).toEqual(visible.data);
 	});
 
-	it("keeps a landed write's books in memory, and an object restarted without them writes its record again, landing", async () => {
+	it("keeps a landed write's books in memory; an object restarted without them asks D1 and writes nothing D1 holds", async () => {
 		const taskId = await createTask(uniquePrompt("books kept in memory"));
 		const stub = env.TASKS.getByName(taskId);
 		expect((await deliver(await simCallback(taskId))).status).toBe(200);
@@ -68,20 +80,40 @@ describe("D1 write retries", () => {
 		);
 		expect(booksTable).toEqual([]);
 
-		// Restarted, the object does not know D1 has the record: the write is owed at once, and lands.
+		// Restarted, the object does not know D1 has the record: a write is owed until D1 says otherwise.
 		await evictDurableObject(stub);
 		const restarted = (await stub.inspect()).state!;
 		expect(restarted.syncedVersion).toBeLessThan(restarted.version);
-		// No alarm for the write (only the archive's, a week on): the next entry point or alarm run writes it.
+		// No alarm for it (only the archive's, a week on): the next entry point or alarm run settles it.
 		await runInDurableObject(stub, async (_instance, objectState) => {
 			expect(await objectState.storage.getAlarm()).toBe((decided.completedAt as number) + 7 * 24 * 3_600_000);
 		});
+		const recorder = recordingDb(env.DB);
+		await setObjectDb(taskId, recorder.db);
 		expect(await runDurableObjectAlarm(stub)).toBe(true);
-		const healed = await eventually(
+		const settled = await eventually(
 			async () => (await stub.inspect()).state!,
 			(state) => state.syncedVersion === state.version,
 		);
-		expect(healed).toMatchObject({ version: decided.version, syncFailures: 0 });
+		await setObjectDb(taskId, env.DB);
+		expect(settled).toMatchObject({ version: decided.version, syncFailures: 0 });
+		// D1 held the version: it was asked, and nothing was written.
+		expect(recorder.statements).toEqual([expect.stringMatching(/^SELECT version FROM tasks/)]);
+	});
+
+	it("writes the record again when an object restarted without its books finds D1 behind it", async () => {
+		const taskId = await createTask(uniquePrompt("a restart with D1 behind"));
+		const stub = env.TASKS.getByName(taskId);
+		expect((await deliver(await simCallback(taskId))).status).toBe(200);
+		const decided = (await stub.inspect()).state!;
+		// D1 lost the result (restored from an older backup, say) while the object slept.
+		await env.DB.prepare("UPDATE tasks SET status = 'PENDING', result_source = NULL, version = 1 WHERE task_id = ?1").bind(taskId).run();
+		await evictDurableObject(stub);
+		expect(await runDurableObjectAlarm(stub)).toBe(true);
+		await eventually(
+			async () => (await stub.inspect()).state!,
+			(state) => state.syncedVersion === state.version,
+		);
 		const row = await env.DB.prepare("SELECT version, status FROM tasks WHERE task_id = ?1").bind(taskId).first();
 		expect(row).toEqual({ version: decided.version, status: "SUCCESS" });
 	});
