@@ -44,7 +44,7 @@ export class CreateRateLimiter extends DurableObject<Env> {
 
 	/** Takes a slot for one of `tenant`'s creates now, or says when one frees up for it. */
 	acquire(limit: number, tenant: string, now: number = Date.now()): Permit {
-		this.sql.exec("DELETE FROM sends WHERE at <= ?", now - COUNTED_MS);
+		const counted = now - COUNTED_MS;
 		this.sql.exec("DELETE FROM asks WHERE at <= ?", now - ACTIVE_MS);
 		this.sql.exec(
 			"INSERT INTO asks (tenant, at) VALUES (?, ?) ON CONFLICT (tenant) DO UPDATE SET at = excluded.at WHERE asks.at <= excluded.at - ?",
@@ -52,17 +52,21 @@ export class CreateRateLimiter extends DurableObject<Env> {
 			now,
 			ASK_STORED_EVERY_MS,
 		);
-		const all = this.sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends").one();
+		const all = this.sql.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends WHERE at > ?", counted).one();
 		if (all.count >= limit) return { granted: false, retryAfterMs: freesIn(all.oldest, now) };
 		const active = this.sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM asks").one().n;
 		if (active > 1) {
 			const share = Math.ceil(limit / active);
 			const mine = this.sql
-				.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends WHERE tenant = ?", tenant)
+				.exec<{ count: number; oldest: number | null }>("SELECT COUNT(*) AS count, MIN(at) AS oldest FROM sends WHERE tenant = ? AND at > ?", tenant, counted)
 				.one();
 			if (mine.count >= share) return { granted: false, retryAfterMs: freesIn(mine.oldest, now), share };
 		}
-		this.sql.exec("INSERT INTO sends (at, tenant) VALUES (?, ?)", now, tenant);
+		// A slot out of the window is taken over rather than deleted and another inserted: one row
+		// written per create, not two (rows written are billed). The table keeps as many rows as the
+		// window ever held at once.
+		const reused = this.sql.exec("UPDATE sends SET at = ?, tenant = ? WHERE rowid = (SELECT rowid FROM sends WHERE at <= ? LIMIT 1)", now, tenant, counted);
+		if (reused.rowsWritten === 0) this.sql.exec("INSERT INTO sends (at, tenant) VALUES (?, ?)", now, tenant);
 		return { granted: true };
 	}
 }

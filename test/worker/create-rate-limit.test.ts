@@ -116,6 +116,42 @@ describe("the gateway's own upstream rate limit", () => {
 		]);
 	});
 
+	it("writes one row of the window per create at a steady rate: a slot out of the window is taken over, not deleted and replaced", async () => {
+		const stub = freshLimiter();
+		const { decisions, written, slots } = await runInDurableObject(stub, (limiter: CreateRateLimiter, state) => {
+			const sql = state.storage.sql;
+			let cursors: SqlStorageCursor<Record<string, SqlStorageValue>>[] = [];
+			const exec = sql.exec.bind(sql);
+			sql.exec = ((query: string, ...bindings: SqlStorageValue[]) => {
+				const cursor = exec(query, ...bindings);
+				if (/\bsends\b/.test(query)) cursors.push(cursor);
+				return cursor;
+			}) as typeof sql.exec;
+			// Rows the window's statements wrote, read once the limiter is done with their cursors.
+			const rowsWritten = () => {
+				const sum = cursors.reduce((total, cursor) => total + cursor.rowsWritten, 0);
+				cursors = [];
+				return sum;
+			};
+			const t0 = 1_000_000;
+			// Three creates a second apart, then three more 12 s later: the first three are out of the window.
+			const early = [0, 1_000, 2_000].map((at) => limiter.acquire(3, "t", t0 + at));
+			const writtenEarly = rowsWritten();
+			const late = [12_000, 13_000, 14_000].map((at) => limiter.acquire(3, "t", t0 + at));
+			const refused = limiter.acquire(3, "t", t0 + 14_500);
+			return {
+				decisions: [...early, ...late, refused],
+				written: { early: writtenEarly, late: rowsWritten() },
+				slots: exec("SELECT COUNT(*) AS n FROM sends").one().n,
+			};
+		});
+		expect(decisions.slice(0, 6)).toEqual(Array(6).fill({ granted: true }));
+		// The window is still exact: three in it, the fourth refused until the oldest leaves.
+		expect(decisions[6]).toEqual({ granted: false, retryAfterMs: 8_500 });
+		expect(written).toEqual({ early: 3, late: 3 });
+		expect(slots).toBe(3);
+	});
+
 	it("answers 503 and sends nothing when the limiter cannot be reached", async () => {
 		const marker = uniquePrompt("limiter unreachable");
 		const unreachable = {
