@@ -8,7 +8,7 @@
 //
 // Run: npm run bench:profile-callbacks          Knobs: TASKS (200), COPIES (5), CONCURRENCY (16),
 // ROUNDS (3: profiled one after another, the first discarded as warm-up), INTERVAL_US (200),
-// PAUSE_S (0: seconds between rounds).
+// PAUSE_S (0: seconds between rounds), SETTLE_S (6: seconds profiled after the burst; 0 for the burst alone).
 
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,6 +24,8 @@ const COPIES = Number(process.env.COPIES ?? 5);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16);
 const ROUNDS = Math.max(2, Number(process.env.ROUNDS ?? 3));
 const INTERVAL_US = Number(process.env.INTERVAL_US ?? 200);
+/** Seconds profiled after the burst: what it leaves for the objects (the duplicates' fold is due within 5 s). 0: the burst alone. */
+const SETTLE_S = Number(process.env.SETTLE_S ?? 6);
 /** Seconds between one round's end and the next round's creates (bench:callbacks leaves about 17 s, the floor's turn). */
 const PAUSE_S = Number(process.env.PAUSE_S ?? 0);
 const HMAC_KEY = 'bench-hmac-key';
@@ -103,8 +105,9 @@ try {
     await inspector.send('Profiler.start');
     const result = await round(requests, 1000 + r);
     // What the round leaves for the objects (the duplicates' fold, due within 5 s) is its cost too.
-    await new Promise((done) => setTimeout(done, 6000));
+    await new Promise((done) => setTimeout(done, SETTLE_S * 1000));
     const { profile } = await inspector.send('Profiler.stop');
+    if (SETTLE_S < 6) await new Promise((done) => setTimeout(done, (6 - SETTLE_S) * 1000));
     const line = (kind) => {
       const sorted = [...result.times[kind]].sort((a, b) => a - b);
       return `${kind} ${sorted.length}: p50 ${percentile(sorted, 50).toFixed(0)} ms, p99 ${percentile(sorted, 99).toFixed(0)} ms, max ${sorted.at(-1).toFixed(0)} ms`;
