@@ -98,6 +98,18 @@ CREATE INDEX IF NOT EXISTS task_marks_to_purge ON task_marks (marked_at) WHERE p
 -- Where the cron's lifecycle sweeps have got to (hours, as created_at / 3600000).
 CREATE TABLE IF NOT EXISTS lifecycle_progress (name TEXT PRIMARY KEY, hour INTEGER NOT NULL);
 
+-- The figures' rollups before 0007, no longer counted or read: kept so the version running during
+-- that upgrade could still answer its stats; a later migration drops it.
+CREATE TABLE IF NOT EXISTS task_rollups (
+	hour INTEGER NOT NULL,
+	owner TEXT NOT NULL,
+	status TEXT NOT NULL,
+	source TEXT NOT NULL,
+	delivery TEXT NOT NULL,
+	tasks INTEGER NOT NULL,
+	PRIMARY KEY (hour, owner, status, source, delivery)
+) WITHOUT ROWID;
+
 -- Tasks by creation hour and tenant ('' before tenants): a count per status, per result source (none
 -- while pending) and per delivery state (none without one), kept by the triggers below as rows change,
 -- never read from rows. One row per hour and tenant, so a task's change writes one row (D1 bills each).

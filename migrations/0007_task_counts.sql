@@ -38,11 +38,11 @@ SELECT hour, owner, SUM(tasks * (status = 'PENDING')), SUM(tasks * (status = 'SU
 	SUM(tasks * (delivery = 'pending')), SUM(tasks * (delivery = 'delivered')), SUM(tasks * (delivery = 'failed'))
 FROM task_rollups GROUP BY hour, owner;
 
--- The version still running until the deploy replaces it reads task_rollups for GET /api/v1/stats,
--- which answers an error for those seconds; its writes are counted by the triggers below.
+-- task_rollups stops counting here, but stays: the version still running until the deploy replaces
+-- it reads it for GET /api/v1/stats, and a frozen table keeps that answering (a few seconds' counts
+-- behind) where a dropped one would make it fail. Nothing reads it after; a later migration drops it.
 DROP TRIGGER IF EXISTS tasks_rollup_insert;
 DROP TRIGGER IF EXISTS tasks_rollup_update;
-DROP TABLE IF EXISTS task_rollups;
 
 -- A new task adds itself to its hour and tenant's row (IS, not =: a NULL source or delivery counts 0).
 CREATE TRIGGER IF NOT EXISTS tasks_counts_insert AFTER INSERT ON tasks BEGIN

@@ -49,7 +49,7 @@ describe("upgrading to migration 0007", () => {
 	const pending: StoredTaskSpec = { createdAt: at, status: "PENDING", owner: "acme", delivery: null };
 	const tasks: Record<string, string> = {};
 
-	it("carries task_rollups' counts into task_counts exactly, then drops it and its triggers", async () => {
+	it("carries task_rollups' counts into task_counts exactly, then stops it counting (its triggers dropped, the table kept for the version still running)", async () => {
 		const before = TEST_MIGRATIONS.filter((migration) => migration.name < "0007");
 		expect(before.at(-1)?.name).toBe("0006_cost.sql");
 		await applyD1Migrations(db, before);
@@ -84,7 +84,12 @@ describe("upgrading to migration 0007", () => {
 		expect(left.results).toEqual([
 			{ type: "table", name: "delivery_host_rollups" },
 			{ type: "table", name: "result_time_rollups" },
+			{ type: "table", name: "task_rollups" },
 		]);
+		// Frozen: a task stored now is counted in task_counts alone.
+		const frozen = await db.prepare("SELECT SUM(tasks) AS n FROM task_rollups").first<number>("n");
+		await storeTask({ ...pending, owner: "later" }, db);
+		expect(await db.prepare("SELECT SUM(tasks) AS n FROM task_rollups").first<number>("n")).toBe(frozen);
 	});
 
 	it("has a count for every status the gateway knows", async () => {
