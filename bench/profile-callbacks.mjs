@@ -151,17 +151,20 @@ function bundleModules() {
     ? readdirSync(tmp).map((dir) => join(tmp, dir, 'index.js')).filter((file) => existsSync(file))
     : [];
   const newest = bundles.sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs)[0];
-  if (!newest) return [];
+  if (!newest) return { starts: [], lines: [] };
   const starts = [];
-  readFileSync(newest, 'utf8').split('\n').forEach((line, index) => {
+  const lines = readFileSync(newest, 'utf8').split('\n');
+  lines.forEach((line, index) => {
     const head = /^\/\/ ((?:src|bench|node_modules)\/\S+)$/.exec(line);
     if (head) starts.push({ line: index, module: head[1] });
   });
-  return starts;
+  return { starts, lines };
 }
 
 /** Self time by function and by kind over the profiles, per request. */
-function summarize(profiles, requests, modules) {
+function summarize(profiles, requests, { starts: modules, lines }) {
+  /** Per function, the samples on each of its lines (V8's positionTicks), for the hottest lines' text. */
+  const ticksByFunction = new Map();
   const moduleAt = (line) => {
     let found = null;
     for (const start of modules) if (start.line <= line) found = start.module; else break;
@@ -186,6 +189,14 @@ function summarize(profiles, requests, modules) {
       const name = `${functionName || '(anonymous)'} ${shortUrl(url)}${url ? `:${lineNumber + 1}` : ''}`;
       byFunction.set(name, (byFunction.get(name) ?? 0) + us);
     }
+    for (const node of profile.nodes) {
+      if (node.callFrame.url !== 'index.js' || !node.positionTicks) continue;
+      const { functionName, lineNumber } = node.callFrame;
+      const name = `${functionName || '(anonymous)'} ${shortUrl(moduleAt(lineNumber) ?? 'index.js')}:${lineNumber + 1}`;
+      const perLine = ticksByFunction.get(name) ?? new Map();
+      for (const { line, ticks } of node.positionTicks) perLine.set(line, (perLine.get(line) ?? 0) + ticks);
+      ticksByFunction.set(name, perLine);
+    }
   }
   const perRequest = (us) => `${(us / 1000 / requests).toFixed(3)} ms/req  ${((100 * us) / total).toFixed(1).padStart(5)}%`;
   console.log(`\nbusy CPU in the isolate: ${(total / 1000 / requests).toFixed(3)} ms per request (idle left out)`);
@@ -193,6 +204,13 @@ function summarize(profiles, requests, modules) {
   for (const [kind, us] of [...byKind].sort((a, b) => b[1] - a[1])) console.log(`  ${kind.padEnd(28)} ${perRequest(us)}`);
   console.log('top functions by self time:');
   for (const [name, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`  ${perRequest(us)}  ${name}`);
+  console.log("the hottest lines of the gateway's top functions (samples, the bundle's line):");
+  const ours = [...byFunction].filter(([name]) => ticksByFunction.has(name)).sort((a, b) => b[1] - a[1]).slice(0, 8);
+  for (const [name] of ours) {
+    console.log(`  ${name}`);
+    const hottest = [...ticksByFunction.get(name)].sort((a, b) => b[1] - a[1]).slice(0, 3);
+    for (const [line, ticks] of hottest) console.log(`    ${String(ticks).padStart(5)}  ${(lines[line - 1] ?? '').trim().slice(0, 110)}`);
+  }
 }
 
 function kindOf(functionName, url) {
