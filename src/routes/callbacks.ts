@@ -17,6 +17,7 @@ import type { CallbackVerdict } from "../task/receipts";
 import { taskObject } from "../task/stub";
 import { isValidTaskId } from "../domain/task-id";
 import { outcomeFromCallback } from "../upstream/outcome";
+import { sendOutcome } from "../upstream/sent-outcome";
 
 export const callbacks = createRouter();
 
@@ -100,7 +101,7 @@ callbacks.post("/:ref", async (c) => {
 		}
 	}
 
-	const { verdict, result } = await taskObject(c.env, taskId).receiveCallback(taskId, ref, outcomeFromCallback(body), token);
+	const { verdict, result } = await taskObject(c.env, taskId).receiveCallback(taskId, ref, sendOutcome(outcomeFromCallback(body)), token);
 	// The request's one log line says what the callback did (its level follows the status), and
 	// the result it decided, if it did.
 	noteForLog(c.req.raw, { taskId, verdict, callbackCode: body.code, quiet: verdict === "duplicate", ...result });

@@ -27,7 +27,7 @@
  * | alarm, tend        | whatever is still due after this run (none once the task has ended)     |
  */
 import { DurableObject } from "cloudflare:workers";
-import type { Outcome } from "../domain/task-record";
+import { type SentOutcome, outcomeSent } from "../upstream/sent-outcome";
 import { type CallbackTokenKind, type HeldCheckVerdict, type HoldingObject, giveBackHoldRoom, holdEarlyCallback } from "../early-callbacks";
 import { type KeyToTell, settleUnadopted, tendHeldCallbacks } from "../early-callbacks";
 import { logEvent } from "../lib/log";
@@ -72,11 +72,11 @@ export class TaskObject extends DurableObject<Env> {
 	 * told from the task's head and only counted (CallbackTally); only a result waits on D1 (within
 	 * the budget).
 	 */
-	async receiveCallback(taskId: string, ref: string, upstreamOutcome: Outcome, token: CallbackTokenKind = "current"): Promise<CallbackReceipt> {
+	async receiveCallback(taskId: string, ref: string, sent: SentOutcome, token: CallbackTokenKind = "current"): Promise<CallbackReceipt> {
 		const { store, parts } = this.named();
 		const head = store.head();
 		if (head && ref !== head.ref) return { verdict: "wrong-ref" };
-		if (head && callbackEffect(head, upstreamOutcome) === "duplicate") {
+		if (head && callbackEffect(head, sent) === "duplicate") {
 			const countStart = parts.tally.add(Date.now());
 			if (countStart !== null) {
 				await parts.setNextAlarm();
@@ -84,6 +84,7 @@ export class TaskObject extends DurableObject<Env> {
 			}
 			return { verdict: "duplicate" };
 		}
+		const upstreamOutcome = outcomeSent(sent);
 		if (!head) {
 			const held = await holdEarlyCallback(this.holdingObject(), taskId, ref, upstreamOutcome, token);
 			if (held !== "stored") return { verdict: held };

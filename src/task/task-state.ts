@@ -161,7 +161,12 @@ export type AppliedPoll = "final" | "applied" | "expired" | "still-pending";
  * upstream's result came after all). A result from the upstream is never replaced.
  */
 export function mayApply(record: Pick<TaskRecord, "status" | "resultSource">, outcome: Outcome | null): outcome is FinalOutcome {
-	return outcome?.final === true && (record.status === "PENDING" || record.resultSource === "timeout");
+	return outcome !== null && mayTakeFinal(record, outcome);
+}
+
+/** The rule of mayApply, from whether the outcome is final alone. */
+function mayTakeFinal(record: Pick<TaskRecord, "status" | "resultSource">, outcome: Pick<Outcome, "final">): boolean {
+	return outcome.final && (record.status === "PENDING" || record.resultSource === "timeout");
 }
 
 /**
@@ -182,8 +187,8 @@ export function applyCallback(state: TaskState, outcome: Outcome, now: number): 
  * What a callback does to a task, judged from its status alone: "duplicate" changes nothing but
  * the count, so the object can tell it without reading the whole record.
  */
-export function callbackEffect(task: Pick<TaskRecord, "status" | "resultSource">, outcome: Outcome): AppliedCallback {
-	if (mayApply(task, outcome)) return "applied";
+export function callbackEffect(task: Pick<TaskRecord, "status" | "resultSource">, outcome: Pick<Outcome, "final">): AppliedCallback {
+	if (mayTakeFinal(task, outcome)) return "applied";
 	return task.status === "PENDING" ? "not-final" : "duplicate";
 }
 
