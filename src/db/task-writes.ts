@@ -10,6 +10,35 @@ import { deflate } from "../lib/deflate";
 import type { Payload } from "./tasks";
 
 /**
+ * The columns every write of the whole record sets, in the order both statements below bind them,
+ * from ?3 on (?1 is the task's id, ?2 its compressed prompt and lyrics), so the insert and the
+ * update cannot drift apart.
+ */
+const WRITTEN = ["status", "error_code", "error_message", "result_source", "callbacks_received", "polls", "next_poll_at", "updated_at", "completed_at", "delivery", "delivery_state", "version"] as const;
+const param = (column: (typeof WRITTEN)[number]) => `?${WRITTEN.indexOf(column) + 3}`;
+
+function writtenValues(task: TaskRecord): (string | number | null)[] {
+	const values: Record<(typeof WRITTEN)[number], string | number | null> = {
+		status: task.status,
+		error_code: task.errorCode,
+		error_message: task.errorMessage,
+		result_source: task.resultSource,
+		callbacks_received: task.callbacksReceived,
+		polls: task.polls,
+		next_poll_at: task.nextPollAt,
+		updated_at: task.updatedAt,
+		completed_at: task.completedAt,
+		delivery: task.delivery ? JSON.stringify(task.delivery) : null,
+		delivery_state: task.delivery?.state ?? null,
+		version: task.version,
+	};
+	return WRITTEN.map((column) => values[column]);
+}
+
+/** The columns only an insert sets (they never change), bound after the written ones. */
+const INSERTED = ["callback_url", "created_at", "callback_ref", "owner", "callback_host"] as const;
+
+/**
  * Writes the task object's state. The version guard makes writes commutative: a retried or
  * delayed write of an older state never replaces a newer one. A write of the version D1 holds
  * lands (the object decides, and one that restarted may not know that D1 has it already). A
@@ -17,45 +46,26 @@ import type { Payload } from "./tasks";
  * written (D1 holds a later version, or the task is marked).
  */
 export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<boolean> {
-	const payload = await payloadOf(task);
+	const insertedFrom = WRITTEN.length + 3;
 	const { meta } = await db
 		.prepare(
-			`INSERT INTO tasks (task_id, prompt, callback_url, status, items, error_code, error_message,
-				result_source, callbacks_received, polls, next_poll_at, created_at, updated_at, completed_at, version,
-				callback_ref, delivery, owner, delivery_state, callback_host, payload)
-			SELECT ?1, '', ?3, ?4, '[]', ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?2
+			`INSERT INTO tasks (task_id, prompt, items, payload, ${WRITTEN.join(", ")}, ${INSERTED.join(", ")})
+			SELECT ?1, '', '[]', ?2, ${WRITTEN.map(param).join(", ")}, ${INSERTED.map((_, i) => `?${insertedFrom + i}`).join(", ")}
 			WHERE NOT EXISTS (SELECT 1 FROM task_marks WHERE task_id = ?1)
 			ON CONFLICT (task_id) DO UPDATE SET
-				prompt = excluded.prompt, payload = excluded.payload,
-				status = excluded.status, items = excluded.items, error_code = excluded.error_code,
-				error_message = excluded.error_message, result_source = excluded.result_source,
-				callbacks_received = excluded.callbacks_received, polls = excluded.polls,
-				next_poll_at = excluded.next_poll_at, updated_at = excluded.updated_at,
-				completed_at = excluded.completed_at, delivery = excluded.delivery,
-				delivery_state = excluded.delivery_state, version = excluded.version
+				prompt = excluded.prompt, items = excluded.items, payload = excluded.payload,
+				${WRITTEN.map((column) => `${column} = excluded.${column}`).join(", ")}
 			WHERE excluded.version >= tasks.version`,
 		)
 		.bind(
 			task.taskId,
-			payload,
+			await payloadOf(task),
+			...writtenValues(task),
 			task.callbackUrl,
-			task.status,
-			null,
-			task.errorCode,
-			task.errorMessage,
-			task.resultSource,
-			task.callbacksReceived,
-			task.polls,
-			task.nextPollAt,
 			task.createdAt,
-			task.updatedAt,
-			task.completedAt,
-			task.version,
 			callbackRef,
-			task.delivery ? JSON.stringify(task.delivery) : null,
 			// A task object whose state predates tenants has no owner field.
 			task.owner ?? null,
-			task.delivery?.state ?? null,
 			callbackHost(task.callbackUrl),
 		)
 		.run();
@@ -72,27 +82,10 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
 export async function updateTask(db: D1Database, task: TaskRecord): Promise<boolean> {
 	const { meta } = await db
 		.prepare(
-			`UPDATE tasks SET prompt = '', items = '[]', payload = ?2, status = ?3, error_code = ?4, error_message = ?5,
-				result_source = ?6, callbacks_received = ?7, polls = ?8, next_poll_at = ?9, updated_at = ?10, completed_at = ?11,
-				delivery = ?12, delivery_state = ?13, version = ?14
-			WHERE task_id = ?1 AND version <= ?14`,
+			`UPDATE tasks SET prompt = '', items = '[]', payload = ?2, ${WRITTEN.map((column) => `${column} = ${param(column)}`).join(", ")}
+			WHERE task_id = ?1 AND version <= ${param("version")}`,
 		)
-		.bind(
-			task.taskId,
-			await payloadOf(task),
-			task.status,
-			task.errorCode,
-			task.errorMessage,
-			task.resultSource,
-			task.callbacksReceived,
-			task.polls,
-			task.nextPollAt,
-			task.updatedAt,
-			task.completedAt,
-			task.delivery ? JSON.stringify(task.delivery) : null,
-			task.delivery?.state ?? null,
-			task.version,
-		)
+		.bind(task.taskId, await payloadOf(task), ...writtenValues(task))
 		.run();
 	return meta.changes > 0;
 }
