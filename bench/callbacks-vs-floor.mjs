@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { DEV_API_KEY, startLocalStack } from '../scripts/local-stack.mjs';
 import { floorDirFromArgs, startFloor } from './support/floor.mjs';
 import { freePort, inPool, median, runLoad, shuffled } from './support/load.mjs';
+import { gatewayCallbacks } from './support/gateway-callbacks.mjs';
 import { processCpuClock, toolingCpuClock, workerdOrigin } from './support/workerd-socket.mjs';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
@@ -69,18 +70,8 @@ try {
 
   const api = { authorization: `Bearer ${DEV_API_KEY}`, 'content-type': 'application/json' };
   const marker = `bench-cb-${Date.now()}`;
-  await fetch(`${stack.simulatorUrl}/__sim/scripts`, { method: 'POST', headers: api, body: JSON.stringify({ match: marker, callback: 'drop' }) });
-
   /** Creates `count` gateway tasks; returns each task's callback request as the upstream would send it. */
-  const gatewayBatch = async (count, label) =>
-    inPool(Array.from({ length: count }, (_, i) => i), 8, async (i) => {
-      const created = await fetch(`${gatewayOrigin}/api/v1/lyrics`, { method: 'POST', headers: api, body: JSON.stringify({ prompt: `${marker} ${label} ${i}` }) });
-      const taskId = (await created.json()).data?.taskId;
-      if (!taskId) throw new Error(`create answered ${created.status}`);
-      const request = await (await fetch(`${stack.simulatorUrl}/__sim/tasks/${taskId}/callback`)).json();
-      const url = new URL(request.url);
-      return { taskId, url: `${gatewayOrigin}${url.pathname}${url.search}`, headers: request.headers, body: request.body };
-    });
+  const gatewayBatch = await gatewayCallbacks({ origin: gatewayOrigin, simulatorUrl: stack.simulatorUrl, marker });
   /** Warms `count` floor objects, each with a callback body of the same size as the gateway's. */
   const floorBatch = async (count, label, template) =>
     inPool(Array.from({ length: count }, (_, i) => `${label}-${i}-${Date.now()}`), 8, async (ref) => {

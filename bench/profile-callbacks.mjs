@@ -14,8 +14,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEV_API_KEY, startLocalStack } from '../scripts/local-stack.mjs';
-import { freePort, inPool, percentile, shuffled } from './support/load.mjs';
+import { startLocalStack } from '../scripts/local-stack.mjs';
+import { freePort, percentile, shuffled } from './support/load.mjs';
+import { gatewayCallbacks } from './support/gateway-callbacks.mjs';
 import { workerdOrigin } from './support/workerd-socket.mjs';
 import { connectInspector } from './support/inspector.mjs';
 
@@ -56,19 +57,8 @@ try {
     probePath: '/healthz',
     expect: (body) => body.includes('"database":"ok"'),
   });
-  const api = { authorization: `Bearer ${DEV_API_KEY}`, 'content-type': 'application/json' };
-  const marker = `bench-profile-${Date.now()}`;
-  await fetch(`${stack.simulatorUrl}/__sim/scripts`, { method: 'POST', headers: api, body: JSON.stringify({ match: marker, callback: 'drop' }) });
-
-  const batch = (label) =>
-    inPool(Array.from({ length: TASKS }, (_, i) => i), 8, async (i) => {
-      const created = await fetch(`${origin}/api/v1/lyrics`, { method: 'POST', headers: api, body: JSON.stringify({ prompt: `${marker} ${label} ${i}` }) });
-      const taskId = (await created.json()).data?.taskId;
-      if (!taskId) throw new Error(`create answered ${created.status}`);
-      const request = await (await fetch(`${stack.simulatorUrl}/__sim/tasks/${taskId}/callback`)).json();
-      const url = new URL(request.url);
-      return { url: `${origin}${url.pathname}${url.search}`, headers: request.headers, body: request.body };
-    });
+  const createBatch = await gatewayCallbacks({ origin, simulatorUrl: stack.simulatorUrl, marker: `bench-profile-${Date.now()}` });
+  const batch = (label) => createBatch(TASKS, label);
 
   /** One round: every delivery timed, first deliveries told from duplicates. */
   const round = async (requests, seed) => {
