@@ -38,6 +38,17 @@ function writtenValues(task: TaskRecord): (string | number | null)[] {
 /** The columns only an insert sets (they never change), bound after the written ones. */
 const INSERTED = ["callback_url", "created_at", "callback_ref", "owner", "callback_host"] as const;
 
+/** Both statements, built once from the lists above. */
+const UPSERT_SQL = `INSERT INTO tasks (task_id, prompt, items, payload, ${WRITTEN.join(", ")}, ${INSERTED.join(", ")})
+			SELECT ?1, '', '[]', ?2, ${WRITTEN.map(param).join(", ")}, ${INSERTED.map((_, i) => `?${WRITTEN.length + 3 + i}`).join(", ")}
+			WHERE NOT EXISTS (SELECT 1 FROM task_marks WHERE task_id = ?1)
+			ON CONFLICT (task_id) DO UPDATE SET
+				prompt = excluded.prompt, items = excluded.items, payload = excluded.payload,
+				${WRITTEN.map((column) => `${column} = excluded.${column}`).join(", ")}
+			WHERE excluded.version >= tasks.version`;
+const UPDATE_SQL = `UPDATE tasks SET prompt = '', items = '[]', payload = ?2, ${WRITTEN.map((column) => `${column} = ${param(column)}`).join(", ")}
+			WHERE task_id = ?1 AND version <= ${param("version")}`;
+
 /**
  * Writes the task object's state. The version guard makes writes commutative: a retried or
  * delayed write of an older state never replaces a newer one. A write of the version D1 holds
@@ -46,17 +57,8 @@ const INSERTED = ["callback_url", "created_at", "callback_ref", "owner", "callba
  * written (D1 holds a later version, or the task is marked).
  */
 export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: string): Promise<boolean> {
-	const insertedFrom = WRITTEN.length + 3;
 	const { meta } = await db
-		.prepare(
-			`INSERT INTO tasks (task_id, prompt, items, payload, ${WRITTEN.join(", ")}, ${INSERTED.join(", ")})
-			SELECT ?1, '', '[]', ?2, ${WRITTEN.map(param).join(", ")}, ${INSERTED.map((_, i) => `?${insertedFrom + i}`).join(", ")}
-			WHERE NOT EXISTS (SELECT 1 FROM task_marks WHERE task_id = ?1)
-			ON CONFLICT (task_id) DO UPDATE SET
-				prompt = excluded.prompt, items = excluded.items, payload = excluded.payload,
-				${WRITTEN.map((column) => `${column} = excluded.${column}`).join(", ")}
-			WHERE excluded.version >= tasks.version`,
-		)
+		.prepare(UPSERT_SQL)
 		.bind(
 			task.taskId,
 			await payloadOf(task),
@@ -81,10 +83,7 @@ export async function upsertTask(db: D1Database, task: TaskRecord, callbackRef: 
  */
 export async function updateTask(db: D1Database, task: TaskRecord): Promise<boolean> {
 	const { meta } = await db
-		.prepare(
-			`UPDATE tasks SET prompt = '', items = '[]', payload = ?2, ${WRITTEN.map((column) => `${column} = ${param(column)}`).join(", ")}
-			WHERE task_id = ?1 AND version <= ${param("version")}`,
-		)
+		.prepare(UPDATE_SQL)
 		.bind(task.taskId, await payloadOf(task), ...writtenValues(task))
 		.run();
 	return meta.changes > 0;
